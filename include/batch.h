@@ -1,0 +1,57 @@
+#ifndef SEGEXPORT_BATCH_H
+#define SEGEXPORT_BATCH_H
+/* One batch = one archive OUTPUT/<datasetId>/<batchId>.<ext> (SPEC §7):
+ * manifest.json first, then part-00000.json ... (NDJSON, at most rows_per_file
+ * rows each; none for an empty batch).  Rows are spooled to an unlinked
+ * temporary file while the job runs; se_batch_finish writes the archive under a
+ * temporary name in the same directory and fsyncs it; se_batch_commit renames it
+ * into place.  Until commit nothing is visible under the final name; freeing an
+ * uncommitted batch removes its temporary files. */
+#include <stdint.h>
+#include <stddef.h>
+#include <json-c/json.h>
+
+typedef enum { SE_FMT_TAR_GZ, SE_FMT_TAR_ZST, SE_FMT_TAR_XZ, SE_FMT_TAR, SE_FMT_ZIP } se_format;
+
+/* "tar.gz" ... "zip" -> fmt; 0 or -1 when unknown. */
+int se_format_parse(const char *s, se_format *fmt);
+const char *se_format_ext(se_format fmt);   /* "tar.gz", "tar.zst", "tar.xz", "tar", "zip" */
+/* Level check: gzip/zip/xz 0-9, zstd 1-19; tar takes none.  0, or -1 with err. */
+int se_format_check_level(se_format fmt, int level, char *err, size_t errlen);
+
+typedef struct se_batch_info {
+    const char *batch_id;      /* 32 lowercase hex */
+    const char *dataset_id;
+    int64_t job_id;
+    const char *schema_name;
+    json_object *segments;     /* array of {segmentId, segmentNs, status}; borrowed; copied into the manifest */
+} se_batch_info;
+
+typedef struct se_batch se_batch;
+
+/* dir is OUTPUT/<datasetId>; it is created (with parents) when missing.  level
+ * -1 means the format's default.  mtime_s is every archive entry's time.
+ * NULL on failure with "PATH: reason" in err. */
+se_batch *se_batch_new(const char *dir, const se_batch_info *info, se_format fmt,
+                       int level, uint64_t rows_per_file, int64_t mtime_s,
+                       char *err, size_t errlen);
+
+/* Appends one row (len bytes of JSON, no newline).  0, or -1 with err. */
+int se_batch_add(se_batch *b, const char *row, size_t len, char *err, size_t errlen);
+
+/* Writes the whole archive under its temporary name, fsyncs it.  0 or -1. */
+int se_batch_finish(se_batch *b, char *err, size_t errlen);
+
+/* Renames the finished archive into place and fsyncs the directory.  0 or -1. */
+int se_batch_commit(se_batch *b, char *err, size_t errlen);
+
+/* Removes temporary files unless committed, frees.  Accepts NULL. */
+void se_batch_free(se_batch *b);
+
+uint64_t se_batch_records(const se_batch *b);
+const char *se_batch_final_path(const se_batch *b);
+
+/* The manifest object that se_batch_finish writes (after rows are added): for tests. */
+json_object *se_batch_manifest(const se_batch *b);
+
+#endif

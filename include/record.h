@@ -1,0 +1,55 @@
+#ifndef SEGEXPORT_RECORD_H
+#define SEGEXPORT_RECORD_H
+/* One XDM record (one NDJSON line): its kind, profile key, times (SPEC §3). */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+typedef enum { SE_REC_PROFILE, SE_REC_EVENT } se_kind;
+
+typedef struct se_record {
+    se_kind kind;          /* EVENT when a top-level "timestamp" or "xdm:timestamp" exists */
+    json_object *obj;      /* normalized record, owned (see se_record_parse) */
+    char *key;             /* escaped "NAMESPACE:ID", owned */
+    bool has_ingest; int64_t ingest_ms;    /* _acp_system_metadata.ingestTime */
+    bool has_updated; int64_t updated_ms;  /* extSourceSystemAudit.lastUpdatedDate (profiles) */
+    char *dataset_id;      /* _acp_system_metadata.datasetId or NULL, owned */
+    bool has_ts; int64_t ts_ms;            /* events: timestamp */
+    uint64_t seq;          /* input order; set by the caller */
+} se_record;
+
+/* A reusable parser (it keeps a json_tokener).  NULL on out of memory. */
+typedef struct se_rparser se_rparser;
+se_rparser *se_rparser_new(void);
+void se_rparser_free(se_rparser *p); /* accepts NULL */
+
+/* Parses one line.  On success returns 0 and fills *rec.  obj is normalized:
+ *  - top-level "xdm:identityMap", "xdm:segmentMembership", "xdm:timestamp" are
+ *    renamed without the prefix (when both spellings exist the unprefixed one is
+ *    kept and the other merged into it: identityMap namespaces/items appended,
+ *    segmentMembership namespaces/segments added when missing);
+ *  - inside identityMap items, "xdm:id", "xdm:primary", "xdm:authenticatedState"
+ *    lose the prefix; inside segmentMembership entries every "xdm:" key does;
+ *  - "_acp_system_metadata" is removed.
+ * Other keys are literal.
+ * Returns -1 for a bad record with a reason in err (no file/line: the caller adds
+ * them): "malformed JSON: ...", "not a JSON object", "no identity", "invalid
+ * _acp_system_metadata.ingestTime", "invalid timestamp".  rec is left empty then. */
+int se_record_parse(se_rparser *p, const char *data, size_t len, se_record *rec,
+                    char *err, size_t errlen);
+
+/* Profile key of an identityMap (normalized or not: "xdm:id"/"xdm:primary" are
+ * read too): the first item with "primary": true in document order, else the
+ * smallest (namespace, id) by bytes.  Items need a string id.  Returns a malloc'd
+ * escaped "NS:ID" (TAB LF CR backslash -> \t \n \r \\), or NULL when there is no
+ * identity. */
+char *se_identity_key(json_object *identity_map);
+
+/* Frees what rec owns and zeroes it.  Accepts an already cleared record. */
+void se_record_clear(se_record *rec);
+
+/* FNV-1a 64-bit over bytes (the --shard hash). */
+uint64_t se_fnv1a64(const char *s, size_t n);
+
+#endif

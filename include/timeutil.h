@@ -1,0 +1,25 @@
+#ifndef SEGEXPORT_TIMEUTIL_H
+#define SEGEXPORT_TIMEUTIL_H
+/* Time values are int64_t milliseconds since the Unix epoch, UTC. */
+#include <stddef.h>
+#include <stdint.h>
+
+/* Parses an RFC 3339 timestamp: YYYY-MM-DD('T'|'t'|' ')HH:MM:SS[.frac](Z|z|+HH:MM|-HH:MM|+HHMM|-HHMM).
+ * Digits beyond milliseconds are dropped (truncated, not rounded).  Checks field
+ * ranges (month, day of month incl. leap years, 00-23, 00-59, seconds 00-60).
+ * Returns 0 and sets *ms, or -1 when s is not such a timestamp (the whole string
+ * must match; nothing is written then). */
+int se_time_parse(const char *s, int64_t *ms);
+
+/* Writes ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf (n >= 32 always suffices). */
+void se_time_format(int64_t ms, char *buf, size_t n);
+
+/* The job clock: SOURCE_DATE_EPOCH * 1000 when that variable holds a valid
+ * non-negative integer, else the wall clock.  Every time the job reports comes
+ * from here, so reproducible runs give identical JSON. */
+int64_t se_now_ms(void);
+
+/* 1 when SOURCE_DATE_EPOCH is set and valid, else 0. */
+int se_reproducible(void);
+
+#endif
