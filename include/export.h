@@ -1,0 +1,29 @@
+#ifndef SEGEXPORT_EXPORT_H
+#define SEGEXPORT_EXPORT_H
+/* The export engine: one streaming pass over the inputs (SPEC §3-§7).  Reads
+ * records, groups them by profile key, assembles, filters, projects and writes
+ * rows into the job's batches; on success renames every archive into place. */
+#include <signal.h>
+#include <stddef.h>
+#include "job.h"
+#include "jobstate.h"
+#include "opts.h"
+
+typedef struct se_export_params {
+    const se_opts *o;
+    const se_job *job;
+    se_jobstate *js;                 /* status, errors and metrics are filled in */
+    char *const *inputs;             /* INPUT paths ("-" = stdin); n == 0 means stdin */
+    size_t ninputs;
+    const char *output_root;         /* batches go to output_root/<datasetId>/ */
+    volatile sig_atomic_t *cancel;   /* non-zero: stop, clean up, FAILED (may be NULL) */
+    const char *cancel_reason;       /* message for a cancellation */
+} se_export_params;
+
+/* Runs the job.  Returns 0 when it SUCCEEDED, 1 when it FAILED (js->status,
+ * js->errors say why; *why, when not NULL, gets a one-line reason valid until
+ * js is cleared... it is a static or js-owned string).  Never leaves a
+ * temporary file or a partial archive behind. */
+int se_export_execute(const se_export_params *ep, char *why, size_t whylen);
+
+#endif

@@ -1,0 +1,25 @@
+#ifndef SEGEXPORT_GROUPCHECK_H
+#define SEGEXPORT_GROUPCHECK_H
+/* The grouping check (SPEC §3): a profile key that reappears after another key
+ * is an error.  Every finished group's key is remembered as a 64-bit FNV-1a
+ * hash with the place where the group began, in an open-addressing table:
+ * 24 bytes an entry, at most half full, so 48-96 bytes per distinct profile
+ * key (e.g. 1 million profiles: 48-96 MB).  Two different keys sharing a 64-bit
+ * hash would be reported as a regrouping; the odds for n keys are about
+ * n^2 / 2^65 (10^-8 at a million keys).  --keyed input needs none of this: the
+ * order check there keeps only the previous key. */
+#include <stdint.h>
+#include <stddef.h>
+
+typedef struct se_groupcheck se_groupcheck;
+
+se_groupcheck *se_groupcheck_new(void);
+void se_groupcheck_free(se_groupcheck *g); /* accepts NULL */
+
+/* Records that the group of key began at name:line.  Returns 0 when the key is
+ * new; 1 when it was seen before (then *prev_name and *prev_line say where that
+ * earlier group began; prev_name is owned by g); -1 on out of memory. */
+int se_groupcheck_add(se_groupcheck *g, const char *key, const char *name, uint64_t line,
+                      const char **prev_name, uint64_t *prev_line);
+
+#endif

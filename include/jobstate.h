@@ -1,0 +1,54 @@
+#ifndef SEGEXPORT_JOBSTATE_H
+#define SEGEXPORT_JOBSTATE_H
+/* What a job is at one moment — status, times, ids, errors, metrics — and its
+ * rendering as the API's job JSON (GET /export/jobs/{id}), keys in the API's
+ * order.  The definition half comes from se_job->def. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <json-c/json.h>
+#include "job.h"
+
+#define SE_ERRORS_KEPT 100  /* errors[] entries kept; the rest are only counted */
+
+typedef struct se_jobstate {
+    int64_t id;
+    const char *org;
+    const char *status;            /* "NEW", "PROCESSING", "SUCCEEDED", "FAILED" (static) */
+    int64_t creation_ms, update_ms;
+    char request_id[37];
+    char gateway_id[37];           /* computeGatewayJobId.exportJob; "" until the job runs */
+    char (*batch_ids)[33];         /* one per batch; owned */
+    size_t nbatches;
+    json_object *errors;           /* array of {code,msg,callStack}; owned */
+    uint64_t errors_dropped;       /* beyond SE_ERRORS_KEPT */
+    bool started;                  /* metrics.totalTime.startTimeInMs known */
+    bool finished;                 /* end times and counters known */
+    int64_t export_start_ms, export_end_ms;
+    uint64_t exported;             /* totalExportedProfileCounter */
+    json_object *ns_counter;       /* exportedProfileByNamespaceCounter; owned */
+    uint64_t input_records, bad_records, profiles; /* extra metrics */
+} se_jobstate;
+
+/* Sets up a NEW job: ids derive from seed when reproducible (SOURCE_DATE_EPOCH),
+ * else from the system's random source.  Returns 0 or -1 (ENOMEM). */
+int se_jobstate_init(se_jobstate *js, const se_job *job, int64_t id, const char *org,
+                     int64_t creation_ms, const char *seed);
+void se_jobstate_clear(se_jobstate *js);
+
+/* Generates a fresh UUID into buf[37] (same rules as the ids above). */
+void se_jobstate_new_uuid(se_jobstate *js, char buf[37]);
+
+/* Appends an errors[] entry (counted beyond SE_ERRORS_KEPT). */
+void se_jobstate_error(se_jobstate *js, const char *code, const char *msg, const char *call_stack);
+
+/* Adds one row's namespaces to the namespace counter. */
+void se_jobstate_count_row(se_jobstate *js, json_object *identity_map);
+
+/* The job JSON.  new reference; NULL on ENOMEM. */
+json_object *se_jobstate_json(const se_jobstate *js, const se_job *job);
+
+/* The segments array of batch i ({segmentId, segmentNs, status} objects), new reference. */
+json_object *se_jobstate_batch_segments(const se_job *job, size_t i);
+
+#endif

@@ -1,0 +1,286 @@
+/* `segexport get`, `list`, `cancel`/`delete`: the job store's read side and
+ * cancellation (SPEC §10). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "commands.h"
+#include "errcodes.h"
+#include "msg.h"
+#include "store.h"
+#include "timeutil.h"
+
+static int parse_id(const char *s, int64_t *id)
+{
+    char *end;
+    long long v;
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno || *end || v <= 0)
+        return -1;
+    *id = v;
+    return 0;
+}
+
+static const char *job_status(json_object *job)
+{
+    json_object *v;
+    return json_object_object_get_ex(job, "status", &v) ? json_object_get_string(v) : "";
+}
+
+static int64_t job_int(json_object *job, const char *key)
+{
+    json_object *v;
+    return json_object_object_get_ex(job, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+/* A job still NEW/PROCESSING whose worker is gone died (killed, machine
+ * stopped): record it FAILED so every reader sees the same thing. */
+static void detect_dead(se_store *st, int64_t id, json_object *job, pid_t pid)
+{
+    const char *s = job_status(job);
+    json_object *errs;
+    char msg[160];
+
+    if (strcmp(s, "NEW") && strcmp(s, "PROCESSING"))
+        return;
+    if (pid > 0 && (kill(pid, 0) == 0 || errno == EPERM))
+        return;
+    snprintf(msg, sizeof msg, "the worker process%s%d died before the job finished",
+             pid > 0 ? " " : "", pid > 0 ? (int)pid : 0);
+    if (!json_object_object_get_ex(job, "errors", &errs)) {
+        errs = json_object_new_array();
+        json_object_object_add(job, "errors", errs);
+    }
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "code", json_object_new_string(SE_EC_WORKER_DIED));
+    json_object_object_add(e, "msg", json_object_new_string(msg));
+    json_object_object_add(e, "callStack", json_object_new_string("segexport"));
+    json_object_array_add(errs, e);
+    json_object_object_add(job, "status", json_object_new_string("FAILED"));
+    json_object_object_add(job, "updateTime", json_object_new_int64(se_now_ms()));
+    char err[512];
+    if (se_store_put(st, id, 0, job, err, sizeof err))
+        se_warn("%s", err);
+}
+
+static int open_store(const se_opts *o, se_store **st)
+{
+    char err[1024];
+    if (!(*st = se_store_open(o->store_dir, o->org, o->sandbox, err, sizeof err))) {
+        se_error("%s", err);
+        return SE_EXIT_SYSTEM;
+    }
+    return 0;
+}
+
+int se_cmd_get(const se_opts *o)
+{
+    se_store *st = NULL;
+    json_object *job = NULL;
+    pid_t pid = 0;
+    int64_t id;
+    char err[1024];
+    int rc, r;
+
+    if (o->noperands != 1 || parse_id(o->operands[0], &id)) {
+        se_error("get: expected one job ID (usage: segexport get [OPTIONS] ID)");
+        return SE_EXIT_USAGE;
+    }
+    if ((rc = open_store(o, &st)))
+        return rc;
+    r = se_store_get(st, id, &job, &pid, err, sizeof err);
+    if (r == 1) {
+        se_error("job %lld not found", (long long)id);
+        rc = SE_EXIT_NOT_FOUND;
+    } else if (r < 0) {
+        se_error("%s", err);
+        rc = SE_EXIT_SYSTEM;
+    } else {
+        detect_dead(st, id, job, pid);
+        rc = se_print_json(job) ? SE_EXIT_SYSTEM : SE_EXIT_OK;
+    }
+    json_object_put(job);
+    se_store_free(st);
+    return rc;
+}
+
+struct listing {
+    se_store *st;
+    json_object **jobs;
+    size_t n, cap;
+    int rc;
+};
+
+static int collect(int64_t id, void *vctx)
+{
+    struct listing *l = vctx;
+    json_object *job = NULL;
+    pid_t pid;
+    char err[1024];
+    int r = se_store_get(l->st, id, &job, &pid, err, sizeof err);
+
+    if (r == 1)
+        return 0;
+    if (r < 0) {
+        se_warn("%s", err); /* one damaged record must not hide the others */
+        return 0;
+    }
+    detect_dead(l->st, id, job, pid);
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? 2 * l->cap : 64;
+        json_object **nj = realloc(l->jobs, nc * sizeof *nj);
+        if (!nj) {
+            json_object_put(job);
+            return -1;
+        }
+        l->jobs = nj;
+        l->cap = nc;
+    }
+    l->jobs[l->n++] = job;
+    return 0;
+}
+
+/* Newest first: creationTime, then id, both descending. */
+static int newest_first(const void *a, const void *b)
+{
+    json_object *x = *(json_object *const *)a, *y = *(json_object *const *)b;
+    int64_t cx = job_int(x, "creationTime"), cy = job_int(y, "creationTime");
+    int64_t ix = job_int(x, "id"), iy = job_int(y, "id");
+    if (cx != cy)
+        return cx < cy ? 1 : -1;
+    return ix < iy ? 1 : ix > iy ? -1 : 0;
+}
+
+int se_cmd_list(const se_opts *o)
+{
+    struct listing l = { 0 };
+    json_object *out = NULL, *recs, *page, *link;
+    int64_t tok_ct = 0, tok_id = 0;
+    bool has_tok = false;
+    char next[256] = "";
+    size_t shown = 0, i;
+    int rc;
+
+    if (o->noperands) {
+        se_error("list: unexpected argument '%s'", o->operands[0]);
+        return SE_EXIT_USAGE;
+    }
+    if (o->offset) {
+        long long a, b;
+        char tail;
+        if (sscanf(o->offset, "%lld_%lld%c", &a, &b, &tail) != 2) {
+            se_error("--offset: '%s' is not a {creationTime}_{id} token", o->offset);
+            return SE_EXIT_USAGE;
+        }
+        tok_ct = a;
+        tok_id = b;
+        has_tok = true;
+    }
+    if ((rc = open_store(o, &l.st)))
+        return rc;
+    if (se_store_each_id(l.st, collect, &l) != 0) {
+        se_error("%s/jobs: cannot list the job records", o->store_dir);
+        rc = SE_EXIT_SYSTEM;
+        goto out;
+    }
+    qsort(l.jobs, l.n, sizeof *l.jobs, newest_first);
+    out = json_object_new_object();
+    recs = json_object_new_array();
+    for (i = 0; i < l.n; i++) {
+        json_object *j = l.jobs[i];
+        int64_t ct = job_int(j, "creationTime"), id = job_int(j, "id");
+        if (has_tok && (ct > tok_ct || (ct == tok_ct && id >= tok_id)))
+            continue;
+        if (o->status && strcmp(job_status(j), o->status))
+            continue;
+        if (shown == o->limit) {
+            /* another record exists past this page */
+            json_object *last = json_object_array_get_idx(recs, shown - 1);
+            snprintf(next, sizeof next, "/export/jobs/?limit=%llu&offset=%lld_%lld",
+                     (unsigned long long)o->limit, (long long)job_int(last, "creationTime"),
+                     (long long)job_int(last, "id"));
+            break;
+        }
+        json_object_array_add(recs, json_object_get(j));
+        shown++;
+    }
+    json_object_object_add(out, "records", recs);
+    page = json_object_new_object();
+    json_object_object_add(page, "sortField", json_object_new_string("createdTime"));
+    json_object_object_add(page, "sort", json_object_new_string("desc"));
+    json_object_object_add(page, "pageOffset", json_object_new_string(o->offset ? o->offset : ""));
+    json_object_object_add(page, "pageSize", json_object_new_int64((int64_t)shown));
+    json_object_object_add(out, "page", page);
+    link = json_object_new_object();
+    json_object_object_add(link, "next", json_object_new_string(next));
+    json_object_object_add(out, "link", link);
+    rc = se_print_json(out) ? SE_EXIT_SYSTEM : SE_EXIT_OK;
+out:
+    for (i = 0; i < l.n; i++)
+        json_object_put(l.jobs[i]);
+    free(l.jobs);
+    json_object_put(out);
+    se_store_free(l.st);
+    return rc;
+}
+
+int se_cmd_cancel(const se_opts *o)
+{
+    se_store *st = NULL;
+    json_object *job = NULL, *resp = NULL;
+    pid_t pid = 0;
+    int64_t id;
+    char err[1024];
+    int rc, r;
+
+    if (o->noperands != 1 || parse_id(o->operands[0], &id)) {
+        se_error("%s: expected one job ID (usage: segexport %s [OPTIONS] ID)", o->cmd_name, o->cmd_name);
+        return SE_EXIT_USAGE;
+    }
+    if ((rc = open_store(o, &st)))
+        return rc;
+    r = se_store_get(st, id, &job, &pid, err, sizeof err);
+    if (r == 1) {
+        se_error("job %lld not found", (long long)id);
+        rc = SE_EXIT_NOT_FOUND;
+        goto out;
+    }
+    if (r < 0) {
+        /* A damaged record can still be deleted. */
+        if (se_store_remove(st, id, err, sizeof err) < 0) {
+            se_error("%s", err);
+            rc = SE_EXIT_SYSTEM;
+            goto out;
+        }
+    } else {
+        detect_dead(st, id, job, pid);
+        const char *s = job_status(job);
+        if ((!strcmp(s, "NEW") || !strcmp(s, "PROCESSING")) && pid > 0) {
+            /* The worker turns SIGTERM into a clean cancellation. */
+            if (kill(pid, SIGTERM) && errno != ESRCH) {
+                se_error("job %lld: cannot signal worker %d: %s", (long long)id, (int)pid, strerror(errno));
+                rc = SE_EXIT_SYSTEM;
+                goto out;
+            }
+        } else if (se_store_remove(st, id, err, sizeof err) < 0) {
+            se_error("%s", err);
+            rc = SE_EXIT_SYSTEM;
+            goto out;
+        }
+    }
+    resp = json_object_new_object();
+    json_object_object_add(resp, "status", json_object_new_boolean(1));
+    json_object_object_add(resp, "message",
+                           json_object_new_string("Export job has been marked for cancelling"));
+    rc = se_print_json(resp) ? SE_EXIT_SYSTEM : SE_EXIT_OK;
+out:
+    json_object_put(resp);
+    json_object_put(job);
+    se_store_free(st);
+    return rc;
+}

@@ -1,0 +1,116 @@
+/* Remembered profile keys for the grouping check; see groupcheck.h for the
+ * memory cost. */
+#include <stdlib.h>
+#include <string.h>
+#include "groupcheck.h"
+#include "record.h"
+
+struct entry {
+    uint64_t hash;      /* 0 marks an empty slot (a real 0 hash is stored as 1) */
+    uint64_t line;
+    uint32_t name;      /* index into names */
+};
+
+struct se_groupcheck {
+    struct entry *tab;
+    size_t cap, used;    /* cap is a power of two */
+    char **names;        /* interned input names: consecutive groups share one */
+    size_t nnames, capnames;
+};
+
+se_groupcheck *se_groupcheck_new(void)
+{
+    se_groupcheck *g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    g->cap = 1024;
+    g->tab = calloc(g->cap, sizeof *g->tab);
+    if (!g->tab) {
+        free(g);
+        return NULL;
+    }
+    return g;
+}
+
+void se_groupcheck_free(se_groupcheck *g)
+{
+    if (!g)
+        return;
+    for (size_t i = 0; i < g->nnames; i++)
+        free(g->names[i]);
+    free(g->names);
+    free(g->tab);
+    free(g);
+}
+
+static int intern(se_groupcheck *g, const char *name, uint32_t *idx)
+{
+    if (g->nnames && !strcmp(g->names[g->nnames - 1], name)) {
+        *idx = (uint32_t)(g->nnames - 1);
+        return 0;
+    }
+    if (g->nnames == g->capnames) {
+        size_t nc = g->capnames ? 2 * g->capnames : 8;
+        char **n = realloc(g->names, nc * sizeof *n);
+        if (!n)
+            return -1;
+        g->names = n;
+        g->capnames = nc;
+    }
+    if (!(g->names[g->nnames] = strdup(name)))
+        return -1;
+    *idx = (uint32_t)g->nnames++;
+    return 0;
+}
+
+static struct entry *slot(struct entry *tab, size_t cap, uint64_t h)
+{
+    size_t i = (size_t)(h ^ (h >> 29)) & (cap - 1);
+    while (tab[i].hash && tab[i].hash != h)
+        i = (i + 1) & (cap - 1);
+    return &tab[i];
+}
+
+static int grow(se_groupcheck *g)
+{
+    size_t nc = g->cap * 2;
+    struct entry *nt = calloc(nc, sizeof *nt);
+    if (!nt)
+        return -1;
+    for (size_t i = 0; i < g->cap; i++)
+        if (g->tab[i].hash)
+            *slot(nt, nc, g->tab[i].hash) = g->tab[i];
+    free(g->tab);
+    g->tab = nt;
+    g->cap = nc;
+    return 0;
+}
+
+int se_groupcheck_add(se_groupcheck *g, const char *key, const char *name, uint64_t line,
+                      const char **prev_name, uint64_t *prev_line)
+{
+    uint64_t h = se_fnv1a64(key, strlen(key));
+    struct entry *e;
+    uint32_t idx;
+
+    if (h == 0)
+        h = 1;
+    e = slot(g->tab, g->cap, h);
+    if (e->hash) {
+        *prev_name = g->names[e->name];
+        *prev_line = e->line;
+        return 1;
+    }
+    if (intern(g, name, &idx))
+        return -1;
+    if ((g->used + 1) * 2 > g->cap) {
+        if (grow(g))
+            return -1;
+        e = slot(g->tab, g->cap, h);
+    }
+    e->hash = h;
+    e->line = line;
+    e->name = idx;
+    g->used++;
+    return 0;
+}

@@ -1,0 +1,448 @@
+/* The input reader (SPEC §3): every INPUT goes through one libarchive reader
+ * that detects compression and tar/zip by content; each regular archive member
+ * goes through a second, nested reader so that members may themselves be
+ * compressed.  Lines are handed out as pointers into libarchive's own blocks
+ * whenever they are contiguous; only a line that spans two blocks is copied,
+ * and never more than max_record_bytes of it (a longer line is skipped). */
+#include "input.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Read size for files and stdin: big enough that syscalls and per-block work
+ * vanish next to decompression and parsing. */
+enum { SE_INPUT_BLOCK = 1 << 20 };
+
+struct se_input {
+    char *const *paths;
+    size_t npaths;          /* 0: stdin */
+    size_t max;             /* max_record_bytes */
+    size_t next_path;       /* index of the next INPUT to open */
+    bool stdin_done;        /* npaths == 0: stdin was opened already */
+
+    struct archive *outer;  /* the current INPUT */
+    struct archive *inner;  /* the current archive member, or NULL */
+    struct archive *src;    /* where lines come from: outer (raw) or inner */
+    const char *path_name;  /* the current INPUT's name: path or "stdin" */
+    char *member_name;      /* "path:member", owned */
+    const char *name;       /* the name of src */
+    bool src_eof;           /* src is exhausted; move on at the next call */
+
+    const char *blk;        /* the current data block (owned by libarchive) */
+    size_t blk_len, blk_pos;
+    char *acc;              /* the start of a line that spans blocks */
+    size_t acc_len, acc_cap;
+    bool skipping;          /* inside a too-long line, up to its LF */
+    uint64_t lineno;        /* number of the line being assembled */
+
+    uint64_t bytes_done;    /* compressed bytes of INPUTs already closed */
+    bool failed;
+    char err[1024];
+};
+
+static const char *display_name(const char *path)
+{
+    return strcmp(path, "-") == 0 ? "stdin" : path;
+}
+
+int se_input_check_paths(char *const *paths, size_t n, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(paths[i], "-") == 0)
+            continue;
+        int fd = open(paths[i], O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            snprintf(err, errlen, "%s: %s", paths[i], strerror(errno));
+            return -1;
+        }
+        struct stat st;
+        int e = 0;
+        if (fstat(fd, &st) != 0)
+            e = errno;
+        else if (S_ISDIR(st.st_mode))
+            e = EISDIR;
+        close(fd);
+        if (e != 0) {
+            snprintf(err, errlen, "%s: %s", paths[i], strerror(e));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+se_input *se_input_open(char *const *paths, size_t n, size_t max_record_bytes)
+{
+    se_input *in = calloc(1, sizeof *in);
+    if (in == NULL)
+        return NULL;
+    in->paths = paths;
+    in->npaths = n;
+    in->max = max_record_bytes;
+    return in;
+}
+
+static void close_member(se_input *in)
+{
+    if (in->inner != NULL) {
+        archive_read_free(in->inner);
+        in->inner = NULL;
+    }
+    free(in->member_name);
+    in->member_name = NULL;
+}
+
+static void close_outer(se_input *in)
+{
+    close_member(in);
+    if (in->outer != NULL) {
+        int64_t b = archive_filter_bytes(in->outer, -1);
+        if (b > 0)
+            in->bytes_done += (uint64_t)b;
+        archive_read_free(in->outer); /* the fd reader leaves fd 0 open */
+        in->outer = NULL;
+    }
+    in->src = NULL;
+}
+
+void se_input_free(se_input *in)
+{
+    if (in == NULL)
+        return;
+    close_outer(in);
+    free(in->acc);
+    free(in);
+}
+
+const char *se_input_error(const se_input *in)
+{
+    return in->err;
+}
+
+uint64_t se_input_bytes(const se_input *in)
+{
+    uint64_t b = in->bytes_done;
+    if (in->outer != NULL) {
+        int64_t cur = archive_filter_bytes(in->outer, -1);
+        if (cur > 0)
+            b += (uint64_t)cur;
+    }
+    return b;
+}
+
+static int fail(se_input *in, const char *name, struct archive *a)
+{
+    const char *msg = a != NULL ? archive_error_string(a) : NULL;
+    snprintf(in->err, sizeof in->err, "%s: %s", name,
+             msg != NULL ? msg : "read error");
+    in->failed = true;
+    return -1;
+}
+
+/* The nested reader's input: the current member's bytes, straight from the
+ * outer reader's buffers (valid until the next call, as libarchive requires).
+ * Sparse-file holes are not materialized: an NDJSON dump has none. */
+static la_ssize_t member_read(struct archive *a, void *ud, const void **buf)
+{
+    se_input *in = ud;
+    size_t size = 0;
+    la_int64_t off = 0;
+    int r = archive_read_data_block(in->outer, buf, &size, &off);
+    if (r == ARCHIVE_EOF)
+        return 0;
+    if (r < ARCHIVE_WARN) {
+        const char *msg = archive_error_string(in->outer);
+        archive_set_error(a, archive_errno(in->outer), "%s",
+                          msg != NULL ? msg : "read error");
+        return -1;
+    }
+    return (la_ssize_t)size;
+}
+
+/* Opens the next INPUT.  0 when there is none left, -1 on error. */
+static int open_outer(se_input *in)
+{
+    const char *path;
+    if (in->npaths == 0) {
+        if (in->stdin_done)
+            return 0;
+        in->stdin_done = true;
+        path = "-";
+    } else {
+        if (in->next_path >= in->npaths)
+            return 0;
+        path = in->paths[in->next_path++];
+    }
+    bool is_stdin = strcmp(path, "-") == 0;
+    in->path_name = display_name(path);
+
+    struct archive *a = archive_read_new();
+    if (a == NULL) {
+        snprintf(in->err, sizeof in->err, "%s: out of memory", in->path_name);
+        in->failed = true;
+        return -1;
+    }
+    in->outer = a;
+    /* Not format_all: mtree and friends would claim plain text. */
+    archive_read_support_filter_all(a);
+    archive_read_support_format_tar(a);
+    if (is_stdin)
+        archive_read_support_format_zip_streamable(a);
+    else
+        /* Both zip readers: the seekable one (preferred, it trusts the central
+         * directory) for regular files, the streaming one for FIFOs. */
+        archive_read_support_format_zip(a);
+    archive_read_support_format_raw(a);
+    archive_read_support_format_empty(a);
+
+    int r = is_stdin ? archive_read_open_fd(a, 0, SE_INPUT_BLOCK)
+                     : archive_read_open_filename(a, path, SE_INPUT_BLOCK);
+    if (r != ARCHIVE_OK)
+        return fail(in, in->path_name, a);
+    return 1;
+}
+
+/* Opens the nested reader on the outer reader's current member.  0 when the
+ * member is empty, -1 on error. */
+static int open_member(se_input *in, struct archive_entry *e)
+{
+    const char *mname = archive_entry_pathname(e);
+    if (mname == NULL)
+        mname = "?";
+    size_t len = strlen(in->path_name) + 1 + strlen(mname) + 1;
+    in->member_name = malloc(len);
+    if (in->member_name == NULL) {
+        snprintf(in->err, sizeof in->err, "%s: out of memory", in->path_name);
+        in->failed = true;
+        return -1;
+    }
+    snprintf(in->member_name, len, "%s:%s", in->path_name, mname);
+
+    struct archive *a = archive_read_new();
+    if (a == NULL) {
+        snprintf(in->err, sizeof in->err, "%s: out of memory", in->member_name);
+        in->failed = true;
+        return -1;
+    }
+    in->inner = a;
+    archive_read_support_filter_all(a);
+    archive_read_support_format_raw(a);
+    archive_read_support_format_empty(a);
+    if (archive_read_open(a, in, NULL, member_read, NULL) != ARCHIVE_OK)
+        return fail(in, in->member_name, a);
+    struct archive_entry *ie;
+    int r = archive_read_next_header(a, &ie);
+    if (r == ARCHIVE_EOF)
+        return 0;
+    if (r < ARCHIVE_WARN)
+        return fail(in, in->member_name, a);
+    return 1;
+}
+
+/* Moves to the next stream of lines (a plain INPUT or an archive member).
+ * 1 when src is set, 0 at the end of all INPUTs, -1 on error. */
+static int advance(se_input *in)
+{
+    close_member(in);
+    in->src = NULL;
+    in->src_eof = false;
+    in->blk = NULL;
+    in->blk_len = in->blk_pos = 0;
+    in->acc_len = 0;
+    in->skipping = false;
+    in->lineno = 1;
+
+    for (;;) {
+        if (in->outer == NULL) {
+            int r = open_outer(in);
+            if (r <= 0)
+                return r;
+        }
+        struct archive_entry *e;
+        int r = archive_read_next_header(in->outer, &e);
+        if (r == ARCHIVE_EOF) {
+            /* Also the raw format's second call: one INPUT is one stream. */
+            close_outer(in);
+            continue;
+        }
+        if (r < ARCHIVE_WARN)
+            return fail(in, in->path_name, in->outer);
+        if (archive_format(in->outer) == ARCHIVE_FORMAT_RAW) {
+            in->src = in->outer;
+            in->name = in->path_name;
+            return 1;
+        }
+        if (archive_entry_filetype(e) != AE_IFREG)
+            continue; /* directories, links, devices: nothing to read */
+        r = open_member(in, e);
+        if (r < 0)
+            return -1;
+        if (r == 0) {
+            close_member(in);
+            continue;
+        }
+        in->src = in->inner;
+        in->name = in->member_name;
+        return 1;
+    }
+}
+
+/* Next data block of src.  1 with blk set, 0 at its end, -1 on error. */
+static int fill(se_input *in)
+{
+    const void *buf;
+    size_t size = 0;
+    la_int64_t off = 0;
+    int r = archive_read_data_block(in->src, &buf, &size, &off);
+    if (r == ARCHIVE_EOF)
+        return 0;
+    if (r < ARCHIVE_WARN)
+        return fail(in, in->name, in->src);
+    in->blk = buf;
+    in->blk_len = size;
+    in->blk_pos = 0;
+    return 1;
+}
+
+/* How many bytes of an unfinished line may be held before it is known to be
+ * too long: the limit plus a CR that will be stripped, plus a BOM on line 1. */
+static size_t hold_limit(const se_input *in)
+{
+    size_t extra = in->lineno == 1 ? 4 : 1;
+    return in->max > SIZE_MAX - extra ? SIZE_MAX : in->max + extra;
+}
+
+static int acc_append(se_input *in, const char *p, size_t n)
+{
+    if (n > in->acc_cap - in->acc_len) {
+        size_t cap = in->acc_cap != 0 ? in->acc_cap : 4096;
+        while (cap - in->acc_len < n)
+            cap = cap > SIZE_MAX / 2 ? in->acc_len + n : cap * 2;
+        char *acc = realloc(in->acc, cap);
+        if (acc == NULL) {
+            snprintf(in->err, sizeof in->err, "%s: out of memory", in->name);
+            in->failed = true;
+            return -1;
+        }
+        in->acc = acc;
+        in->acc_cap = cap;
+    }
+    memcpy(in->acc + in->acc_len, p, n);
+    in->acc_len += n;
+    return 0;
+}
+
+static void emit_too_long(const se_input *in, uint64_t lineno, se_line *line)
+{
+    line->data = "";
+    line->len = 0;
+    line->name = in->name;
+    line->lineno = lineno;
+    line->too_long = true;
+}
+
+/* Finishes one physical line: strips the BOM (line 1), a trailing CR, and
+ * reports whether it is worth handing out (blank lines are not). */
+static bool finish_line(const se_input *in, const char *d, size_t n,
+                        uint64_t lineno, se_line *line)
+{
+    if (lineno == 1 && n >= 3 && memcmp(d, "\xEF\xBB\xBF", 3) == 0) {
+        d += 3;
+        n -= 3;
+    }
+    if (n > 0 && d[n - 1] == '\r')
+        n--;
+    if (n > in->max) {
+        emit_too_long(in, lineno, line);
+        return true;
+    }
+    size_t i = 0;
+    while (i < n && (d[i] == ' ' || d[i] == '\t' || d[i] == '\r'))
+        i++;
+    if (i == n)
+        return false;
+    line->data = d;
+    line->len = n;
+    line->name = in->name;
+    line->lineno = lineno;
+    line->too_long = false;
+    return true;
+}
+
+int se_input_next(se_input *in, se_line *line)
+{
+    if (in->failed)
+        return -1;
+    for (;;) {
+        if (in->src == NULL || in->src_eof) {
+            int r = advance(in);
+            if (r <= 0)
+                return r;
+        }
+        if (in->blk_pos == in->blk_len) {
+            int r = fill(in);
+            if (r < 0)
+                return -1;
+            if (r == 0) {
+                /* A last line without LF still counts. */
+                in->src_eof = true;
+                bool pending = in->acc_len > 0 && !in->skipping;
+                size_t n = in->acc_len;
+                in->acc_len = 0;
+                if (pending && finish_line(in, in->acc, n, in->lineno++, line))
+                    return 1;
+            }
+            continue;
+        }
+
+        const char *p = in->blk + in->blk_pos;
+        size_t rest = in->blk_len - in->blk_pos;
+        const char *nl = memchr(p, '\n', rest);
+        if (nl == NULL) {
+            in->blk_pos = in->blk_len;
+            if (in->skipping)
+                continue;
+            if (rest > hold_limit(in) - in->acc_len) {
+                /* Report it now and drop the rest up to the LF unbuffered. */
+                in->acc_len = 0;
+                in->skipping = true;
+                emit_too_long(in, in->lineno, line);
+                return 1;
+            }
+            if (acc_append(in, p, rest) != 0)
+                return -1;
+            continue;
+        }
+
+        size_t seg = (size_t)(nl - p);
+        size_t hold = hold_limit(in);
+        in->blk_pos += seg + 1;
+        uint64_t lineno = in->lineno++;
+        if (in->skipping) {
+            in->skipping = false;
+            continue;
+        }
+        const char *d = p;
+        size_t n = seg;
+        if (in->acc_len > 0) {
+            if (seg > hold - in->acc_len) {
+                in->acc_len = 0;
+                emit_too_long(in, lineno, line);
+                return 1;
+            }
+            if (acc_append(in, p, seg) != 0)
+                return -1;
+            d = in->acc;
+            n = in->acc_len;
+            in->acc_len = 0; /* acc stays valid until the next call */
+        }
+        if (finish_line(in, d, n, lineno, line))
+            return 1;
+    }
+}

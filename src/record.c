@@ -1,0 +1,517 @@
+/* One NDJSON line -> one normalized XDM record (SPEC §3): kind, profile key,
+ * ingest/update/event times, with the xdm: spellings of the few keys the
+ * product reads folded into AEP's unprefixed data form. */
+#include "record.h"
+
+#include "timeutil.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* json-c's default depth of 32 rejects real-world nested XDM; 512 is far
+ * beyond any schema and still keeps json-c's recursive free/serialize shallow. */
+enum { SE_JSON_MAX_DEPTH = 512 };
+
+struct se_rparser {
+    json_tokener *tok;
+};
+
+se_rparser *se_rparser_new(void)
+{
+    se_rparser *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return NULL;
+    p->tok = json_tokener_new_ex(SE_JSON_MAX_DEPTH);
+    if (p->tok == NULL) {
+        free(p);
+        return NULL;
+    }
+    /* Strict: no comments, trailing commas or trailing garbage; and the input
+     * must be UTF-8, since rows are written back out as JSON. */
+    json_tokener_set_flags(p->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    return p;
+}
+
+void se_rparser_free(se_rparser *p)
+{
+    if (p == NULL)
+        return;
+    json_tokener_free(p->tok);
+    free(p);
+}
+
+void se_record_clear(se_record *rec)
+{
+    json_object_put(rec->obj);
+    free(rec->key);
+    free(rec->dataset_id);
+    memset(rec, 0, sizeof *rec);
+}
+
+uint64_t se_fnv1a64(const char *s, size_t n)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static bool is_prefixed(const char *k)
+{
+    return strncmp(k, "xdm:", 4) == 0;
+}
+
+/* The value of key, or of "xdm:"key when key is absent. */
+static json_object *get_either(json_object *obj, const char *key, const char *xkey)
+{
+    json_object *v;
+    if (json_object_object_get_ex(obj, key, &v))
+        return v;
+    if (json_object_object_get_ex(obj, xkey, &v))
+        return v;
+    return NULL;
+}
+
+/* A string without embedded NUL (a C-string view would silently truncate it). */
+static const char *clean_string(json_object *v, size_t *len)
+{
+    if (!json_object_is_type(v, json_type_string))
+        return NULL;
+    const char *s = json_object_get_string(v);
+    size_t n = (size_t)json_object_get_string_len(v);
+    if (memchr(s, '\0', n) != NULL)
+        return NULL;
+    if (len != NULL)
+        *len = n;
+    return s;
+}
+
+/* Epoch ms from an integer or an RFC 3339 string. */
+static bool get_ms(json_object *v, int64_t *ms)
+{
+    if (json_object_is_type(v, json_type_int)) {
+        int64_t x = json_object_get_int64(v);
+        /* json-c keeps integers above INT64_MAX as uint64; they clamp here. */
+        if (x == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX)
+            return false;
+        *ms = x;
+        return true;
+    }
+    const char *s = clean_string(v, NULL);
+    return s != NULL && se_time_parse(s, ms) == 0;
+}
+
+/* Copy of obj with every key for which strip(key) holds losing its "xdm:"
+ * prefix, in the same order; a prefixed key whose unprefixed twin exists is
+ * dropped (the unprefixed one wins).  Values are shared.  NULL on OOM. */
+static json_object *rename_keys(json_object *obj, bool (*strip)(const char *))
+{
+    json_object *out = json_object_new_object();
+    if (out == NULL)
+        return NULL;
+    struct json_object_iterator it = json_object_iter_begin(obj);
+    struct json_object_iterator end = json_object_iter_end(obj);
+    for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+        const char *k = json_object_iter_peek_name(&it);
+        json_object *v = json_object_iter_peek_value(&it);
+        if (strip(k)) {
+            if (json_object_object_get_ex(obj, k + 4, NULL))
+                continue;
+            k += 4;
+        }
+        /* Keys stay unique: a renamed key is only added when its twin is absent. */
+        if (json_object_object_add_ex(out, k, json_object_get(v),
+                                      JSON_C_OBJECT_ADD_KEY_IS_NEW) != 0) {
+            json_object_put(v);
+            json_object_put(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+static bool needs_strip(json_object *obj, bool (*strip)(const char *))
+{
+    struct json_object_iterator it = json_object_iter_begin(obj);
+    struct json_object_iterator end = json_object_iter_end(obj);
+    for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it))
+        if (strip(json_object_iter_peek_name(&it)))
+            return true;
+    return false;
+}
+
+static bool strip_top(const char *k)
+{
+    return strcmp(k, "xdm:identityMap") == 0 || strcmp(k, "xdm:segmentMembership") == 0 ||
+           strcmp(k, "xdm:timestamp") == 0;
+}
+
+static bool strip_identity_item(const char *k)
+{
+    return strcmp(k, "xdm:id") == 0 || strcmp(k, "xdm:primary") == 0 ||
+           strcmp(k, "xdm:authenticatedState") == 0;
+}
+
+static bool strip_membership_entry(const char *k)
+{
+    return is_prefixed(k);
+}
+
+/* ---- normalization ---------------------------------------------------- */
+
+/* identityMap given twice: the prefixed map's namespaces/items go after the
+ * unprefixed map's. */
+static int merge_identity(json_object *u, json_object *p)
+{
+    if (!json_object_is_type(u, json_type_object) || !json_object_is_type(p, json_type_object))
+        return 0;
+    json_object_object_foreach(p, ns, items) {
+        json_object *have;
+        if (!json_object_object_get_ex(u, ns, &have)) {
+            if (json_object_object_add(u, ns, json_object_get(items)) != 0) {
+                json_object_put(items);
+                return -1;
+            }
+            continue;
+        }
+        if (!json_object_is_type(have, json_type_array) ||
+            !json_object_is_type(items, json_type_array))
+            continue;
+        size_t n = json_object_array_length(items);
+        for (size_t i = 0; i < n; i++) {
+            json_object *item = json_object_array_get_idx(items, i);
+            if (json_object_array_add(have, json_object_get(item)) != 0) {
+                json_object_put(item);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* segmentMembership given twice: namespaces and segments missing from the
+ * unprefixed one are taken from the prefixed one. */
+static int merge_membership(json_object *u, json_object *p)
+{
+    if (!json_object_is_type(u, json_type_object) || !json_object_is_type(p, json_type_object))
+        return 0;
+    json_object_object_foreach(p, ns, segs) {
+        json_object *have;
+        if (!json_object_object_get_ex(u, ns, &have)) {
+            if (json_object_object_add(u, ns, json_object_get(segs)) != 0) {
+                json_object_put(segs);
+                return -1;
+            }
+            continue;
+        }
+        if (!json_object_is_type(have, json_type_object) ||
+            !json_object_is_type(segs, json_type_object))
+            continue;
+        struct json_object_iterator it = json_object_iter_begin(segs);
+        struct json_object_iterator end = json_object_iter_end(segs);
+        for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+            const char *seg = json_object_iter_peek_name(&it);
+            json_object *entry = json_object_iter_peek_value(&it);
+            if (json_object_object_get_ex(have, seg, NULL))
+                continue;
+            if (json_object_object_add(have, seg, json_object_get(entry)) != 0) {
+                json_object_put(entry);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static int normalize_identity_items(json_object *map)
+{
+    if (!json_object_is_type(map, json_type_object))
+        return 0;
+    json_object_object_foreach(map, ns, items) {
+        (void)ns;
+        if (!json_object_is_type(items, json_type_array))
+            continue;
+        size_t n = json_object_array_length(items);
+        for (size_t i = 0; i < n; i++) {
+            json_object *item = json_object_array_get_idx(items, i);
+            if (!json_object_is_type(item, json_type_object) ||
+                !needs_strip(item, strip_identity_item))
+                continue;
+            json_object *fixed = rename_keys(item, strip_identity_item);
+            if (fixed == NULL)
+                return -1;
+            json_object_array_put_idx(items, i, fixed); /* releases item */
+        }
+    }
+    return 0;
+}
+
+static int normalize_membership_entries(json_object *sm)
+{
+    if (!json_object_is_type(sm, json_type_object))
+        return 0;
+    json_object_object_foreach(sm, ns, segs) {
+        (void)ns;
+        if (!json_object_is_type(segs, json_type_object))
+            continue;
+        struct json_object_iterator it = json_object_iter_begin(segs);
+        struct json_object_iterator end = json_object_iter_end(segs);
+        for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+            json_object *entry = json_object_iter_peek_value(&it);
+            if (!json_object_is_type(entry, json_type_object) ||
+                !needs_strip(entry, strip_membership_entry))
+                continue;
+            json_object *fixed = rename_keys(entry, strip_membership_entry);
+            if (fixed == NULL)
+                return -1;
+            /* Replacing an existing key's value keeps its place and the iterator. */
+            if (json_object_object_add(segs, json_object_iter_peek_name(&it), fixed) != 0) {
+                json_object_put(fixed);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Normalizes *objp in place (it may be replaced).  -1 on out of memory. */
+static int normalize(json_object **objp)
+{
+    static const char *const names[][2] = {
+        {"identityMap", "xdm:identityMap"},
+        {"segmentMembership", "xdm:segmentMembership"},
+        {"timestamp", "xdm:timestamp"},
+    };
+    json_object *obj = *objp;
+    bool rename = false;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        json_object *u, *p;
+        if (!json_object_object_get_ex(obj, names[i][1], &p))
+            continue;
+        if (!json_object_object_get_ex(obj, names[i][0], &u)) {
+            rename = true; /* needs a rebuild to keep the key's position */
+            continue;
+        }
+        int r = 0;
+        if (i == 0)
+            r = merge_identity(u, p);
+        else if (i == 1)
+            r = merge_membership(u, p);
+        if (r != 0)
+            return -1;
+        json_object_object_del(obj, names[i][1]);
+    }
+    if (rename) {
+        json_object *fixed = rename_keys(obj, strip_top);
+        if (fixed == NULL)
+            return -1;
+        json_object_put(obj);
+        *objp = obj = fixed;
+    }
+    json_object *v;
+    if (json_object_object_get_ex(obj, "identityMap", &v) && normalize_identity_items(v) != 0)
+        return -1;
+    if (json_object_object_get_ex(obj, "segmentMembership", &v) &&
+        normalize_membership_entries(v) != 0)
+        return -1;
+    return 0;
+}
+
+/* ---- profile key ------------------------------------------------------ */
+
+static int cmp_bytes(const char *a, size_t an, const char *b, size_t bn)
+{
+    int c = memcmp(a, b, an < bn ? an : bn);
+    if (c != 0)
+        return c;
+    return an < bn ? -1 : an > bn;
+}
+
+static size_t escaped_len(const char *s, size_t n)
+{
+    size_t len = n;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == '\\')
+            len++;
+    return len;
+}
+
+static char *escape_into(char *o, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        switch (s[i]) {
+        case '\t': *o++ = '\\'; *o++ = 't'; break;
+        case '\n': *o++ = '\\'; *o++ = 'n'; break;
+        case '\r': *o++ = '\\'; *o++ = 'r'; break;
+        case '\\': *o++ = '\\'; *o++ = '\\'; break;
+        default: *o++ = s[i]; break;
+        }
+    }
+    return o;
+}
+
+char *se_identity_key(json_object *identity_map)
+{
+    if (!json_object_is_type(identity_map, json_type_object))
+        return NULL;
+    const char *bns = NULL, *bid = NULL;
+    size_t bnsn = 0, bidn = 0;
+    bool primary = false;
+    struct json_object_iterator it = json_object_iter_begin(identity_map);
+    struct json_object_iterator end = json_object_iter_end(identity_map);
+    for (; !primary && !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+        const char *ns = json_object_iter_peek_name(&it);
+        json_object *items = json_object_iter_peek_value(&it);
+        if (!json_object_is_type(items, json_type_array))
+            continue;
+        size_t nsn = strlen(ns); /* json-c keys are C strings */
+        size_t n = json_object_array_length(items);
+        for (size_t i = 0; i < n; i++) {
+            json_object *item = json_object_array_get_idx(items, i);
+            if (!json_object_is_type(item, json_type_object))
+                continue;
+            size_t idn;
+            const char *id = clean_string(get_either(item, "id", "xdm:id"), &idn);
+            if (id == NULL || idn == 0)
+                continue;
+            json_object *pv = get_either(item, "primary", "xdm:primary");
+            bool is_primary = json_object_is_type(pv, json_type_boolean) &&
+                              json_object_get_boolean(pv);
+            if (is_primary || bid == NULL ||
+                cmp_bytes(ns, nsn, bns, bnsn) < 0 ||
+                (cmp_bytes(ns, nsn, bns, bnsn) == 0 && cmp_bytes(id, idn, bid, bidn) < 0)) {
+                bns = ns;
+                bnsn = nsn;
+                bid = id;
+                bidn = idn;
+            }
+            if (is_primary) {
+                primary = true;
+                break;
+            }
+        }
+    }
+    if (bid == NULL)
+        return NULL;
+    size_t len = escaped_len(bns, bnsn) + 1 + escaped_len(bid, bidn);
+    char *key = malloc(len + 1);
+    if (key == NULL)
+        return NULL;
+    char *o = escape_into(key, bns, bnsn);
+    *o++ = ':';
+    o = escape_into(o, bid, bidn);
+    *o = '\0';
+    return key;
+}
+
+/* ---- parse ------------------------------------------------------------ */
+
+static bool json_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+int se_record_parse(se_rparser *p, const char *data, size_t len, se_record *rec,
+                    char *err, size_t errlen)
+{
+    memset(rec, 0, sizeof *rec);
+    if (len > INT_MAX) {
+        snprintf(err, errlen, "malformed JSON: record too long");
+        return -1;
+    }
+    json_tokener_reset(p->tok);
+    json_object *obj = json_tokener_parse_ex(p->tok, data, (int)len);
+    enum json_tokener_error jerr = json_tokener_get_error(p->tok);
+    if (jerr == json_tokener_success) {
+        for (size_t i = json_tokener_get_parse_end(p->tok); i < len; i++) {
+            if (!json_ws(data[i])) {
+                snprintf(err, errlen, "malformed JSON: unexpected data after the value");
+                goto bad;
+            }
+        }
+    } else if (jerr == json_tokener_continue) {
+        /* A bare number is only complete once something follows it. */
+        obj = json_tokener_parse_ex(p->tok, " ", 1);
+        jerr = json_tokener_get_error(p->tok);
+    }
+    if (jerr == json_tokener_continue) {
+        snprintf(err, errlen, "malformed JSON: unexpected end of input");
+        goto bad;
+    }
+    if (jerr != json_tokener_success) {
+        snprintf(err, errlen, "malformed JSON: %s", json_tokener_error_desc(jerr));
+        goto bad;
+    }
+    if (!json_object_is_type(obj, json_type_object)) {
+        snprintf(err, errlen, "not a JSON object");
+        goto bad;
+    }
+    if (normalize(&obj) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto bad;
+    }
+    rec->obj = obj;
+    obj = NULL;
+
+    json_object *v = NULL;
+    json_object_object_get_ex(rec->obj, "identityMap", &v);
+    rec->key = se_identity_key(v);
+    if (rec->key == NULL) {
+        snprintf(err, errlen, "no identity");
+        goto bad;
+    }
+
+    json_object *meta;
+    if (json_object_object_get_ex(rec->obj, "_acp_system_metadata", &meta) &&
+        json_object_is_type(meta, json_type_object)) {
+        if (json_object_object_get_ex(meta, "ingestTime", &v)) {
+            if (!get_ms(v, &rec->ingest_ms)) {
+                snprintf(err, errlen, "invalid _acp_system_metadata.ingestTime");
+                goto bad;
+            }
+            rec->has_ingest = true;
+        }
+        const char *ds;
+        if (json_object_object_get_ex(meta, "datasetId", &v) &&
+            (ds = clean_string(v, NULL)) != NULL) {
+            rec->dataset_id = strdup(ds);
+            if (rec->dataset_id == NULL) {
+                snprintf(err, errlen, "out of memory");
+                goto bad;
+            }
+        }
+    }
+    /* System data: read above, never written to rows or events. */
+    json_object_object_del(rec->obj, "_acp_system_metadata");
+
+    if (json_object_object_get_ex(rec->obj, "timestamp", &v)) {
+        rec->kind = SE_REC_EVENT;
+        if (!get_ms(v, &rec->ts_ms)) {
+            snprintf(err, errlen, "invalid timestamp");
+            goto bad;
+        }
+        rec->has_ts = true;
+    } else {
+        rec->kind = SE_REC_PROFILE;
+    }
+
+    /* A missing or unreadable update time only loses a merge tie-breaker. */
+    json_object *audit = get_either(rec->obj, "extSourceSystemAudit", "xdm:extSourceSystemAudit");
+    if (json_object_is_type(audit, json_type_object)) {
+        const char *s = clean_string(get_either(audit, "lastUpdatedDate", "xdm:lastUpdatedDate"), NULL);
+        if (s != NULL && se_time_parse(s, &rec->updated_ms) == 0)
+            rec->has_updated = true;
+    }
+    return 0;
+
+bad:
+    json_object_put(obj);
+    se_record_clear(rec);
+    return -1;
+}

@@ -1,0 +1,187 @@
+/* timeutil.c -- RFC 3339 timestamps and the job clock.
+ *
+ * Calendar arithmetic is done here (days-from-civil and back, proleptic
+ * Gregorian) rather than with timegm()/gmtime_r(): those depend on the C
+ * library's notion of time zones and leap seconds, and the job must give the
+ * same instants on every machine. */
+#include "timeutil.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+/* Days since 1970-01-01 of the civil date y-m-d (m 1..12, d 1..31).
+ * H. Hinnant's algorithm; exact for any year representable here. */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);                       /* [0, 399] */
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;  /* [0, 365] */
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* [0, 146096] */
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* The inverse of days_from_civil. */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static int is_leap(int64_t y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static unsigned days_in_month(int64_t y, unsigned m)
+{
+    static const unsigned char dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && is_leap(y) ? 29 : dim[m - 1];
+}
+
+/* Reads exactly n ASCII digits at *p (isdigit() is locale-dependent; this is not). */
+static int digits(const char **p, int n, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < n; i++) {
+        char c = (*p)[i];
+        if (c < '0' || c > '9')
+            return -1;
+        v = v * 10 + (unsigned)(c - '0');
+    }
+    *p += n;
+    *out = v;
+    return 0;
+}
+
+int se_time_parse(const char *s, int64_t *ms)
+{
+    unsigned year, mon, day, hh, mm, ss, frac = 0, oh = 0, om = 0;
+    int sign = 0;
+    const char *p = s;
+
+    if (!s)
+        return -1;
+    if (digits(&p, 4, &year) || *p++ != '-' || digits(&p, 2, &mon) || *p++ != '-' ||
+        digits(&p, 2, &day))
+        return -1;
+    if (*p != 'T' && *p != 't' && *p != ' ')
+        return -1;
+    p++;
+    if (digits(&p, 2, &hh) || *p++ != ':' || digits(&p, 2, &mm) || *p++ != ':' ||
+        digits(&p, 2, &ss))
+        return -1;
+    if (*p == '.') {
+        /* Any number of digits, at least one; keep the first three. */
+        int n = 0;
+        p++;
+        while (*p >= '0' && *p <= '9') {
+            if (n < 3)
+                frac = frac * 10 + (unsigned)(*p - '0');
+            n++;
+            p++;
+        }
+        if (n == 0)
+            return -1;
+        for (; n < 3; n++)
+            frac *= 10;
+    }
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        sign = *p++ == '-' ? -1 : 1;
+        if (digits(&p, 2, &oh))
+            return -1;
+        if (*p == ':')
+            p++;
+        if (digits(&p, 2, &om))
+            return -1;
+    } else {
+        return -1;
+    }
+    if (*p != '\0')
+        return -1;
+
+    if (mon < 1 || mon > 12 || day < 1 || day > days_in_month(year, mon) || hh > 23 ||
+        mm > 59 || ss > 60 || oh > 23 || om > 59)
+        return -1;
+
+    /* A leap second (:60) is taken as :59 plus one second, i.e. the first
+     * instant of the next minute: we keep no leap-second table. */
+    int64_t secs = days_from_civil(year, mon, day) * 86400 + (int64_t)hh * 3600 +
+                   (int64_t)mm * 60 + ss;
+    secs -= (int64_t)sign * ((int64_t)oh * 3600 + (int64_t)om * 60);
+    *ms = secs * 1000 + frac;
+    return 0;
+}
+
+void se_time_format(int64_t ms, char *buf, size_t n)
+{
+    /* Floor division throughout, so instants before 1970 format as the
+     * calendar reads them (-1 ms is 1969-12-31T23:59:59.999Z). */
+    int64_t secs = ms / 1000, rem = ms % 1000;
+    if (rem < 0) {
+        rem += 1000;
+        secs--;
+    }
+    int64_t days = secs / 86400, sod = secs % 86400;
+    if (sod < 0) {
+        sod += 86400;
+        days--;
+    }
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    if (n == 0)
+        return;
+    snprintf(buf, n, "%04" PRId64 "-%02u-%02uT%02u:%02u:%02u.%03uZ", y, m, d,
+             (unsigned)(sod / 3600), (unsigned)(sod / 60 % 60), (unsigned)(sod % 60),
+             (unsigned)rem);
+}
+
+/* Reads SOURCE_DATE_EPOCH.  Returns 0 and sets *ms when it holds digits only
+ * whose value in milliseconds fits int64_t; -1 otherwise (unset, empty, signed,
+ * junk, overflow) -- the reproducible-builds convention is to ignore a bad value. */
+static int source_date_epoch(int64_t *ms)
+{
+    const char *v = getenv("SOURCE_DATE_EPOCH");
+    if (!v || !*v)
+        return -1;
+    for (const char *p = v; *p; p++)
+        if (*p < '0' || *p > '9')
+            return -1;
+    errno = 0;
+    char *end;
+    long long secs = strtoll(v, &end, 10);
+    if (errno == ERANGE || *end != '\0' || secs < 0 || secs > INT64_MAX / 1000)
+        return -1;
+    *ms = (int64_t)secs * 1000;
+    return 0;
+}
+
+int64_t se_now_ms(void)
+{
+    int64_t ms;
+    if (source_date_epoch(&ms) == 0)
+        return ms;
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+        return (int64_t)time(NULL) * 1000; /* cannot fail on Linux; be safe anyway */
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int se_reproducible(void)
+{
+    int64_t ms;
+    return source_date_epoch(&ms) == 0;
+}
