@@ -51,7 +51,8 @@ void se_batch_free(se_batch *b);
 uint64_t se_batch_records(const se_batch *b);
 const char *se_batch_final_path(const se_batch *b);
 
-/* The manifest object that se_batch_finish writes (after rows are added): for tests. */
+/* The manifest object that se_batch_finish writes (after rows are added): for
+ * tests.  A new reference (json_object_put it); NULL when out of memory. */
 json_object *se_batch_manifest(const se_batch *b);
 
 #endif

@@ -187,7 +187,7 @@ static void read_all(ctx *c)
     se_record rec;
     uint64_t seq = 0;
     char err[512];
-    int r;
+    int r = 0;
 
     memset(&rec, 0, sizeof rec);
     if (!in || !rp) {

@@ -32,6 +32,9 @@
 
 #define RECORD_FORMAT 1
 #define MAX_RECORD (64u << 20) /* a job record is small; a bigger file is not one */
+/* json-c's default depth (32) is what a job definition is parsed with; the
+ * record wraps the job one level deeper, so allow well beyond that. */
+#define MAX_DEPTH 128
 
 struct se_store {
     char *dir;
@@ -510,7 +513,7 @@ static int parse_record(const char *text, size_t len, json_object **rec, const c
         *why = "too large";
         return -1;
     }
-    if (!(tok = json_tokener_new())) {
+    if (!(tok = json_tokener_new_ex(MAX_DEPTH))) {
         *why = strerror(ENOMEM);
         return -1;
     }
@@ -539,8 +542,9 @@ static int parse_record(const char *text, size_t len, json_object **rec, const c
 }
 
 /* Loads and checks DIR/jobs/<id>.json.  0 with *rec when in scope, 1 when
- * missing or out of scope, -1 with err. */
-static int load(se_store *st, int64_t id, json_object **rec, char *err, size_t errlen)
+ * missing or out of scope, -1 with err; *damaged then says whether the file
+ * was read but is not a usable record of any version. */
+static int load(se_store *st, int64_t id, json_object **rec, int *damaged, char *err, size_t errlen)
 {
     char *path = NULL, *text = NULL;
     size_t len = 0;
@@ -549,6 +553,7 @@ static int load(se_store *st, int64_t id, json_object **rec, char *err, size_t e
     int rc = -1, r;
 
     *rec = NULL;
+    *damaged = 0;
     if (id <= 0)
         return 1; /* no record can have such an id */
     path = xasprintf("%s/%" PRId64 ".json", st->jobs, id);
@@ -603,6 +608,7 @@ static int load(se_store *st, int64_t id, json_object **rec, char *err, size_t e
     goto out;
 damaged:
     snprintf(err, errlen, "%s: damaged job record (%s)", path, why);
+    *damaged = 1;
 out:
     json_object_put(o);
     free(text);
@@ -613,7 +619,8 @@ out:
 int se_store_get(se_store *st, int64_t id, json_object **job, pid_t *pid, char *err, size_t errlen)
 {
     json_object *rec, *v;
-    int r = load(st, id, &rec, err, errlen);
+    int damaged;
+    int r = load(st, id, &rec, &damaged, err, errlen);
 
     if (r != 0)
         return r;
@@ -626,15 +633,18 @@ int se_store_get(se_store *st, int64_t id, json_object **job, pid_t *pid, char *
     return 0;
 }
 
-/* A damaged record cannot be attributed to a scope, so it is not removed here:
- * the caller gets the damage report instead. */
+/* A damaged record (unreadable as JSON or missing its fields) belongs to no
+ * scope we can tell and can never be used again, so it is removed: that is how
+ * `cancel` clears one.  A record of an unsupported format is kept: a newer
+ * segexport may read it, and it may belong to another scope. */
 int se_store_remove(se_store *st, int64_t id, char *err, size_t errlen)
 {
     json_object *rec;
     char *path;
-    int r = load(st, id, &rec, err, errlen);
+    int damaged;
+    int r = load(st, id, &rec, &damaged, err, errlen);
 
-    if (r != 0)
+    if (r != 0 && !(r < 0 && damaged))
         return r;
     json_object_put(rec);
     path = xasprintf("%s/%" PRId64 ".json", st->jobs, id);

@@ -17,7 +17,7 @@ static se_profile mkprof(const char *merged, bool has_fragment, bool has_updated
                          int64_t updated)
 {
     se_profile p;
-    se_profile_init(&p);
+    memset(&p, 0, sizeof p);
     p.merged = json_tokener_parse(merged);
     assert_non_null(p.merged);
     p.has_fragment = has_fragment;

@@ -1,0 +1,384 @@
+/* Unit tests for src/record.c: kinds, profile key rule, times, normalization,
+ * bad records. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "record.h"
+
+static char *key_of(const char *map_json)
+{
+    json_object *m = json_tokener_parse(map_json);
+    assert_non_null(m);
+    char *k = se_identity_key(m);
+    json_object_put(m);
+    return k;
+}
+
+static void assert_key(const char *map_json, const char *want)
+{
+    char *k = key_of(map_json);
+    if (want == NULL) {
+        assert_null(k);
+        return;
+    }
+    assert_non_null(k);
+    assert_string_equal(k, want);
+    free(k);
+}
+
+/* Parses s; returns the parse result, with err filled. */
+static int parse(const char *s, se_record *rec, char *err, size_t errlen)
+{
+    se_rparser *p = se_rparser_new();
+    assert_non_null(p);
+    err[0] = '\0';
+    int r = se_record_parse(p, s, strlen(s), rec, err, errlen);
+    se_rparser_free(p);
+    return r;
+}
+
+static void assert_bad(const char *s, const char *want)
+{
+    se_record rec;
+    char err[256];
+    assert_int_equal(parse(s, &rec, err, sizeof err), -1);
+    assert_string_equal(err, want);
+    assert_null(rec.obj);
+    assert_null(rec.key);
+    assert_null(rec.dataset_id);
+}
+
+static void assert_normalized(const char *in, const char *want)
+{
+    se_record rec;
+    char err[256];
+    assert_int_equal(parse(in, &rec, err, sizeof err), 0);
+    assert_string_equal(json_object_to_json_string_ext(rec.obj, JSON_C_TO_STRING_PLAIN), want);
+    se_record_clear(&rec);
+}
+
+static void test_fnv(void **state)
+{
+    (void)state;
+    assert_true(se_fnv1a64("", 0) == 0xcbf29ce484222325ULL);
+    assert_true(se_fnv1a64("a", 1) == 0xaf63dc4c8601ec8cULL);
+    assert_true(se_fnv1a64("foobar", 6) == 0x85944171f73967e8ULL);
+}
+
+static void test_key_primary(void **state)
+{
+    (void)state;
+    /* the primary item wins even in a later namespace */
+    assert_key("{\"A\":[{\"id\":\"z\"}],\"B\":[{\"id\":\"y\",\"primary\":true}]}", "B:y");
+    /* the first primary in document order wins */
+    assert_key("{\"Z\":[{\"id\":\"2\",\"primary\":false},{\"id\":\"9\",\"primary\":true}],"
+               "\"A\":[{\"id\":\"1\",\"primary\":true}]}", "Z:9");
+    /* only JSON true counts */
+    assert_key("{\"B\":[{\"id\":\"z\",\"primary\":\"true\"}],\"A\":[{\"id\":\"a\",\"primary\":1}]}",
+               "A:a");
+    /* a primary without a usable id is ignored */
+    assert_key("{\"B\":[{\"primary\":true},{\"id\":\"\",\"primary\":true}],\"A\":[{\"id\":\"a\"}]}",
+               "A:a");
+}
+
+static void test_key_smallest(void **state)
+{
+    (void)state;
+    /* bytes: "CRMID" < "ECID" < "Email" */
+    assert_key("{\"Email\":[{\"id\":\"a\"}],\"ECID\":[{\"id\":\"2\"}],\"CRMID\":[{\"id\":\"x\"}]}",
+               "CRMID:x");
+    /* a namespace that is a prefix of another is smaller */
+    assert_key("{\"EM\":[{\"id\":\"a\"}],\"E\":[{\"id\":\"z\"}]}", "E:z");
+    /* namespace tie broken by id */
+    assert_key("{\"E\":[{\"id\":\"b\"},{\"id\":\"ab\"},{\"id\":\"a\"}]}", "E:a");
+    /* bytes, not locale: uppercase before lowercase, UTF-8 after ASCII */
+    assert_key("{\"N\":[{\"id\":\"\xc3\xa9\"},{\"id\":\"b\"},{\"id\":\"B\"}]}", "N:B");
+}
+
+static void test_key_escape(void **state)
+{
+    (void)state;
+    assert_key("{\"N\\\\s\":[{\"id\":\"a\\tb\\nc\\rd\\\\e:f\"}]}", "N\\\\s:a\\tb\\nc\\rd\\\\e:f");
+}
+
+static void test_key_xdm(void **state)
+{
+    (void)state;
+    assert_key("{\"A\":[{\"xdm:id\":\"1\"}],\"B\":[{\"xdm:id\":\"2\",\"xdm:primary\":true}]}", "B:2");
+    /* the unprefixed spelling is preferred when both are there */
+    assert_key("{\"A\":[{\"id\":\"u\",\"xdm:id\":\"p\"}]}", "A:u");
+}
+
+static void test_key_ignored_items(void **state)
+{
+    (void)state;
+    assert_key("{\"A\":[{\"id\":1,\"primary\":true},{\"id\":\"\"},{\"id\":null},5,\"s\"],"
+               "\"B\":[{\"id\":\"x\"}]}", "B:x");
+    assert_key("{\"A\":{\"id\":\"x\"},\"B\":[{\"id\":\"a\\u0000b\"}],\"C\":[{\"id\":\"c\"}]}", "C:c");
+    assert_key("{}", NULL);
+    assert_key("{\"A\":[]}", NULL);
+    assert_key("{\"A\":[{\"id\":7}]}", NULL);
+    assert_key("[1]", NULL);
+    assert_null(se_identity_key(NULL));
+}
+
+static void test_kinds(void **state)
+{
+    (void)state;
+    se_record rec;
+    char err[256];
+
+    assert_int_equal(parse("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},\"person\":{}}", &rec, err, sizeof err), 0);
+    assert_int_equal(rec.kind, SE_REC_PROFILE);
+    assert_false(rec.has_ts);
+    assert_false(rec.has_ingest);
+    assert_false(rec.has_updated);
+    assert_null(rec.dataset_id);
+    assert_string_equal(rec.key, "E:a");
+    se_record_clear(&rec);
+
+    assert_int_equal(parse("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},\"timestamp\":\"2019-03-03T15:42:00+00:00\"}",
+                           &rec, err, sizeof err), 0);
+    assert_int_equal(rec.kind, SE_REC_EVENT);
+    assert_true(rec.has_ts);
+    assert_true(rec.ts_ms == 1551627720000LL);
+    se_record_clear(&rec);
+
+    assert_int_equal(parse("{\"xdm:identityMap\":{\"E\":[{\"xdm:id\":\"a\"}]},\"xdm:timestamp\":1234}",
+                           &rec, err, sizeof err), 0);
+    assert_int_equal(rec.kind, SE_REC_EVENT);
+    assert_true(rec.ts_ms == 1234);
+    assert_string_equal(rec.key, "E:a");
+    se_record_clear(&rec);
+    se_record_clear(&rec); /* clearing twice is fine */
+}
+
+static void test_times(void **state)
+{
+    (void)state;
+    se_record rec;
+    char err[256];
+
+    assert_int_equal(parse("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},"
+                           "\"_acp_system_metadata\":{\"ingestTime\":1700000000123,\"datasetId\":\"ds1\"}}",
+                           &rec, err, sizeof err), 0);
+    assert_true(rec.has_ingest);
+    assert_true(rec.ingest_ms == 1700000000123LL);
+    assert_string_equal(rec.dataset_id, "ds1");
+    assert_false(json_object_object_get_ex(rec.obj, "_acp_system_metadata", NULL));
+    se_record_clear(&rec);
+
+    assert_int_equal(parse("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},"
+                           "\"_acp_system_metadata\":{\"ingestTime\":\"1970-01-01T00:00:01.500Z\",\"datasetId\":7},"
+                           "\"extSourceSystemAudit\":{\"lastUpdatedDate\":\"1970-01-01T00:00:02Z\"}}",
+                           &rec, err, sizeof err), 0);
+    assert_true(rec.has_ingest);
+    assert_true(rec.ingest_ms == 1500);
+    assert_null(rec.dataset_id);
+    assert_true(rec.has_updated);
+    assert_true(rec.updated_ms == 2000);
+    se_record_clear(&rec);
+
+    /* the xdm: spelling of the audit block; a bad update time is only ignored */
+    assert_int_equal(parse("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},"
+                           "\"xdm:extSourceSystemAudit\":{\"xdm:lastUpdatedDate\":\"1970-01-01T00:00:03Z\"}}",
+                           &rec, err, sizeof err), 0);
+    assert_true(rec.has_updated);
+    assert_true(rec.updated_ms == 3000);
+    se_record_clear(&rec);
+    assert_int_equal(parse("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},"
+                           "\"extSourceSystemAudit\":{\"lastUpdatedDate\":\"yesterday\"}}",
+                           &rec, err, sizeof err), 0);
+    assert_false(rec.has_updated);
+    se_record_clear(&rec);
+}
+
+static void test_normalize(void **state)
+{
+    (void)state;
+    /* renamed in place; other xdm: keys stay literal; system data removed */
+    assert_normalized(
+        "{\"xdm:identityMap\":{\"ECID\":[{\"xdm:id\":\"1\",\"xdm:primary\":true,"
+        "\"xdm:authenticatedState\":\"ambiguous\",\"xdm:other\":1}]},"
+        "\"xdm:person\":{\"xdm:name\":1},"
+        "\"xdm:segmentMembership\":{\"ups\":{\"s1\":{\"xdm:status\":\"realized\","
+        "\"xdm:lastQualificationTime\":\"2020-01-01T00:00:00Z\",\"x\":{\"xdm:y\":1}}}},"
+        "\"_acp_system_metadata\":{\"ingestTime\":5},"
+        "\"xdm:timestamp\":\"2020-01-01T00:00:00Z\"}",
+        "{\"identityMap\":{\"ECID\":[{\"id\":\"1\",\"primary\":true,"
+        "\"authenticatedState\":\"ambiguous\",\"xdm:other\":1}]},"
+        "\"xdm:person\":{\"xdm:name\":1},"
+        "\"segmentMembership\":{\"ups\":{\"s1\":{\"status\":\"realized\","
+        "\"lastQualificationTime\":\"2020-01-01T00:00:00Z\",\"x\":{\"xdm:y\":1}}}},"
+        "\"timestamp\":\"2020-01-01T00:00:00Z\"}");
+
+    /* both spellings: the unprefixed one is kept, the other merged into it */
+    assert_normalized(
+        "{\"identityMap\":{\"A\":[{\"id\":\"1\"}]},"
+        "\"xdm:identityMap\":{\"A\":[{\"xdm:id\":\"2\"}],\"B\":[{\"id\":\"3\"}]},"
+        "\"segmentMembership\":{\"ups\":{\"s1\":{\"status\":\"realized\"}}},"
+        "\"xdm:segmentMembership\":{\"ups\":{\"s1\":{\"status\":\"exited\"},\"s2\":{\"xdm:status\":\"existing\"}},"
+        "\"aam\":{\"s3\":{}}},"
+        "\"xdm:timestamp\":2,\"timestamp\":1}",
+        "{\"identityMap\":{\"A\":[{\"id\":\"1\"},{\"id\":\"2\"}],\"B\":[{\"id\":\"3\"}]},"
+        "\"segmentMembership\":{\"ups\":{\"s1\":{\"status\":\"realized\"},\"s2\":{\"status\":\"existing\"}},"
+        "\"aam\":{\"s3\":{}}},"
+        "\"timestamp\":1}");
+
+    /* inside one item or entry, too */
+    assert_normalized(
+        "{\"identityMap\":{\"A\":[{\"xdm:id\":\"p\",\"id\":\"u\",\"primary\":false,\"xdm:primary\":true}]},"
+        "\"segmentMembership\":{\"ups\":{\"s\":{\"xdm:status\":\"exited\",\"status\":\"realized\"}}}}",
+        "{\"identityMap\":{\"A\":[{\"id\":\"u\",\"primary\":false}]},"
+        "\"segmentMembership\":{\"ups\":{\"s\":{\"status\":\"realized\"}}}}");
+
+    /* already normalized records come out unchanged */
+    assert_normalized("{\"a\":[1,{\"b\":null}],\"identityMap\":{\"E\":[{\"id\":\"x\"}]},\"z\":\"\\u00e9\"}",
+                      "{\"a\":[1,{\"b\":null}],\"identityMap\":{\"E\":[{\"id\":\"x\"}]},\"z\":\"\xc3\xa9\"}");
+}
+
+static void test_bad_records(void **state)
+{
+    (void)state;
+    assert_bad("{\"a\":1} x", "malformed JSON: unexpected character");
+    assert_bad("{\"a\":1}{}", "malformed JSON: unexpected character");
+    assert_bad("{\"a\":", "malformed JSON: unexpected end of input");
+    assert_bad("", "malformed JSON: unexpected end of input");
+    assert_bad("{\"a\":tru}", "malformed JSON: boolean expected");
+    assert_bad("{\"a\":[1,]}", "malformed JSON: unexpected character");
+    assert_bad("{\"a\":\"\xff\"}", "malformed JSON: invalid utf-8 string");
+    assert_bad("[1]", "not a JSON object");
+    assert_bad("123", "not a JSON object");
+    assert_bad("\"x\"", "not a JSON object");
+    assert_bad("{\"a\":1}", "no identity");
+    assert_bad("{\"identityMap\":{}}", "no identity");
+    assert_bad("{\"identityMap\":{\"E\":[{\"id\":1}]},\"timestamp\":1}", "no identity");
+    assert_bad("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},\"_acp_system_metadata\":{\"ingestTime\":\"x\"}}",
+               "invalid _acp_system_metadata.ingestTime");
+    assert_bad("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},\"_acp_system_metadata\":{\"ingestTime\":1.5}}",
+               "invalid _acp_system_metadata.ingestTime");
+    assert_bad("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},\"_acp_system_metadata\":{\"ingestTime\":99999999999999999999}}",
+               "invalid _acp_system_metadata.ingestTime");
+    assert_bad("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},\"timestamp\":\"2020-13-01T00:00:00Z\"}",
+               "invalid timestamp");
+    assert_bad("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},\"xdm:timestamp\":true}", "invalid timestamp");
+    assert_bad("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},\"timestamp\":null}", "invalid timestamp");
+
+    /* nesting: 500 levels parse, 600 do not */
+    char deep[1400];
+    size_t n = 0;
+    n += (size_t)sprintf(deep, "{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},\"d\":");
+    size_t levels = 600, open_at = n;
+    for (size_t i = 0; i < levels; i++)
+        deep[n++] = '[';
+    for (size_t i = 0; i < levels; i++)
+        deep[n++] = ']';
+    deep[n++] = '}';
+    deep[n] = '\0';
+    assert_bad(deep, "malformed JSON: nesting too deep");
+    memmove(deep + open_at, deep + open_at + 100, n - open_at - 100 + 1);
+    n -= 100;
+    memmove(deep + n - 101, deep + n - 1, 2);
+    se_record rec;
+    char err[256];
+    assert_int_equal(parse(deep, &rec, err, sizeof err), 0);
+    se_record_clear(&rec);
+}
+
+/* One parser over many lines: the tokener is reset between them. */
+static void test_reuse(void **state)
+{
+    (void)state;
+    se_rparser *p = se_rparser_new();
+    assert_non_null(p);
+    se_record rec;
+    char err[128];
+    const char *lines[] = {
+        "{\"identityMap\":{\"E\":[{\"id\":\"1\"}]}}",
+        "{\"identityMap\":",
+        "{\"identityMap\":{\"E\":[{\"id\":\"2\"}]}}  \r",
+        "nope",
+        "{\"identityMap\":{\"E\":[{\"id\":\"3\"}]}}",
+    };
+    const int want[] = {0, -1, 0, -1, 0};
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        assert_int_equal(se_record_parse(p, lines[i], strlen(lines[i]), &rec, err, sizeof err), want[i]);
+        se_record_clear(&rec);
+    }
+    /* only len bytes are parsed, not up to a NUL */
+    const char *s = "{\"identityMap\":{\"E\":[{\"id\":\"4\"}]}}garbage";
+    assert_int_equal(se_record_parse(p, s, strlen(s) - 7, &rec, err, sizeof err), 0);
+    assert_string_equal(rec.key, "E:4");
+    se_record_clear(&rec);
+    se_rparser_free(p);
+    se_rparser_free(NULL);
+}
+
+/* Adobe's own examples and sample data parse, when the reference tree is there. */
+static void test_reference_examples(void **state)
+{
+    (void)state;
+    const char *path = "/work/shared/reference/xdm/components/classes/profile.example.1.json";
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        skip();
+        return;
+    }
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    se_record rec;
+    char err[256];
+    se_rparser *p = se_rparser_new();
+    assert_non_null(p);
+    assert_int_equal(se_record_parse(p, buf, n, &rec, err, sizeof err), 0);
+    assert_int_equal(rec.kind, SE_REC_PROFILE);
+    assert_string_equal(rec.key, "ECID:92312748749128");
+    assert_true(json_object_object_get_ex(rec.obj, "identityMap", NULL));
+    assert_true(json_object_object_get_ex(rec.obj, "xdm:person", NULL));
+    se_record_clear(&rec);
+
+    f = fopen("/work/shared/reference/sample-data/Profile_CRM_Data_Sample.jsonl", "rb");
+    if (f != NULL) {
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t len;
+        int count = 0;
+        while ((len = getline(&line, &cap, f)) > 0) {
+            assert_int_equal(se_record_parse(p, line, (size_t)len, &rec, err, sizeof err), 0);
+            assert_int_equal(strncmp(rec.key, "EMAIL:", 6), 0);
+            se_record_clear(&rec);
+            count++;
+        }
+        free(line);
+        fclose(f);
+        assert_true(count > 0);
+    }
+    se_rparser_free(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fnv),
+        cmocka_unit_test(test_key_primary),
+        cmocka_unit_test(test_key_smallest),
+        cmocka_unit_test(test_key_escape),
+        cmocka_unit_test(test_key_xdm),
+        cmocka_unit_test(test_key_ignored_items),
+        cmocka_unit_test(test_kinds),
+        cmocka_unit_test(test_times),
+        cmocka_unit_test(test_normalize),
+        cmocka_unit_test(test_bad_records),
+        cmocka_unit_test(test_reuse),
+        cmocka_unit_test(test_reference_examples),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
