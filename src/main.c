@@ -1,6 +1,8 @@
 /* segexport: offline AEP segment export jobs.  Parses the command line,
  * dispatches, and owns the one exit path that checks stdout. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 #include <json-c/json.h>
 #include "commands.h"
 #include "msg.h"
@@ -9,7 +11,13 @@
 int main(int argc, char **argv)
 {
     se_opts o;
-    int rc, pr = se_cli_parse(argc, argv, &o);
+    int rc, pr;
+
+    /* libarchive writes zip entry times in local time: pin the zone so
+     * archives are byte-identical wherever SOURCE_DATE_EPOCH runs are made. */
+    setenv("TZ", "UTC0", 1);
+    tzset();
+    pr = se_cli_parse(argc, argv, &o);
 
     if (pr != 0) {
         rc = pr > 0 ? SE_EXIT_OK : SE_EXIT_USAGE;
