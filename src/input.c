@@ -203,8 +203,17 @@ static int open_outer(se_input *in)
 
     int r = is_stdin ? archive_read_open_fd(a, 0, SE_INPUT_BLOCK)
                      : archive_read_open_filename(a, path, SE_INPUT_BLOCK);
-    if (r != ARCHIVE_OK)
+    if (r != ARCHIVE_OK) {
+        /* "x: No such file or directory" reads better than libarchive's
+         * "Failed to open 'x'", and matches se_input_check_paths. */
+        if (archive_errno(a) > 0) {
+            snprintf(in->err, sizeof in->err, "%s: %s", in->path_name,
+                     strerror(archive_errno(a)));
+            in->failed = true;
+            return -1;
+        }
         return fail(in, in->path_name, a);
+    }
     return 1;
 }
 

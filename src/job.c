@@ -284,10 +284,12 @@ static int parse_segment(pctx *c, size_t idx, json_object *o, json_object *arr)
         if (keep(c, out, "status", st))
             goto out;
     } else {
-        json_object *d = json_object_new_array();
+        json_object *d = json_object_new_array(), *r;
         if (put(c, out, "status", d))
             goto out;
-        if (json_object_array_add(d, json_object_new_string("realized")) != 0) {
+        /* json_object_array_add() accepts NULL (as JSON null): check first. */
+        if (!(r = json_object_new_string("realized")) || json_object_array_add(d, r) != 0) {
+            json_object_put(r);
             oom(c);
             goto out;
         }
@@ -668,6 +670,15 @@ static int parse_root(pctx *c, json_object *root, json_object *def)
 
 /* ---- JSON text ---------------------------------------------------------- */
 
+/* 1 when text[0..end) is the JSON literal null, with optional whitespace. */
+static int is_json_null(const char *text, size_t end)
+{
+    size_t i = 0;
+    while (i < end && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
+        i++;
+    return end - i >= 4 && memcmp(text + i, "null", 4) == 0;
+}
+
 static size_t line_at(const char *text, size_t off)
 {
     size_t line = 1;
@@ -676,23 +687,20 @@ static size_t line_at(const char *text, size_t off)
     return line;
 }
 
-/* Parses text[0..len) as exactly one JSON value (whitespace around it allowed).
- * NULL with err set ("malformed JSON at line L: ...") on failure. */
-static json_object *parse_text(pctx *c, const char *text, size_t len)
+/* Parses text[0..len) as exactly one JSON value (whitespace around it allowed)
+ * into *out (NULL for the JSON text "null").  -1 with err set ("malformed JSON
+ * at line L: ...") on failure. */
+static int parse_text(pctx *c, const char *text, size_t len, json_object **out)
 {
     struct json_tokener *tok;
     json_object *o;
     enum json_tokener_error jerr;
     size_t off;
 
-    if (len > INT_MAX) {
-        fail(c, "malformed JSON at line 1: document larger than %d bytes", INT_MAX);
-        return NULL;
-    }
-    if (!(tok = json_tokener_new())) {
-        oom(c);
-        return NULL;
-    }
+    if (len > INT_MAX)
+        return fail(c, "malformed JSON at line 1: document larger than %d bytes", INT_MAX);
+    if (!(tok = json_tokener_new()))
+        return oom(c);
     /* We check what follows the value ourselves, for a clearer message. */
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS |
                                     JSON_TOKENER_VALIDATE_UTF8);
@@ -707,24 +715,25 @@ static json_object *parse_text(pctx *c, const char *text, size_t len)
         off = len;
     }
     json_tokener_free(tok);
-    if (!o) {
-        if (jerr == json_tokener_success)
-            oom(c);
-        else
-            fail(c, "malformed JSON at line %zu: %s", line_at(text, off),
-                 json_tokener_error_desc(jerr));
-        return NULL;
+    if (jerr != json_tokener_success) {
+        json_object_put(o); /* none expected; be safe */
+        return fail(c, "malformed JSON at line %zu: %s", line_at(text, off),
+                    json_tokener_error_desc(jerr));
     }
+    /* json-c reports a failed allocation as success with no value, just as it
+     * reports the text "null": tell them apart by what was consumed. */
+    if (!o && !is_json_null(text, off))
+        return oom(c);
     while (off < len && (text[off] == ' ' || text[off] == '\t' || text[off] == '\n' ||
                          text[off] == '\r'))
         off++;
     if (off < len) {
-        fail(c, "malformed JSON at line %zu: trailing content after the JSON value",
-             line_at(text, off));
         json_object_put(o);
-        return NULL;
+        return fail(c, "malformed JSON at line %zu: trailing content after the JSON value",
+                    line_at(text, off));
     }
-    return o;
+    *out = o;
+    return 0;
 }
 
 /* ---- API ---------------------------------------------------------------- */
@@ -760,7 +769,7 @@ int se_job_parse(const char *text, size_t len, const se_mp_registry *reg,
         oom(&c);
         goto out;
     }
-    if (!(root = parse_text(&c, text ? text : "", text ? len : 0)))
+    if (parse_text(&c, text ? text : "", text ? len : 0, &root))
         goto out;
     if (!(c.job->def = json_object_new_object())) {
         oom(&c);

@@ -168,6 +168,15 @@ out:
     return rc;
 }
 
+/* 1 when text[0..end) is the JSON literal null, with optional whitespace. */
+static int is_json_null(const char *text, size_t end)
+{
+    size_t i = 0;
+    while (i < end && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
+        i++;
+    return end - i >= 4 && memcmp(text + i, "null", 4) == 0;
+}
+
 static size_t line_at(const char *text, size_t off)
 {
     size_t line = 1;
@@ -176,25 +185,20 @@ static size_t line_at(const char *text, size_t off)
     return line;
 }
 
-/* Parses text[0..len) as one JSON value with nothing but whitespace after it.
- * Returns the value, or NULL with err filled ("malformed JSON at line L: ...",
- * or "out of memory"). */
-static json_object *parse_json(lctx *c, const char *text, size_t len)
+/* Parses text[0..len) as one JSON value with nothing but whitespace after it,
+ * into *out (NULL for the JSON text "null").  -1 with err set ("malformed JSON
+ * at line L: ...", or "out of memory"). */
+static int parse_json(lctx *c, const char *text, size_t len, json_object **out)
 {
-    struct json_tokener *tok = NULL;
-    json_object *o = NULL;
+    struct json_tokener *tok;
+    json_object *o;
     enum json_tokener_error jerr;
     size_t off;
 
-    if (len > INT_MAX) {
-        fail(c, "file too large");
-        goto out;
-    }
-    tok = json_tokener_new();
-    if (!tok) {
-        fail(c, "out of memory");
-        goto out;
-    }
+    if (len > INT_MAX)
+        return fail(c, "malformed JSON at line 1: file larger than %d bytes", INT_MAX);
+    if (!(tok = json_tokener_new()))
+        return fail(c, "out of memory");
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS |
                                     JSON_TOKENER_VALIDATE_UTF8);
     o = json_tokener_parse_ex(tok, text, (int)len);
@@ -206,22 +210,26 @@ static json_object *parse_json(lctx *c, const char *text, size_t len)
         jerr = json_tokener_get_error(tok);
         off = len;
     }
-    if (!o) {
-        fail(c, "malformed JSON at line %zu: %s", line_at(text, off),
-             jerr == json_tokener_success ? "out of memory" : json_tokener_error_desc(jerr));
-        goto out;
+    json_tokener_free(tok);
+    if (jerr != json_tokener_success) {
+        json_object_put(o); /* none expected; be safe */
+        return fail(c, "malformed JSON at line %zu: %s", line_at(text, off),
+                    json_tokener_error_desc(jerr));
     }
-    while (off < len && strchr(" \t\r\n", text[off]) && text[off] != '\0')
+    /* json-c reports a failed allocation as success with no value, just as it
+     * reports the text "null": tell them apart by what was consumed. */
+    if (!o && !is_json_null(text, off))
+        return fail(c, "out of memory");
+    while (off < len && (text[off] == ' ' || text[off] == '\t' || text[off] == '\n' ||
+                         text[off] == '\r'))
         off++;
     if (off < len) {
-        fail(c, "malformed JSON at line %zu: trailing content after the JSON value",
-             line_at(text, off));
         json_object_put(o);
-        o = NULL;
+        return fail(c, "malformed JSON at line %zu: trailing content after the JSON value",
+                    line_at(text, off));
     }
-out:
-    json_tokener_free(tok);
-    return o;
+    *out = o;
+    return 0;
 }
 
 static int is_nonempty_string(json_object *v)
@@ -336,7 +344,7 @@ int se_mp_registry_load(se_mp_registry *reg, const char *path, char *err, size_t
         fail(&c, "%s", strerror(errno));
         goto out;
     }
-    if (!(root = parse_json(&c, text, len)))
+    if (parse_json(&c, text, len, &root))
         goto out;
 
     if (json_object_is_type(root, json_type_array)) {
@@ -381,7 +389,7 @@ int se_mp_registry_load(se_mp_registry *reg, const char *path, char *err, size_t
     if (err && errlen)
         err[0] = '\0';
 out:
-    for (size_t i = done; i < n; i++)
+    for (size_t i = done; tmp && i < n; i++)
         policy_clear(&tmp[i]);
     free(tmp);
     json_object_put(root);

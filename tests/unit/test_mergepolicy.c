@@ -201,6 +201,8 @@ static void test_errors(void **state)
     load_fails("{\"id\":\"good\"}",
                "(root): expected an array of merge policies or an object with \"children\"");
     load_fails("\"x\"", "(root): expected an array of merge policies or an object with \"children\"");
+    load_fails("null", "(root): expected an array of merge policies or an object with \"children\"");
+    load_fails("7", "(root): expected an array of merge policies or an object with \"children\"");
     load_fails("{\"children\":{}}", "children: expected an array");
     load_fails("[{\"id\":\"good\"},3]", "[1]: expected an object");
     load_fails("[{\"id\":\"good\"},{}]", "[1].id: required");
