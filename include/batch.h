@@ -48,6 +48,16 @@ int se_batch_commit(se_batch *b, char *err, size_t errlen);
 /* Removes temporary files unless committed, frees.  Accepts NULL. */
 void se_batch_free(se_batch *b);
 
+/* Undoes a successful (or half-done) commit: removes the archive this batch
+ * renamed into place - only that one - and syncs the directory.  For all or
+ * nothing when a later batch of the same job fails to commit.  No-op when not
+ * committed.  0, or -1 with err. */
+int se_batch_rollback(se_batch *b, char *err, size_t errlen);
+
+/* Removes the temporary files any process left for batch_id in dir (its
+ * ".<batchId>.*" names): what a killed worker leaves.  Returns how many. */
+int se_batch_remove_temps(const char *dir, const char *batch_id);
+
 uint64_t se_batch_records(const se_batch *b);
 const char *se_batch_final_path(const se_batch *b);
 

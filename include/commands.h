@@ -4,6 +4,7 @@
 #include "opts.h"
 
 int se_cmd_run(const se_opts *o);
+int se_cmd_create(const se_opts *o);
 int se_cmd_key(const se_opts *o);
 int se_cmd_get(const se_opts *o);
 int se_cmd_list(const se_opts *o);

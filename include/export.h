@@ -17,7 +17,7 @@ typedef struct se_export_params {
     size_t ninputs;
     const char *output_root;         /* batches go to output_root/<datasetId>/ */
     volatile sig_atomic_t *cancel;   /* non-zero: stop, clean up, FAILED (may be NULL) */
-    const char *cancel_reason;       /* message for a cancellation */
+    const char *const *cancel_reason; /* message for a cancellation, read when it happens (may be NULL) */
 } se_export_params;
 
 /* Runs the job.  Returns 0 when it SUCCEEDED, 1 when it FAILED (js->status,

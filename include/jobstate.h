@@ -39,7 +39,9 @@ void se_jobstate_clear(se_jobstate *js);
 /* Generates a fresh UUID into buf[37] (same rules as the ids above). */
 void se_jobstate_new_uuid(se_jobstate *js, char buf[37]);
 
-/* Appends an errors[] entry (counted beyond SE_ERRORS_KEPT). */
+/* Appends an errors[] entry.  Per-record ones (bad records, oversized graphs)
+ * beyond SE_ERRORS_KEPT are only counted; job-ending ones are always kept and
+ * rendered after the "N more errors not listed" entry. */
 void se_jobstate_error(se_jobstate *js, const char *code, const char *msg, const char *call_stack);
 
 /* Adds one row's namespaces to the namespace counter. */

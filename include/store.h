@@ -25,10 +25,25 @@ int se_store_next_id(se_store *st, int64_t *id, char *err, size_t errlen);
  * pid is the process working on the job (0 when none). 0 or -1. */
 int se_store_put(se_store *st, int64_t id, pid_t pid, json_object *job, char *err, size_t errlen);
 
+/* As se_store_put, also recording output_dir (may be NULL): where the job's
+ * archives (and, while it runs, their temporary files) go.  The worker's start
+ * time is recorded beside its pid so a reused pid is not taken for it. */
+int se_store_put_ex(se_store *st, int64_t id, pid_t pid, const char *output_dir,
+                    json_object *job, char *err, size_t errlen);
+
+/* 1 when process pid is alive and (start != 0) started at start. */
+int se_store_worker_alive(pid_t pid, uint64_t start);
+
 /* Reads job id.  Returns 0 with *job (new reference) and *pid, 1 when there is
  * no such job in this scope, -1 when the record is damaged or unreadable (err
  * says which file and why). */
 int se_store_get(se_store *st, int64_t id, json_object **job, pid_t *pid, char *err, size_t errlen);
+
+/* As se_store_get; *pid is 0 when the recorded worker is no longer alive;
+ * *output_dir (when not NULL) gets a malloc'd copy of the recorded output
+ * directory or NULL. */
+int se_store_get_ex(se_store *st, int64_t id, json_object **job, pid_t *pid, char **output_dir,
+                    char *err, size_t errlen);
 
 /* Removes job id's record.  0, 1 when not found in scope, -1 on error. */
 int se_store_remove(se_store *st, int64_t id, char *err, size_t errlen);

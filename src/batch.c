@@ -15,6 +15,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -238,7 +239,7 @@ se_batch *se_batch_new(const char *dir, const se_batch_info *info, se_format fmt
     b->buf = malloc(SPOOL_BUF);
     b->tmp_path = xasprintf("%s/.%s.%s.tmp-%ld", dir, info->batch_id, ext, (long)getpid());
     b->final_path = xasprintf("%s/%s.%s", dir, info->batch_id, ext);
-    spool = xasprintf("%s/.segexport-spool-XXXXXX", dir);
+    spool = xasprintf("%s/.%s.spool-XXXXXX", dir, info->batch_id);
     if (!b->dir || !b->batch_id || !b->dataset_id || !b->schema_name || !b->buf ||
         !b->tmp_path || !b->final_path || !spool)
         goto nomem;
@@ -666,6 +667,18 @@ int se_batch_commit(se_batch *b, char *err, size_t errlen)
     return fsync_dir(b->dir, err, errlen);
 }
 
+int se_batch_rollback(se_batch *b, char *err, size_t errlen)
+{
+    if (!b->committed)
+        return 0;
+    if (unlink(b->final_path) != 0 && errno != ENOENT) {
+        snprintf(err, errlen, "%s: %s", b->final_path, strerror(errno));
+        return -1;
+    }
+    b->committed = 0;
+    return fsync_dir(b->dir, err, errlen);
+}
+
 void se_batch_free(se_batch *b)
 {
     if (!b)
@@ -686,4 +699,24 @@ void se_batch_free(se_batch *b)
     free(b->dataset_id);
     free(b->schema_name);
     free(b);
+}
+
+int se_batch_remove_temps(const char *dir, const char *batch_id)
+{
+    char prefix[64];
+    struct dirent *de;
+    int n = 0;
+    DIR *d = opendir(dir);
+
+    if (!d)
+        return 0;
+    snprintf(prefix, sizeof prefix, ".%s.", batch_id);
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+            continue;
+        if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
 }

@@ -2,6 +2,7 @@
  * operands mix, --opt=value and --opt value, "--" ends options).  The option
  * table is data; the parser prints usage errors and never exits. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +153,18 @@ bad:
 static int apply(se_opts *o, const struct opt *op, const char *val)
 {
     uint64_t u;
+    /* An empty directory, scope or file name is a mistake, never a default:
+     * --output= would otherwise put the archives under / . */
+    switch (op->id) {
+    case O_STORE: case O_ORG: case O_SANDBOX: case O_OUTPUT: case O_MERGE_POLICIES:
+    case O_SEGDEFS:
+        if (!*val) {
+            se_error("--%s: must not be empty", op->name);
+            return -1;
+        }
+        break;
+    default: break;
+    }
     switch (op->id) {
     case O_STORE: o->store_dir = val; break;
     case O_ORG: o->org = val; break;
@@ -166,7 +179,12 @@ static int apply(se_opts *o, const struct opt *op, const char *val)
     case O_LEVEL:
         if (parse_u64("level", val, 0, &u))
             return -1;
-        o->level = u > 100 ? 100 : (int)u;
+        /* Kept as given (not clamped), so the range message names it. */
+        if (u > INT_MAX) {
+            se_error("--level %s: no format takes a level that high", val);
+            return -1;
+        }
+        o->level = (int)u;
         break;
     case O_MERGE_POLICIES: o->merge_policies = val; break;
     case O_SEGDEFS: o->segment_definitions = val; break;
@@ -180,7 +198,7 @@ static int apply(se_opts *o, const struct opt *op, const char *val)
     case O_QUIET: se_verbosity = -1; break;
     case O_VERBOSE: se_verbosity = 1; break;
     case O_LIMIT: return parse_u64("limit", val, 1, &o->limit);
-    case O_OFFSET: o->offset = val; break;
+    case O_OFFSET: o->offset = *val ? val : NULL; break; /* "": the first page */
     case O_STATUS:
         if (strcmp(val, "NEW") && strcmp(val, "PROCESSING") && strcmp(val, "SUCCEEDED") &&
             strcmp(val, "FAILED")) {

@@ -15,17 +15,10 @@
 #include "record.h"
 #include "store.h"
 #include "timeutil.h"
+#include "worker.h"
+#include <sys/wait.h>
 
 #define JOB_MAX_BYTES (64u << 20) /* a job definition is small; refuse absurd ones */
-
-static volatile sig_atomic_t cancel_flag;
-static const char *cancel_reason = "job cancelled";
-
-static void on_signal(int sig)
-{
-    cancel_flag = 1;
-    cancel_reason = sig == SIGINT ? "job cancelled (SIGINT)" : "job cancelled (SIGTERM)";
-}
 
 int se_print_json(json_object *obj)
 {
@@ -121,100 +114,200 @@ static int load_job(const se_opts *o, const char *path, se_mp_registry **reg, se
     return 0;
 }
 
-int se_cmd_run(const se_opts *o)
-{
-    se_mp_registry *reg = NULL;
-    se_job *job = NULL;
-    se_store *st = NULL;
+/* Everything run and create share: the job validated, the inputs checked,
+ * an id taken, the NEW state made.  Returns an exit status (0 = go on). */
+struct prepared {
+    se_mp_registry *reg;
+    se_job *job;
+    se_store *st;
     se_jobstate js;
-    json_object *out = NULL;
-    char *text = NULL, *output_root = NULL, *seed = NULL, err[1024], why[1024];
+    char *text, *output_root, *seed;
     char *const *inputs;
     size_t ninputs;
-    int64_t id;
+};
+
+static void prepared_free(struct prepared *p)
+{
+    se_jobstate_clear(&p->js);
+    se_store_free(p->st);
+    se_job_free(p->job);
+    se_mp_registry_free(p->reg);
+    free(p->text);
+    free(p->output_root);
+    free(p->seed);
+}
+
+static int prepare(const se_opts *o, struct prepared *p)
+{
+    char err[1024];
+    int64_t id, now;
     int rc;
 
-    memset(&js, 0, sizeof js);
+    memset(p, 0, sizeof *p);
     if (o->noperands < 1) {
-        se_error("run: missing JOB (usage: segexport run [OPTIONS] JOB [INPUT...])");
+        se_error("%s: missing JOB (usage: segexport %s [OPTIONS] JOB [INPUT...])", o->cmd_name, o->cmd_name);
         return SE_EXIT_USAGE;
     }
-    inputs = o->operands + 1;
-    ninputs = o->noperands - 1;
+    p->inputs = o->operands + 1;
+    p->ninputs = o->noperands - 1;
     if (!strcmp(o->operands[0], "-")) {
-        bool stdin_twice = ninputs == 0;
-        for (size_t i = 0; i < ninputs; i++)
-            stdin_twice |= !strcmp(inputs[i], "-");
+        bool stdin_twice = p->ninputs == 0;
+        for (size_t i = 0; i < p->ninputs; i++)
+            stdin_twice |= !strcmp(p->inputs[i], "-");
         if (stdin_twice) {
-            se_error("run: JOB and an INPUT cannot both be stdin");
+            se_error("%s: JOB and an INPUT cannot both be stdin", o->cmd_name);
             return SE_EXIT_USAGE;
         }
     }
-    if ((rc = load_job(o, o->operands[0], &reg, &job, &text)))
-        goto out;
-    if (se_input_check_paths(inputs, ninputs, err, sizeof err)) {
+    if ((rc = load_job(o, o->operands[0], &p->reg, &p->job, &p->text)))
+        return rc;
+    if (se_input_check_paths(p->inputs, p->ninputs, err, sizeof err)) {
         se_error("%s", err);
-        rc = SE_EXIT_SYSTEM;
-        goto out;
+        return SE_EXIT_SYSTEM;
     }
-    if (!(st = se_store_open(o->store_dir, o->org, o->sandbox, err, sizeof err)) ||
-        se_store_next_id(st, &id, err, sizeof err)) {
+    if (!(p->st = se_store_open(o->store_dir, o->org, o->sandbox, err, sizeof err)) ||
+        se_store_next_id(p->st, &id, err, sizeof err)) {
         se_error("%s", err);
-        rc = SE_EXIT_SYSTEM;
-        goto out;
+        return SE_EXIT_SYSTEM;
     }
     if (o->output_dir)
-        output_root = strdup(o->output_dir);
-    else if (asprintf(&output_root, "%s/datasets", o->store_dir) < 0)
-        output_root = NULL;
+        p->output_root = strdup(o->output_dir);
+    else if (asprintf(&p->output_root, "%s/datasets", o->store_dir) < 0)
+        p->output_root = NULL;
+    now = se_now_ms();
     /* Reproducible ids derive from the definition, the scope, the job id and the epoch. */
-    if (!output_root ||
-        asprintf(&seed, "%s\n%s\n%s\n%lld\n%lld", json_object_to_json_string_ext(job->def, JSON_C_TO_STRING_PLAIN),
-                 o->org, o->sandbox, (long long)id, (long long)se_now_ms()) < 0 ||
-        se_jobstate_init(&js, job, id, o->org, se_now_ms(), seed)) {
+    if (!p->output_root ||
+        asprintf(&p->seed, "%s\n%s\n%s\n%lld\n%lld",
+                 json_object_to_json_string_ext(p->job->def, JSON_C_TO_STRING_PLAIN), o->org,
+                 o->sandbox, (long long)id, (long long)now) < 0 ||
+        se_jobstate_init(&p->js, p->job, id, o->org, now, p->seed)) {
         se_error("out of memory");
-        rc = SE_EXIT_SYSTEM;
-        goto out;
+        return SE_EXIT_SYSTEM;
     }
-    js.status = "PROCESSING";
-    js.started = true;
-    se_jobstate_new_uuid(&js, js.gateway_id);
-    out = se_jobstate_json(&js, job);
-    if (!out || se_store_put(st, id, getpid(), out, err, sizeof err)) {
-        se_error("%s", out ? err : "out of memory");
-        rc = SE_EXIT_SYSTEM;
-        goto out;
+    return 0;
+}
+
+int se_cmd_run(const se_opts *o)
+{
+    struct prepared p;
+    int rc = prepare(o, &p);
+
+    if (rc == 0) {
+        se_worker_job w = {
+            .o = o, .job = p.job, .st = p.st, .js = &p.js, .inputs = p.inputs,
+            .ninputs = p.ninputs, .output_root = p.output_root,
+        };
+        rc = se_worker_run(&w, true);
     }
-    json_object_put(out);
-    out = NULL;
+    prepared_free(&p);
+    return rc;
+}
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+/* The detached worker: waits for the go pipe to close (the NEW record is then
+ * written), sends its stdout to /dev/null and its messages to
+ * STORE/jobs/<id>.log, runs the job and exits. */
+static void run_worker(const se_opts *o, struct prepared *p, int go_fd)
+{
+    char buf[1], *log = NULL;
+    int fd, rc;
 
-    se_export_params ep = {
-        .o = o, .job = job, .js = &js, .inputs = inputs, .ninputs = ninputs,
-        .output_root = output_root, .cancel = &cancel_flag, .cancel_reason = NULL,
+    while (read(go_fd, buf, 1) < 0 && errno == EINTR)
+        ;
+    close(go_fd);
+    if ((fd = open("/dev/null", O_WRONLY)) >= 0) {
+        dup2(fd, 1);
+        close(fd);
+    }
+    if (asprintf(&log, "%s/jobs/%lld.log", o->store_dir, (long long)p->js.id) >= 0 &&
+        (fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) >= 0) {
+        dup2(fd, 2);
+        close(fd);
+    }
+    free(log);
+    se_worker_job w = {
+        .o = o, .job = p->job, .st = p->st, .js = &p->js, .inputs = p->inputs,
+        .ninputs = p->ninputs, .output_root = p->output_root,
     };
-    rc = se_export_execute(&ep, why, sizeof why) ? SE_EXIT_FAILED : SE_EXIT_OK;
+    rc = se_worker_run(&w, false);
+    fflush(NULL);
+    _exit(rc);
+}
+
+/* create: the worker is a fork of this process (it inherits the parsed job and
+ * stdin), detached in its own session by a double fork.  The NEW record names
+ * the worker's pid before the worker may touch the record: the worker waits
+ * until the parent closes the go pipe. */
+int se_cmd_create(const se_opts *o)
+{
+    struct prepared p;
+    json_object *out = NULL;
+    int pidpipe[2] = { -1, -1 }, gopipe[2] = { -1, -1 };
+    char err[1024];
+    pid_t mid, worker = 0;
+    int rc = prepare(o, &p);
+
     if (rc)
-        se_error("job %lld FAILED: %s", (long long)id, why);
-    out = se_jobstate_json(&js, job);
-    if (!out || se_store_put(st, id, 0, out, err, sizeof err))
+        goto out;
+    if (pipe(pidpipe) || pipe(gopipe)) {
+        se_error("cannot start a worker: %s", strerror(errno));
+        rc = SE_EXIT_SYSTEM;
+        goto out;
+    }
+    fflush(NULL);
+    mid = fork();
+    if (mid < 0) {
+        se_error("cannot start a worker: %s", strerror(errno));
+        rc = SE_EXIT_SYSTEM;
+        goto out;
+    }
+    if (mid == 0) {
+        /* intermediate: new session, then the worker, then gone */
+        pid_t wp;
+        close(pidpipe[0]);
+        close(gopipe[1]);
+        /* a cancel that comes before the worker is ready is kept pending, not fatal */
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGTERM);
+        sigprocmask(SIG_BLOCK, &set, NULL);
+        setsid();
+        wp = fork();
+        if (wp != 0) {
+            ssize_t n = write(pidpipe[1], &wp, sizeof wp);
+            _exit(n == (ssize_t)sizeof wp && wp > 0 ? 0 : 1);
+        }
+        close(pidpipe[1]);
+        run_worker(o, &p, gopipe[0]); /* does not return */
+    }
+    close(pidpipe[1]);
+    close(gopipe[0]);
+    pidpipe[1] = gopipe[0] = -1;
+    if (read(pidpipe[0], &worker, sizeof worker) != (ssize_t)sizeof worker || worker <= 0) {
+        se_error("cannot start a worker");
+        rc = SE_EXIT_SYSTEM;
+        goto out;
+    }
+    while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    out = se_jobstate_json(&p.js, p.job);
+    if (!out || se_store_put_ex(p.st, p.js.id, worker, p.output_root, out, err, sizeof err)) {
         se_error("%s", out ? err : "out of memory");
-    if (out && se_print_json(out))
-        rc = rc ? rc : SE_EXIT_SYSTEM;
+        kill(worker, SIGKILL);
+        rc = SE_EXIT_SYSTEM;
+        goto out;
+    }
+    rc = se_print_json(out) ? SE_EXIT_SYSTEM : SE_EXIT_OK;
 out:
+    /* closing the go pipe lets the worker start */
+    for (int i = 0; i < 2; i++) {
+        if (pidpipe[i] >= 0)
+            close(pidpipe[i]);
+        if (gopipe[i] >= 0)
+            close(gopipe[i]);
+    }
     json_object_put(out);
-    se_jobstate_clear(&js);
-    se_store_free(st);
-    se_job_free(job);
-    se_mp_registry_free(reg);
-    free(text);
-    free(output_root);
-    free(seed);
+    prepared_free(&p);
     return rc;
 }
 

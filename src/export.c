@@ -50,6 +50,11 @@ static void fail(ctx *c, const char *code, const char *fmt, ...)
     c->failed = true;
 }
 
+static const char *cancel_text(const se_export_params *ep)
+{
+    return ep->cancel_reason && *ep->cancel_reason ? *ep->cancel_reason : "job cancelled";
+}
+
 static void bad_record(ctx *c, const char *name, uint64_t line, const char *reason)
 {
     char msg[1024];
@@ -199,7 +204,7 @@ static void read_all(ctx *c)
         size_t len = ln.len;
 
         if (c->ep->cancel && *c->ep->cancel) {
-            fail(c, SE_EC_CANCELLED, "%s", c->ep->cancel_reason ? c->ep->cancel_reason : "job cancelled");
+            fail(c, SE_EC_CANCELLED, "%s", cancel_text(c->ep));
             break;
         }
         c->js->input_records++;
@@ -300,11 +305,16 @@ static void finish_batches(ctx *c)
         if (se_batch_finish(c->batches[i], err, sizeof err))
             fail(c, SE_EC_WRITE, "Error writing profiles to output path: %s", err);
     if (c->ep->cancel && *c->ep->cancel)
-        fail(c, SE_EC_CANCELLED, "%s", c->ep->cancel_reason ? c->ep->cancel_reason : "job cancelled");
+        fail(c, SE_EC_CANCELLED, "%s", cancel_text(c->ep));
     /* Commit only when every archive is complete: all or nothing. */
     for (size_t i = 0; i < c->nbatches && !c->failed; i++)
         if (se_batch_commit(c->batches[i], err, sizeof err))
             fail(c, SE_EC_WRITE, "Error writing profiles to output path: %s", err);
+    /* A later batch failed to commit: take back the ones already in place
+     * (only those this job renamed there), so a failed job leaves none. */
+    for (size_t i = 0; i < c->nbatches && c->failed; i++)
+        if (se_batch_rollback(c->batches[i], err, sizeof err))
+            se_warn("%s", err);
 }
 
 int se_export_execute(const se_export_params *ep, char *why, size_t whylen)

@@ -57,7 +57,7 @@ int se_input_check_paths(char *const *paths, size_t n, char *err, size_t errlen)
     for (size_t i = 0; i < n; i++) {
         if (strcmp(paths[i], "-") == 0)
             continue;
-        int fd = open(paths[i], O_RDONLY | O_CLOEXEC);
+        int fd = open(paths[i], O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0) {
             snprintf(err, errlen, "%s: %s", paths[i], strerror(errno));
             return -1;

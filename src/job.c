@@ -769,6 +769,9 @@ int se_job_parse(const char *text, size_t len, const se_mp_registry *reg,
         oom(&c);
         goto out;
     }
+    /* A leading UTF-8 BOM (Windows editors write one) is not part of the JSON. */
+    if (text && len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+        text += 3, len -= 3;
     if (parse_text(&c, text ? text : "", text ? len : 0, &root))
         goto out;
     if (!(c.job->def = json_object_new_object())) {

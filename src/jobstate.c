@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include "errcodes.h"
 #include "jobstate.h"
 #include "record.h"
 #include "timeutil.h"
@@ -95,10 +96,17 @@ void se_jobstate_clear(se_jobstate *js)
     memset(js, 0, sizeof *js);
 }
 
+/* Per-record errors can be countless and are capped; an error that ends the job
+ * (there are few) is always kept, or a FAILED job could not say why. */
+static bool per_record(const char *code)
+{
+    return !strcmp(code, SE_EC_BAD_RECORD) || !strcmp(code, SE_EC_GRAPH_TOO_BIG);
+}
+
 void se_jobstate_error(se_jobstate *js, const char *code, const char *msg, const char *call_stack)
 {
     json_object *e;
-    if (json_object_array_length(js->errors) >= SE_ERRORS_KEPT) {
+    if (json_object_array_length(js->errors) >= SE_ERRORS_KEPT && per_record(code)) {
         js->errors_dropped++;
         return;
     }
@@ -222,7 +230,8 @@ json_object *se_jobstate_json(const se_jobstate *js, const se_job *job)
 
     if (json_object_array_length(js->errors) > 0 || js->errors_dropped) {
         json_object *errs = json_object_new_array();
-        for (size_t i = 0; i < json_object_array_length(js->errors); i++)
+        size_t n = json_object_array_length(js->errors);
+        for (size_t i = 0; i < n && i < SE_ERRORS_KEPT; i++)
             json_object_array_add(errs, json_object_get(json_object_array_get_idx(js->errors, i)));
         if (js->errors_dropped) {
             char msg[128];
@@ -234,6 +243,9 @@ json_object *se_jobstate_json(const se_jobstate *js, const se_job *job)
             json_object_object_add(e, "callStack", json_object_new_string("segexport"));
             json_object_array_add(errs, e);
         }
+        /* Job-ending errors kept beyond the cap come after the count, last. */
+        for (size_t i = SE_ERRORS_KEPT; i < n; i++)
+            json_object_array_add(errs, json_object_get(json_object_array_get_idx(js->errors, i)));
         json_object_object_add(o, "errors", errs);
     }
 

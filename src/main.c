@@ -25,6 +25,7 @@ int main(int argc, char **argv)
     }
     switch (o.cmd) {
     case SE_CMD_RUN: rc = se_cmd_run(&o); break;
+    case SE_CMD_CREATE: rc = se_cmd_create(&o); break;
     case SE_CMD_KEY: rc = se_cmd_key(&o); break;
     case SE_CMD_GET: rc = se_cmd_get(&o); break;
     case SE_CMD_LIST: rc = se_cmd_list(&o); break;

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -385,7 +386,53 @@ static int obj_add(json_object *o, const char *k, json_object *v)
     return 0;
 }
 
+/* The start time of process pid (field 22 of /proc/PID/stat, clock ticks
+ * since boot), or 0 when it cannot be read.  A pid with the same start time is
+ * the same process: this is what tells a live worker from a reused pid. */
+static uint64_t proc_start(pid_t pid)
+{
+    char path[64], buf[1024];
+    unsigned long long v = 0;
+    ssize_t n;
+    int fd;
+    const char *p;
+
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return 0;
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    /* The command name may hold spaces and parentheses: fields restart after the last ')'. */
+    if (!(p = strrchr(buf, ')')))
+        return 0;
+    p++;
+    for (int field = 3; field < 22 && p; field++) {
+        p = strchr(p + 1, ' ');
+    }
+    if (!p || sscanf(p, " %llu", &v) != 1)
+        return 0;
+    return (uint64_t)v;
+}
+
+int se_store_worker_alive(pid_t pid, uint64_t start)
+{
+    if (pid <= 0)
+        return 0;
+    if (kill(pid, 0) != 0 && errno != EPERM)
+        return 0;
+    return start == 0 || proc_start(pid) == start;
+}
+
 int se_store_put(se_store *st, int64_t id, pid_t pid, json_object *job, char *err, size_t errlen)
+{
+    return se_store_put_ex(st, id, pid, NULL, job, err, errlen);
+}
+
+int se_store_put_ex(se_store *st, int64_t id, pid_t pid, const char *output_dir,
+                    json_object *job, char *err, size_t errlen)
 {
     char *path = xasprintf("%s/%" PRId64 ".json", st->jobs, id);
     char *tmp = xasprintf("%s/.%" PRId64 ".json.tmp-%ld", st->jobs, id, (long)getpid());
@@ -404,6 +451,8 @@ int se_store_put(se_store *st, int64_t id, pid_t pid, json_object *job, char *er
         obj_add(rec, "org", json_object_new_string(st->org)) != 0 ||
         obj_add(rec, "sandbox", json_object_new_string(st->sandbox)) != 0 ||
         obj_add(rec, "pid", json_object_new_int64((int64_t)pid)) != 0 ||
+        obj_add(rec, "pidStart", json_object_new_int64(pid > 0 ? (int64_t)proc_start(pid) : 0)) != 0 ||
+        (output_dir && obj_add(rec, "output", json_object_new_string(output_dir)) != 0) ||
         obj_add(rec, "job", json_object_get(job)) != 0)
         goto nomem;
     {
@@ -618,6 +667,12 @@ out:
 
 int se_store_get(se_store *st, int64_t id, json_object **job, pid_t *pid, char *err, size_t errlen)
 {
+    return se_store_get_ex(st, id, job, pid, NULL, err, errlen);
+}
+
+int se_store_get_ex(se_store *st, int64_t id, json_object **job, pid_t *pid, char **output_dir,
+                    char *err, size_t errlen)
+{
     json_object *rec, *v;
     int damaged;
     int r = load(st, id, &rec, &damaged, err, errlen);
@@ -625,8 +680,19 @@ int se_store_get(se_store *st, int64_t id, json_object **job, pid_t *pid, char *
     if (r != 0)
         return r;
     json_object_object_get_ex(rec, "pid", &v);
-    if (pid)
+    if (pid) {
+        json_object *ps;
         *pid = (pid_t)json_object_get_int64(v);
+        /* Older records have no pidStart: trust the pid alone then. */
+        if (*pid > 0 && !se_store_worker_alive(*pid, json_object_object_get_ex(rec, "pidStart", &ps)
+                                                         ? (uint64_t)json_object_get_int64(ps) : 0))
+            *pid = 0;
+    }
+    if (output_dir) {
+        *output_dir = NULL;
+        if (json_object_object_get_ex(rec, "output", &v) && json_object_is_type(v, json_type_string))
+            *output_dir = strdup(json_object_get_string(v));
+    }
     json_object_object_get_ex(rec, "job", &v);
     *job = json_object_get(v);
     json_object_put(rec);

@@ -2,7 +2,14 @@
 """Prints every batch archive under DIR (sorted by path) with Python's own
 tarfile/zipfile, member by member, and checks each manifest against the parts:
 names and order, record counts, byte sizes and CRC-32s.  Exit 1 on a mismatch."""
-import json, os, sys, tarfile, zipfile, zlib
+import io, json, os, subprocess, sys, tarfile, zipfile, zlib
+
+def open_tar(path):
+    if path.endswith(".tar.zst"):
+        # tarfile reads zstd only from Python 3.14: decompress with zstd(1).
+        data = subprocess.run(["zstd", "-dcq", path], check=True, stdout=subprocess.PIPE).stdout
+        return tarfile.open(fileobj=io.BytesIO(data), mode="r:")
+    return tarfile.open(path, "r:*")
 
 def members(path):
     if path.endswith(".zip"):
@@ -10,7 +17,7 @@ def members(path):
             for info in z.infolist():
                 yield info.filename, z.read(info)
     else:
-        with tarfile.open(path, "r:*") as t:
+        with open_tar(path) as t:
             for m in t.getmembers():
                 if not m.isfile():
                     raise SystemExit("%s: %s is not a regular file" % (path, m.name))

@@ -504,6 +504,36 @@ static void test_commit_no_clobber(void **state)
     free(p);
 }
 
+/* se_batch_rollback removes only what this batch committed: an uncommitted
+ * batch (e.g. one whose commit met an existing archive) takes nothing away. */
+static void test_rollback(void **state)
+{
+    const char *dir = *state;
+    char err[512];
+    se_batch *b = new_batch(dir, SE_FMT_TAR_GZ, -1, 2, MTIME, NULL);
+
+    add_row(b, "{\"x\":1}");
+    assert_int_equal(se_batch_rollback(b, err, sizeof err), 0); /* not committed: no-op */
+    finish_commit(b);
+    assert_int_equal(access(se_batch_final_path(b), F_OK), 0);
+    assert_int_equal(se_batch_rollback(b, err, sizeof err), 0);
+    assert_int_equal(access(se_batch_final_path(b), F_OK), -1);
+    assert_int_equal(count_entries(dir), 0);
+    assert_int_equal(se_batch_rollback(b, err, sizeof err), 0); /* twice: no-op */
+    se_batch_free(b);
+
+    /* A commit refused by an existing archive: rollback leaves that archive. */
+    char *p = build_5(dir, SE_FMT_TAR, -1, MTIME);
+    b = new_batch(dir, SE_FMT_TAR, -1, 2, MTIME, NULL);
+    assert_int_equal(se_batch_finish(b, err, sizeof err), 0);
+    assert_int_equal(se_batch_commit(b, err, sizeof err), -1);
+    assert_int_equal(se_batch_rollback(b, err, sizeof err), 0);
+    se_batch_free(b);
+    assert_int_equal(access(p, F_OK), 0);
+    assert_int_equal(count_entries(dir), 1);
+    free(p);
+}
+
 static void test_big_rows(void **state)
 {
     const char *dir = *state;
@@ -602,6 +632,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reproducible, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_no_temp_without_commit, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_commit_no_clobber, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_rollback, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_big_rows, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_external_tools, setup_dir, teardown_dir),
     };

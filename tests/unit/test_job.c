@@ -537,6 +537,16 @@ static void test_malformed(void **state)
     assert_string_equal(err, "malformed JSON at line 1: trailing content after the JSON value");
 }
 
+/* A leading UTF-8 BOM is skipped; one anywhere else is still an error. */
+static void test_bom(void **state)
+{
+    (void)state;
+    se_job_free(parse_ok("\xEF\xBB\xBF{" MIN_TAIL "}"));
+    assert_reject("\xEF\xBB\xBF", "malformed JSON at line 1: unexpected end of data");
+    assert_reject("\xEF\xBB\xBF\n{\"a\":", "malformed JSON at line 2: unexpected end of data");
+    assert_reject(" \xEF\xBB\xBF{" MIN_TAIL "}", "malformed JSON at line 1: invalid utf-8 string");
+}
+
 static void test_first_error_wins(void **state)
 {
     (void)state;
@@ -570,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_dataset_id),
         cmocka_unit_test(test_unsupported),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_bom),
         cmocka_unit_test(test_first_error_wins),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

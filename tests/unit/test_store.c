@@ -253,19 +253,32 @@ static void test_put_get(void **state)
     json_object *job = NULL;
     pid_t pid = -1;
 
-    put_job(st, 7, 4242, "{\"id\":7,\"status\":\"NEW\",\"destination\":{\"datasetId\":\"a/b\"}}");
+    put_job(st, 7, getpid(), "{\"id\":7,\"status\":\"NEW\",\"destination\":{\"datasetId\":\"a/b\"}}");
     char *path = fmt_path("%s/jobs/7.json", dir);
     char *text = read_text(path);
-    assert_string_equal(text,
-                        "{\"format\":1,\"org\":\"org@AdobeOrg\",\"sandbox\":\"prod\",\"pid\":4242,"
-                        "\"job\":{\"id\":7,\"status\":\"NEW\",\"destination\":{\"datasetId\":\"a/b\"}}}\n");
+    char *want_head = fmt_path("{\"format\":1,\"org\":\"org@AdobeOrg\",\"sandbox\":\"prod\",\"pid\":%ld,\"pidStart\":",
+                               (long)getpid());
+    assert_memory_equal(text, want_head, strlen(want_head));
+    assert_true(text[strlen(want_head)] >= '1' && text[strlen(want_head)] <= '9'); /* a real start time */
+    assert_non_null(strstr(text, ",\"job\":{\"id\":7,\"status\":\"NEW\",\"destination\":{\"datasetId\":\"a/b\"}}}\n"));
+    free(want_head);
     free(text);
 
     assert_int_equal(se_store_get(st, 7, &job, &pid, err, sizeof err), 0);
-    assert_int_equal(pid, 4242);
+    assert_int_equal(pid, getpid());
     json_object *want = json_tokener_parse("{\"id\":7,\"status\":\"NEW\",\"destination\":{\"datasetId\":\"a/b\"}}");
     assert_true(json_object_equal(job, want));
     json_object_put(want);
+    json_object_put(job);
+
+    /* A worker that is gone reads as pid 0: a child that has exited and been reaped. */
+    pid_t child = fork();
+    if (child == 0)
+        _exit(0);
+    waitpid(child, NULL, 0);
+    put_job(st, 7, child, "{\"id\":7,\"status\":\"PROCESSING\"}");
+    assert_int_equal(se_store_get(st, 7, &job, &pid, err, sizeof err), 0);
+    assert_int_equal(pid, 0);
     json_object_put(job);
 
     /* Replacement. */

@@ -1,0 +1,167 @@
+/* One job run in this process, with signals turned into a cancellation.
+ *
+ * SIGINT and SIGTERM are blocked in every thread and taken by a small signal
+ * thread (sigwait).  It raises the engine's cancel flag; the engine sees it at
+ * the next record and ends the job FAILED, cleanly.  When the engine does not
+ * finish within CANCEL_GRACE_MS (blocked in a read of an idle FIFO, say), the
+ * signal thread finishes the job itself: it removes the batches' temporary
+ * files, records FAILED with the cancellation error and ends the process.  A
+ * mutex makes sure exactly one of the two writes the final record. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "batch.h"
+#include "commands.h"
+#include "errcodes.h"
+#include "export.h"
+#include "msg.h"
+#include "timeutil.h"
+#include "worker.h"
+
+#define CANCEL_GRACE_MS 500
+
+static volatile sig_atomic_t cancel_flag;
+static const char *cancel_reason = "job cancelled";
+static pthread_mutex_t final_mu = PTHREAD_MUTEX_INITIALIZER;
+static bool finalized;
+
+struct sigctx {
+    const se_worker_job *w;
+    bool print;
+    sigset_t set;
+};
+
+void se_worker_cleanup(const char *output_root, json_object *job_json)
+{
+    json_object *dest, *ds, *v, *batches;
+    char *dir = NULL;
+
+    if (!output_root || !json_object_object_get_ex(job_json, "destination", &dest) ||
+        !json_object_object_get_ex(dest, "datasetId", &ds) ||
+        asprintf(&dir, "%s/%s", output_root, json_object_get_string(ds)) < 0)
+        return;
+    if (json_object_object_get_ex(dest, "batchId", &v))
+        se_batch_remove_temps(dir, json_object_get_string(v));
+    if (json_object_object_get_ex(dest, "batches", &batches))
+        for (size_t i = 0; i < json_object_array_length(batches); i++)
+            if (json_object_object_get_ex(json_object_array_get_idx(batches, i), "batchId", &v))
+                se_batch_remove_temps(dir, json_object_get_string(v));
+    free(dir);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+        ;
+}
+
+/* The forced end of a job whose engine is stuck: built from the job's
+ * PROCESSING state (never from the engine's live state, which the blocked
+ * thread owns). */
+static void force_cancel(const se_worker_job *w, bool print)
+{
+    se_jobstate js = *w->js; /* ids, times, scope: fixed since the start */
+    json_object *out;
+    char err[512];
+
+    js.errors = json_object_new_array();
+    js.ns_counter = json_object_new_object();
+    js.errors_dropped = 0;
+    js.status = "FAILED";
+    js.finished = true;
+    js.export_start_ms = js.creation_ms;
+    js.export_end_ms = js.update_ms = se_now_ms();
+    se_jobstate_error(&js, SE_EC_CANCELLED, cancel_reason, "segexport");
+    se_worker_cleanup(w->output_root, (out = se_jobstate_json(&js, w->job)));
+    if (out && se_store_put_ex(w->st, js.id, 0, w->output_root, out, err, sizeof err))
+        se_error("%s", err);
+    se_error("job %lld FAILED: %s", (long long)js.id, cancel_reason);
+    if (print && out)
+        se_print_json(out);
+    fflush(stdout);
+    _exit(SE_EXIT_FAILED);
+}
+
+static void *signal_thread(void *arg)
+{
+    struct sigctx *sc = arg;
+    int sig;
+
+    for (;;) {
+        if (sigwait(&sc->set, &sig) != 0)
+            continue;
+        if (sig == SIGUSR1) /* the job is over: quit */
+            return NULL;
+        cancel_reason = sig == SIGINT ? "job cancelled (SIGINT)" : "job cancelled";
+        cancel_flag = 1;
+        for (int waited = 0; waited < CANCEL_GRACE_MS; waited += 50) {
+            sleep_ms(50);
+            pthread_mutex_lock(&final_mu);
+            bool done = finalized;
+            pthread_mutex_unlock(&final_mu);
+            if (done)
+                return NULL;
+        }
+        pthread_mutex_lock(&final_mu);
+        if (finalized) {
+            pthread_mutex_unlock(&final_mu);
+            return NULL;
+        }
+        force_cancel(sc->w, sc->print); /* does not return */
+    }
+}
+
+int se_worker_run(const se_worker_job *w, bool print)
+{
+    struct sigctx sc = { .w = w, .print = print };
+    pthread_t thr;
+    bool have_thr = false;
+    json_object *out = NULL;
+    char err[1024], why[1024];
+    int rc;
+
+    sigemptyset(&sc.set);
+    sigaddset(&sc.set, SIGINT);
+    sigaddset(&sc.set, SIGTERM);
+    sigaddset(&sc.set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &sc.set, NULL);
+    have_thr = pthread_create(&thr, NULL, signal_thread, &sc) == 0;
+
+    w->js->status = "PROCESSING";
+    w->js->started = true;
+    se_jobstate_new_uuid(w->js, w->js->gateway_id);
+    out = se_jobstate_json(w->js, w->job);
+    if (!out || se_store_put_ex(w->st, w->js->id, getpid(), w->output_root, out, err, sizeof err))
+        se_warn("%s", out ? err : "out of memory");
+    json_object_put(out);
+
+    se_export_params ep = {
+        .o = w->o, .job = w->job, .js = w->js, .inputs = w->inputs, .ninputs = w->ninputs,
+        .output_root = w->output_root, .cancel = &cancel_flag, .cancel_reason = &cancel_reason,
+    };
+    rc = se_export_execute(&ep, why, sizeof why) ? SE_EXIT_FAILED : SE_EXIT_OK;
+
+    pthread_mutex_lock(&final_mu);
+    finalized = true;
+    if (rc)
+        se_error("job %lld FAILED: %s", (long long)w->js->id, why);
+    out = se_jobstate_json(w->js, w->job);
+    if (!out || se_store_put_ex(w->st, w->js->id, 0, w->output_root, out, err, sizeof err))
+        se_error("%s", out ? err : "out of memory");
+    pthread_mutex_unlock(&final_mu);
+
+    if (have_thr) {
+        pthread_kill(thr, SIGUSR1);
+        pthread_join(thr, NULL);
+    }
+    if (print && out && se_print_json(out))
+        rc = rc ? rc : SE_EXIT_SYSTEM;
+    json_object_put(out);
+    return rc;
+}
