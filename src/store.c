@@ -409,6 +409,10 @@ static uint64_t proc_start(pid_t pid)
     if (!(p = strrchr(buf, ')')))
         return 0;
     p++;
+    /* A zombie has finished: nobody may have reaped it yet (an init that
+     * does not reap in a container), but it works on no job any more. */
+    if (p[0] == ' ' && (p[1] == 'Z' || p[1] == 'X'))
+        return 0;
     for (int field = 3; field < 22 && p; field++) {
         p = strchr(p + 1, ' ');
     }
@@ -423,7 +427,8 @@ int se_store_worker_alive(pid_t pid, uint64_t start)
         return 0;
     if (kill(pid, 0) != 0 && errno != EPERM)
         return 0;
-    return start == 0 || proc_start(pid) == start;
+    uint64_t now = proc_start(pid);
+    return now != 0 && (start == 0 || now == start);
 }
 
 int se_store_put(se_store *st, int64_t id, pid_t pid, json_object *job, char *err, size_t errlen)
