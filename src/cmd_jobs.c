@@ -191,7 +191,8 @@ int se_cmd_list(const se_opts *o)
         rc = SE_EXIT_SYSTEM;
         goto out;
     }
-    qsort(l.jobs, l.n, sizeof *l.jobs, newest_first);
+    if (l.n > 1)
+        qsort(l.jobs, l.n, sizeof *l.jobs, newest_first);
     out = json_object_new_object();
     recs = json_object_new_array();
     for (i = 0; i < l.n; i++) {
