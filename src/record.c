@@ -501,10 +501,13 @@ int se_record_parse(se_rparser *p, const char *data, size_t len, se_record *rec,
         rec->kind = SE_REC_PROFILE;
     }
 
-    /* A missing or unreadable update time only loses a merge tie-breaker. */
-    json_object *audit = get_either(rec->obj, "extSourceSystemAudit", "xdm:extSourceSystemAudit");
-    if (json_object_is_type(audit, json_type_object)) {
-        const char *s = clean_string(get_either(audit, "lastUpdatedDate", "xdm:lastUpdatedDate"), NULL);
+    /* A missing or unreadable update time only loses a merge tie-breaker.
+     * SPEC §3: only the listed keys take an xdm: prefix; this one is literal. */
+    json_object *audit = NULL, *lud = NULL;
+    if (json_object_object_get_ex(rec->obj, "extSourceSystemAudit", &audit) &&
+        json_object_is_type(audit, json_type_object) &&
+        json_object_object_get_ex(audit, "lastUpdatedDate", &lud)) {
+        const char *s = clean_string(lud, NULL);
         if (s != NULL && se_time_parse(s, &rec->updated_ms) == 0)
             rec->has_updated = true;
     }
