@@ -214,6 +214,15 @@ static void run_worker(const se_opts *o, struct prepared *p, int go_fd)
     while (read(go_fd, buf, 1) < 0 && errno == EINTR)
         ;
     close(go_fd);
+    /* Let go of every descriptor the caller had open but stdin: a worker that
+     * kept the write end of a caller's pipe or FIFO (exec 3>fifo; a CI
+     * runner's output pipe) would keep that reader waiting until the job ends,
+     * and would itself never see EOF on a FIFO it reads. */
+    if (close_range(3, ~0U, 0) != 0) {
+        long max = sysconf(_SC_OPEN_MAX);
+        for (long i = 3; i < (max > 0 && max < 65536 ? max : 65536); i++)
+            close((int)i);
+    }
     if ((fd = open("/dev/null", O_WRONLY)) >= 0) {
         dup2(fd, 1);
         close(fd);

@@ -3,9 +3,9 @@
  *   gen NPROFILES SELECTIVITY SEED > dump.ndjson
  *
  * Each profile is one profile fragment (person, addresses, e-mail, phone,
- * loyalty, consents, identityMap with ECID/Email/Phone, segmentMembership with
- * 3-8 of 40 segments, _acp_system_metadata, extSourceSystemAudit); a quarter
- * get a second fragment from a CRM dataset and about a third carry one to three
+ * loyalty, identityMap with ECID/Email/Phone, segmentMembership with
+ * 1-3 of 40 segments, _acp_system_metadata, extSourceSystemAudit); a quarter
+ * get a second fragment from a CRM dataset and a fifth carry one or two
  * ExperienceEvents.  The benchmark segment (TARGET below) is held, realized,
  * by SELECTIVITY of the profiles.  Records of a profile are contiguous, as in
  * a store dump.  Same arguments, same bytes. */
@@ -51,7 +51,7 @@ static void uuid(char *o)
     uint64_t a = rnd(), b = rnd();
     snprintf(o, 37, "%08" PRIx32 "-%04x-4%03x-%04x-%012" PRIx64, (uint32_t)(a >> 32),
              (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xfff, 0x8000 | ((unsigned)(b >> 48) & 0x3fff),
-             (uint64_t)(b & 0xffffffffffffULL));
+             (uint64_t)(b & UINT64_C(0xffffffffffff)));
 }
 
 static void iso(char *o, size_t n, int64_t ms)
@@ -87,8 +87,8 @@ int main(int argc, char **argv)
     for (long p = 0; p < n; p++) {
         char ecid[40], t1[32], t2[32], t3[32], email[96];
         const char *fn = first[rn(30)], *ln = last[rn(20)];
-        snprintf(ecid, sizeof ecid, "%019" PRIu64 "%019" PRIu64, rnd() % 10000000000000000000ULL,
-                 rnd() % 10000000000000000000ULL);
+        snprintf(ecid, sizeof ecid, "%019" PRIu64 "%019" PRIu64, rnd() % UINT64_C(10000000000000000000),
+                 rnd() % UINT64_C(10000000000000000000));
         snprintf(email, sizeof email, "%c%s.%ld@%s", fn[0] | 0x20, ln[0] == 'd' ? "devries" : "user", p, domain[rn(4)]);
         int64_t ingest = BASE_MS + (int64_t)rn(86400 * 90) * 1000 + rn(1000);
         iso(t1, sizeof t1, ingest - (int64_t)rn(86400 * 30) * 1000);
@@ -99,7 +99,7 @@ int main(int argc, char **argv)
         /* Fragment 1: the profile dataset. */
         printf("{\"identityMap\":{\"ECID\":[{\"id\":\"%s\",\"authenticatedState\":\"ambiguous\",\"primary\":false}],"
                "\"Email\":[{\"id\":\"%s\",\"authenticatedState\":\"authenticated\",\"primary\":true}],"
-               "\"Phone\":[{\"id\":\"%s\",\"authenticatedState\":\"authenticated\",\"primary\":false}]},",
+               "\"Phone\":[{\"id\":\"%s\"}]},",
                ecid, email, phone);
         printf("\"person\":{\"name\":{\"firstName\":\"%s\",\"lastName\":\"%s\",\"fullName\":\"%s %s\"},"
                "\"birthDate\":\"%04u-%02u-%02u\",\"gender\":\"%s\"},",
@@ -112,10 +112,8 @@ int main(int argc, char **argv)
                email, phone);
         printf("\"loyalty\":{\"tier\":\"%s\",\"points\":%u,\"joinDate\":\"%s\",\"lifetimeValue\":%u.%02u},",
                tier[rn(4)], rn(50000), t2, rn(10000), rn(100));
-        printf("\"consents\":{\"marketing\":{\"email\":{\"val\":\"%c\"},\"sms\":{\"val\":\"%c\"}},"
-               "\"collect\":{\"val\":\"y\"}},", rn(2) ? 'y' : 'n', rn(2) ? 'y' : 'n');
         printf("\"segmentMembership\":{\"ups\":{");
-        int k = 3 + (int)rn(6), first_seg = 1;
+        int k = 1 + (int)rn(3), first_seg = 1;
         unsigned start = rn(40);
         if (rf() < sel) {
             char q[32];
@@ -144,8 +142,8 @@ int main(int argc, char **argv)
                    email, rn(50000), tier[rn(4)], phone, t3, t3);
         }
         /* ExperienceEvents. */
-        if (rn(3) == 0) {
-            int ne = 1 + (int)rn(3);
+        if (rn(5) == 0) {
+            int ne = 1 + (int)rn(2);
             for (int e = 0; e < ne; e++) {
                 char id[37], ts[32];
                 uuid(id);
