@@ -9,6 +9,7 @@ int se_cmd_key(const se_opts *o);
 int se_cmd_get(const se_opts *o);
 int se_cmd_list(const se_opts *o);
 int se_cmd_cancel(const se_opts *o);
+int se_cmd_merge(const se_opts *o);
 
 /* Prints obj as pretty JSON and a newline on stdout.  0, or -1 on a write error. */
 int se_print_json(json_object *obj);

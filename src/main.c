@@ -30,6 +30,7 @@ int main(int argc, char **argv)
     case SE_CMD_GET: rc = se_cmd_get(&o); break;
     case SE_CMD_LIST: rc = se_cmd_list(&o); break;
     case SE_CMD_CANCEL: rc = se_cmd_cancel(&o); break;
+    case SE_CMD_MERGE: rc = se_cmd_merge(&o); break;
     default:
         se_error("%s: not implemented yet", o.cmd_name);
         rc = SE_EXIT_USAGE;
