@@ -28,6 +28,11 @@ typedef struct se_jobstate {
     uint64_t exported;             /* totalExportedProfileCounter */
     json_object *ns_counter;       /* exportedProfileByNamespaceCounter; owned */
     uint64_t input_records, bad_records, profiles; /* extra metrics */
+    /* metrics.totalTime normally spans creation_ms..update_ms.  A job made of
+     * others (`merge`: the shard runs) spans theirs instead: when total_set,
+     * totalTime is total_start_ms..total_end_ms.  memset/init leave it unset. */
+    bool total_set;
+    int64_t total_start_ms, total_end_ms;
 } se_jobstate;
 
 /* Sets up a NEW job: ids derive from seed when reproducible (SOURCE_DATE_EPOCH),

@@ -3,7 +3,10 @@
 /* The job store (SPEC §10): STORE/jobs/<id>.json records, replaced atomically
  * (temporary file, fsync, rename), ids from STORE/counter under an flock so
  * concurrent processes never share one.  A record file is
- *   {"format":1,"org":...,"sandbox":...,"pid":N,"job":{...the job JSON...}}
+ *   {"format":1,"org":...,"sandbox":...,"pid":N,"pidStart":T,"bootId":B,
+ *    "output":DIR,"job":{...the job JSON...}}
+ * (pidStart, bootId: the worker's start time and the kernel's boot id, so a
+ * pid reused by another process or after a restart is not taken for it).
  * Jobs are scoped by org and sandbox: another scope's job is "not found". */
 #include <stdint.h>
 #include <stddef.h>

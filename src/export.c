@@ -12,12 +12,21 @@
 #include "groupcheck.h"
 #include "input.h"
 #include "msg.h"
+#include "pipeline.h"
 #include "profile.h"
 #include "project.h"
 #include "record.h"
+#include "scan.h"
 #include "timeutil.h"
 
 #define WARN_LIMIT 20 /* bad-record warnings printed on stderr; all go to errors[] */
+
+/* Top-level member names a record kind needs (no escapes: see scan.h). */
+typedef struct names {
+    bool all;
+    const char **v;
+    size_t *len, n;
+} names;
 
 typedef struct ctx {
     const se_export_params *ep;
@@ -33,6 +42,24 @@ typedef struct ctx {
     char *prev_key;                  /* keyed: the previous group's key */
     bool failed;
     char why[1024];
+
+    /* The fast path (see scan.h): records the pre-parse is sure of are parsed
+     * from a smaller text holding only the top-level members the job reads. */
+    bool fast;
+    names keep_frag, keep_event;     /* .all: keep every member */
+    /* Segment pre-filter: a profile none of whose fragments' segmentMembership
+     * bytes hold a wanted segment id (or any backslash) cannot qualify, so its
+     * records are only checked, never parsed.  Until one may qualify, the
+     * group's record texts wait in pend. */
+    bool prefilter;
+    bool group_live;                 /* the current group is parsed as it comes */
+    char *pend;                      /* record texts of the current group, back to back */
+    size_t pend_len, pend_cap;
+    struct pend_rec { size_t off, len; uint64_t seq; } *pend_recs;
+    size_t npend, cap_pend;
+    char *key;                       /* the scanned key */
+    size_t key_cap;
+    se_rparser *rp;
 } ctx;
 
 static void fail(ctx *c, const char *code, const char *fmt, ...)
@@ -91,6 +118,13 @@ static void finish_profile(ctx *c)
     if (!c->in_group)
         return;
     c->in_group = false;
+    if (c->prefilter && !c->group_live) {
+        /* No fragment names a wanted segment: it cannot qualify (SPEC §5.3). */
+        c->npend = 0;
+        c->pend_len = 0;
+        c->js->profiles++;
+        return;
+    }
     if (se_profile_assemble(p, job->policy)) {
         fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
         return;
@@ -177,86 +211,483 @@ static int group(ctx *c, const char *key, const se_line *ln)
     if (se_profile_begin(&c->prof, key))
         goto oom;
     c->in_group = true;
+    c->group_live = false;
+    c->npend = 0;
+    c->pend_len = 0;
     return 0;
 oom:
     fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
     return -1;
 }
 
+/* ---- the fast path ---------------------------------------------------- */
+
+static int grow_to(char **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    size_t nc = *cap ? *cap : 4096;
+    while (nc < need)
+        nc *= 2;
+    char *nb = realloc(*buf, nc);
+    if (!nb)
+        return -1;
+    *buf = nb;
+    *cap = nc;
+    return 0;
+}
+
+static int names_add(names *n, const char *s, size_t len)
+{
+    for (size_t i = 0; i < n->n; i++)
+        if (n->len[i] == len && !memcmp(n->v[i], s, len))
+            return 0;
+    const char **v = realloc(n->v, (n->n + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    n->v = v;
+    size_t *l = realloc(n->len, (n->n + 1) * sizeof *l);
+    if (!l)
+        return -1;
+    n->len = l;
+    if (!(n->v[n->n] = strndup(s, len)))
+        return -1;
+    n->len[n->n++] = len;
+    return 0;
+}
+
+static void names_free(names *n)
+{
+    for (size_t i = 0; i < n->n; i++)
+        free((char *)n->v[i]);
+    free(n->v);
+    free(n->len);
+    memset(n, 0, sizeof *n);
+}
+
+static bool names_has(const names *n, const char *s, size_t len)
+{
+    for (size_t i = 0; i < n->n; i++)
+        if (n->len[i] == len && !memcmp(n->v[i], s, len))
+            return true;
+    return false;
+}
+
+/* The first component of every path in fields, read as se_proj_compile reads
+ * them (blanks around commas ignored, empty components skipped). */
+static int add_heads(names *n, const char *fields)
+{
+    for (const char *p = fields; p && *p;) {
+        const char *e = strchr(p, ',');
+        if (!e)
+            e = p + strlen(p);
+        const char *a = p, *b = e;
+        while (a < b && (*a == ' ' || *a == '\t'))
+            a++;
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+            b--;
+        while (a < b && *a == '.')
+            a++;
+        const char *h = a;
+        while (h < b && *h != '.')
+            h++;
+        if (h > a && names_add(n, a, (size_t)(h - a)) != 0)
+            return -1;
+        p = *e ? e + 1 : e;
+    }
+    return 0;
+}
+
+static int add_list(names *n, const char *const *v)
+{
+    for (; *v; v++)
+        if (names_add(n, *v, strlen(*v)) != 0)
+            return -1;
+    return 0;
+}
+
+/* Decides what the fast path may do for this job.  -1 on out of memory. */
+static int fast_setup(ctx *c)
+{
+    const se_job *job = c->job;
+    static const char *const frag_base[] = {
+        "identityMap", "_acp_system_metadata", "extSourceSystemAudit", "xdm:extSourceSystemAudit", NULL };
+    static const char *const event_base[] = { "identityMap", "timestamp", "_acp_system_metadata", NULL };
+
+    /* Segment evaluation and identity graphs read whole records. */
+    c->fast = !job->eval_segmentation && (!job->policy || job->policy->graph == SE_GRAPH_NONE);
+    if (!c->fast)
+        return 0;
+    if (!c->proj) {
+        c->keep_frag.all = true;
+    } else {
+        if (add_list(&c->keep_frag, frag_base) != 0 || add_heads(&c->keep_frag, job->fields) != 0)
+            return -1;
+        if ((job->nsegs > 0 || job->has_sqt) &&
+            names_add(&c->keep_frag, "segmentMembership", strlen("segmentMembership")) != 0)
+            return -1;
+    }
+    if (job->has_event_list && !c->evproj) {
+        c->keep_event.all = true;
+    } else {
+        if (add_list(&c->keep_event, event_base) != 0)
+            return -1;
+        if (job->has_event_list && add_heads(&c->keep_event, job->event_fields) != 0)
+            return -1;
+    }
+    /* An id that JSON must escape ('"', '\\', control characters) cannot be
+     * found as raw bytes: no pre-filter then. */
+    c->prefilter = job->nsegs > 0;
+    for (size_t i = 0; i < job->nsegs && c->prefilter; i++) {
+        const unsigned char *id = (const unsigned char *)job->segs[i].segment_id;
+        if (!id || !*id)
+            c->prefilter = false;
+        for (; id && *id; id++)
+            if (*id < 0x20 || *id == '"' || *id == '\\')
+                c->prefilter = false;
+    }
+    return 0;
+}
+
+/* The scanned key "NS:ID" (raw bytes need no escaping, see scan.h). */
+static const char *scan_key(ctx *c, const char *data, const se_scan *sc)
+{
+    if (grow_to(&c->key, &c->key_cap, (size_t)sc->ns_len + sc->id_len + 2) != 0)
+        return NULL;
+    memcpy(c->key, data + sc->ns_off, sc->ns_len);
+    c->key[sc->ns_len] = ':';
+    memcpy(c->key + sc->ns_len + 1, data + sc->id_off, sc->id_len);
+    c->key[sc->ns_len + 1 + sc->id_len] = '\0';
+    return c->key;
+}
+
+/* The members of this record the job reads: n_kept of them, *size bytes as
+ * an object.  Returns false when that is the whole record. */
+static bool reduced_size(const ctx *c, const char *data, const se_scan *sc, size_t *size)
+{
+    const names *keep = sc->event ? &c->keep_event : &c->keep_frag;
+    size_t n = 1, kept = 0;
+
+    if (keep->all || !sc->members_ok)
+        return false;
+    for (size_t i = 0; i < sc->nmembers; i++) {
+        const se_scan_member *m = &sc->members[i];
+        if (names_has(keep, data + m->name_off, m->name_len)) {
+            n += m->len + 1;
+            kept++;
+        }
+    }
+    *size = n + (kept == 0);
+    return kept < sc->nmembers;
+}
+
+/* Writes that object (same members, same order) to o. */
+static void reduced_write(const ctx *c, const char *data, const se_scan *sc, char *o)
+{
+    const names *keep = sc->event ? &c->keep_event : &c->keep_frag;
+    char *start = o;
+
+    *o++ = '{';
+    for (size_t i = 0; i < sc->nmembers; i++) {
+        const se_scan_member *m = &sc->members[i];
+        if (!names_has(keep, data + m->name_off, m->name_len))
+            continue;
+        if (o > start + 1)
+            *o++ = ',';
+        memcpy(o, data + m->off, m->len);
+        o += m->len;
+    }
+    *o = '}';
+}
+
+/* False when this record cannot make its profile qualify: it is an event, or
+ * no segmentMembership member holds a wanted id's bytes or a backslash. */
+static bool may_qualify(const ctx *c, const char *data, const se_scan *sc)
+{
+    if (sc->event)
+        return false;
+    if (!sc->members_ok)
+        return true;
+    for (size_t i = 0; i < sc->nmembers; i++) {
+        const se_scan_member *m = &sc->members[i];
+        if (m->name_len != 17 || memcmp(data + m->name_off, "segmentMembership", 17) != 0)
+            continue;
+        const char *v = data + m->off;
+        if (memchr(v, '\\', m->len))
+            return true;
+        for (size_t j = 0; j < c->job->nsegs; j++)
+            if (memmem(v, m->len, c->job->segs[j].segment_id, strlen(c->job->segs[j].segment_id)))
+                return true;
+    }
+    return false;
+}
+
+/* Parses a text the pre-parse was sure of and adds it to the profile. */
+static int parse_add(ctx *c, const char *text, size_t len, uint64_t seq)
+{
+    se_record rec;
+    char err[512];
+    if (se_record_parse(c->rp, text, len, &rec, err, sizeof err) != 0) {
+        /* Only out of memory can get here: the text was checked. */
+        fail(c, SE_EC_JOB_FAILED, "Error in Export Job: %s", err);
+        return -1;
+    }
+    rec.seq = seq;
+    if (se_profile_add(&c->prof, &rec) != 0) {
+        se_record_clear(&rec);
+        fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int stash(ctx *c, const char *text, size_t len, uint64_t seq)
+{
+    if (grow_to(&c->pend, &c->pend_cap, c->pend_len + len) != 0)
+        goto oom;
+    if (c->npend == c->cap_pend) {
+        size_t nc = c->cap_pend ? 2 * c->cap_pend : 16;
+        struct pend_rec *np = realloc(c->pend_recs, nc * sizeof *np);
+        if (!np)
+            goto oom;
+        c->pend_recs = np;
+        c->cap_pend = nc;
+    }
+    memcpy(c->pend + c->pend_len, text, len);
+    c->pend_recs[c->npend++] = (struct pend_rec){ c->pend_len, len, seq };
+    c->pend_len += len;
+    return 0;
+oom:
+    fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
+    return -1;
+}
+
+/* The current group may qualify: parse what waited, then parse as it comes. */
+static int go_live(ctx *c)
+{
+    c->group_live = true;
+    for (size_t i = 0; i < c->npend; i++)
+        if (parse_add(c, c->pend + c->pend_recs[i].off, c->pend_recs[i].len, c->pend_recs[i].seq) != 0)
+            return -1;
+    c->npend = 0;
+    c->pend_len = 0;
+    return 0;
+}
+
+enum { PL_SURE = 1, PL_EVENT = 2, PL_MAYQ = 4, PL_WHOLE = 8, PL_PARSED = 16 };
+
+/* The record bytes of a line (after the key and TAB with --keyed); NULL when
+ * a keyed line has no TAB. */
+static const char *record_of(const ctx *c, const char *line, size_t len, size_t *rlen)
+{
+    if (!c->ep->o->keyed) {
+        *rlen = len;
+        return line;
+    }
+    const char *tab = memchr(line, '\t', len);
+    if (!tab)
+        return NULL;
+    *rlen = len - (size_t)(tab + 1 - line);
+    return tab + 1;
+}
+
+/* The pipeline's prep, on either thread: pre-parses every line of the chunk
+ * (reads c, writes only the chunk). */
+static int prep_chunk(void *ud, se_chunk *ch)
+{
+    const ctx *c = ud;
+    se_scan sc;
+    se_rparser *rp = NULL;
+    se_record *recs = NULL;
+    char err[512];
+
+    if (!c->fast)
+        return 0;
+    /* Without a pre-filter every record the scan is sure of gets parsed:
+     * here, so the parsing shares the reader's core. */
+    if (!c->prefilter) {
+        if (ch->ext_cap < ch->nlines) {
+            free(ch->ext);
+            ch->ext_cap = 0;
+            if (!(ch->ext = calloc(ch->nlines, sizeof *recs)))
+                return -1;
+            ch->ext_cap = ch->nlines;
+        }
+        recs = ch->ext;
+        rp = se_rparser_new(); /* a tokener per chunk: prep runs on either thread */
+    }
+    for (size_t i = 0; i < ch->nlines; i++) {
+        se_pline *pl = &ch->lines[i];
+        size_t len, size;
+        if (pl->too_long)
+            continue;
+        const char *line = ch->data + pl->off;
+        const char *data = record_of(c, line, pl->len, &len);
+        if (!data || !se_scan_record(data, len, &sc))
+            continue;
+        pl->flags = PL_SURE | (sc.event ? PL_EVENT : 0);
+        pl->a = sc.ns_off;
+        pl->b = sc.ns_len;
+        pl->c = sc.id_off;
+        pl->d = sc.id_len;
+        if (c->prefilter && may_qualify(c, data, &sc))
+            pl->flags |= PL_MAYQ;
+        const char *text = data;
+        if (!reduced_size(c, data, &sc, &size)) {
+            pl->flags |= PL_WHOLE;
+            size = len;
+        } else {
+            char *o = se_chunk_arena(ch, size);
+            if (!o) {
+                se_rparser_free(rp);
+                return -1;
+            }
+            reduced_write(c, data, &sc, o);
+            pl->text_off = (uint32_t)(o - ch->arena);
+            pl->text_len = (uint32_t)size;
+            text = o;
+        }
+        /* A failure here (out of memory) leaves the line to take_line. */
+        if (rp && se_record_parse(rp, text, size, &recs[i], err, sizeof err) == 0)
+            pl->flags |= PL_PARSED;
+    }
+    se_rparser_free(rp);
+    return 0;
+}
+
+/* The pipeline's drop: records prep parsed that take_line did not take. */
+static void drop_chunk(void *ud, se_chunk *ch, bool free_ext)
+{
+    (void)ud;
+    se_record *recs = ch->ext;
+    for (size_t i = 0; recs && i < ch->nlines; i++)
+        if (ch->lines[i].flags & PL_PARSED)
+            se_record_clear(&recs[i]);
+    if (free_ext) {
+        free(ch->ext);
+        ch->ext = NULL;
+        ch->ext_cap = 0;
+    }
+}
+
+/* One line, in input order. */
+static void take_line(ctx *c, se_chunk *ch, se_pline *pl, uint64_t *seq)
+{
+    const se_opts *o = c->ep->o;
+    se_line ln = { .data = ch->data + pl->off, .len = pl->len, .name = ch->name,
+                   .lineno = pl->lineno, .too_long = pl->too_long };
+    se_record rec;
+    const char *data, *key;
+    size_t len;
+    uint64_t rseq;
+    char err[512];
+
+    memset(&rec, 0, sizeof rec);
+    c->js->input_records++;
+    if (ln.too_long) {
+        snprintf(err, sizeof err, "record longer than --max-record-bytes %llu",
+                 (unsigned long long)o->max_record_bytes);
+        bad_record(c, ln.name, ln.lineno, err);
+        return;
+    }
+    if (!(data = record_of(c, ln.data, ln.len, &len))) {
+        bad_record(c, ln.name, ln.lineno, "keyed line without a TAB after the key");
+        return;
+    }
+    /* The pre-parse decided what it is sure of; the rest, bad records
+     * included, gets the full parse and its verdict. */
+    bool sure = pl->flags & PL_SURE;
+    if (sure) {
+        rseq = (*seq)++;
+        se_scan ks = { .ns_off = pl->a, .ns_len = pl->b, .id_off = pl->c, .id_len = pl->d };
+        if (!(key = scan_key(c, data, &ks))) {
+            fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
+            return;
+        }
+    } else {
+        if (se_record_parse(c->rp, data, len, &rec, err, sizeof err)) {
+            bad_record(c, ln.name, ln.lineno, err);
+            return;
+        }
+        rec.seq = rseq = (*seq)++;
+        key = rec.key;
+    }
+    char *given = NULL;
+    if (o->keyed) {
+        given = strndup(ln.data, (size_t)(data - 1 - ln.data));
+        if (!given) {
+            se_record_clear(&rec);
+            fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
+            return;
+        }
+        key = given;
+    }
+    if (o->shard && se_fnv1a64(key, strlen(key)) % o->shard_n != o->shard_k)
+        goto out;
+    if (group(c, key, &ln) != 0)
+        goto out;
+    if (!sure) {
+        if (c->prefilter && !c->group_live)
+            go_live(c);
+        if (!c->failed && se_profile_add(&c->prof, &rec))
+            fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
+    } else {
+        const char *text = pl->flags & PL_WHOLE ? data : ch->arena + pl->text_off;
+        size_t tlen = pl->flags & PL_WHOLE ? len : pl->text_len;
+        if (pl->flags & PL_PARSED) {
+            /* Parsed by prep (no pre-filter): move it into the profile. */
+            se_record *pr = &((se_record *)ch->ext)[pl - ch->lines];
+            pl->flags &= (uint8_t)~PL_PARSED;
+            memcpy(&rec, pr, sizeof rec);
+            memset(pr, 0, sizeof *pr);
+            rec.seq = rseq;
+            if (se_profile_add(&c->prof, &rec))
+                fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
+        } else if (c->prefilter && !c->group_live && !(pl->flags & PL_MAYQ))
+            stash(c, text, tlen, rseq);
+        else if (!(c->prefilter && !c->group_live && go_live(c) != 0))
+            parse_add(c, text, tlen, rseq);
+    }
+out:
+    free(given);
+    se_record_clear(&rec);
+}
+
 static void read_all(ctx *c)
 {
     const se_opts *o = c->ep->o;
-    se_input *in = se_input_open(c->ep->inputs, c->ep->ninputs, (size_t)o->max_record_bytes);
     se_rparser *rp = se_rparser_new();
-    se_line ln;
-    se_record rec;
+    se_pipe *pipe = NULL;
     uint64_t seq = 0;
-    char err[512];
-    int r = 0;
 
-    memset(&rec, 0, sizeof rec);
-    if (!in || !rp) {
+    c->rp = rp;
+    if (!rp || !(pipe = se_pipe_start(c->ep->inputs, c->ep->ninputs, (size_t)o->max_record_bytes,
+                                      prep_chunk, drop_chunk, c))) {
         fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
         goto out;
     }
-    while (!c->failed && (r = se_input_next(in, &ln)) > 0) {
-        const char *data = ln.data, *key;
-        size_t len = ln.len;
-
-        if (c->ep->cancel && *c->ep->cancel) {
-            fail(c, SE_EC_CANCELLED, "%s", cancel_text(c->ep));
+    while (!c->failed) {
+        se_chunk *ch = se_pipe_next(pipe);
+        if (ch->status < 0) {
+            fail(c, SE_EC_INPUT_READ, "Error reading input: %s", ch->err);
             break;
         }
-        c->js->input_records++;
-        if (ln.too_long) {
-            snprintf(err, sizeof err, "record longer than --max-record-bytes %llu",
-                     (unsigned long long)o->max_record_bytes);
-            bad_record(c, ln.name, ln.lineno, err);
-            continue;
+        if (ch->status == 0) {
+            finish_profile(c);
+            break;
         }
-        if (o->keyed) {
-            const char *tab = memchr(data, '\t', len);
-            if (!tab) {
-                bad_record(c, ln.name, ln.lineno, "keyed line without a TAB after the key");
-                continue;
-            }
-            data = tab + 1;
-            len -= (size_t)(tab + 1 - ln.data);
-        }
-        if (se_record_parse(rp, data, len, &rec, err, sizeof err)) {
-            bad_record(c, ln.name, ln.lineno, err);
-            continue;
-        }
-        rec.seq = seq++;
-        key = rec.key;
-        char *given = NULL;
-        if (o->keyed) {
-            given = strndup(ln.data, (size_t)(data - 1 - ln.data));
-            if (!given) {
-                se_record_clear(&rec);
-                fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
+        for (size_t i = 0; i < ch->nlines && !c->failed; i++) {
+            if (c->ep->cancel && *c->ep->cancel) {
+                fail(c, SE_EC_CANCELLED, "%s", cancel_text(c->ep));
                 break;
             }
-            key = given;
+            take_line(c, ch, &ch->lines[i], &seq);
         }
-        if (o->shard && se_fnv1a64(key, strlen(key)) % o->shard_n != o->shard_k) {
-            free(given);
-            se_record_clear(&rec);
-            continue;
-        }
-        if (group(c, key, &ln) == 0 && se_profile_add(&c->prof, &rec))
-            fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
-        free(given);
-        se_record_clear(&rec);
     }
-    if (!c->failed && r < 0)
-        fail(c, SE_EC_INPUT_READ, "Error reading input: %s", se_input_error(in));
-    if (!c->failed)
-        finish_profile(c);
 out:
-    se_record_clear(&rec);
+    c->rp = NULL;
+    se_pipe_free(pipe);
     se_rparser_free(rp);
-    se_input_free(in);
 }
 
 static int open_batches(ctx *c)
@@ -332,7 +763,7 @@ int se_export_execute(const se_export_params *ep, char *why, size_t whylen)
     if (se_proj_compile(c.job->fields, &c.proj) ||
         se_proj_compile(c.job->event_fields, &c.evproj) ||
         !(c.qual = calloc(c.job->nsegs + 1, sizeof *c.qual)) ||
-        (!ep->o->keyed && !(c.seen = se_groupcheck_new()))) {
+        (!ep->o->keyed && !(c.seen = se_groupcheck_new())) || fast_setup(&c) != 0) {
         fail(&c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
         goto out;
     }
@@ -351,6 +782,11 @@ out:
     se_groupcheck_free(c.seen);
     free(c.qual);
     free(c.prev_key);
+    names_free(&c.keep_frag);
+    names_free(&c.keep_event);
+    free(c.pend);
+    free(c.pend_recs);
+    free(c.key);
     c.js->export_end_ms = c.js->update_ms = se_now_ms();
     c.js->finished = true;
     c.js->status = c.failed ? "FAILED" : "SUCCEEDED";

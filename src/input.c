@@ -31,6 +31,8 @@ struct se_input {
     struct archive *inner;  /* the current archive member, or NULL */
     struct archive *src;    /* where lines come from: outer (raw) or inner */
     const char *path_name;  /* the current INPUT's name: path or "stdin" */
+    const char *path;       /* the current INPUT's path, or "-" */
+    int64_t src_size;       /* compressed size of src when known (regular file, member), else -1 */
     char *member_name;      /* "path:member", owned */
     const char *name;       /* the name of src */
     bool src_eof;           /* src is exhausted; move on at the next call */
@@ -180,6 +182,7 @@ static int open_outer(se_input *in)
         path = in->paths[in->next_path++];
     }
     bool is_stdin = strcmp(path, "-") == 0;
+    in->path = path;
     in->path_name = display_name(path);
 
     struct archive *a = archive_read_new();
@@ -283,12 +286,18 @@ static int advance(se_input *in)
         if (r < ARCHIVE_WARN)
             return fail(in, in->path_name, in->outer);
         if (archive_format(in->outer) == ARCHIVE_FORMAT_RAW) {
+            struct stat st;
             in->src = in->outer;
             in->name = in->path_name;
+            in->src_size = -1;
+            if ((strcmp(in->path, "-") == 0 ? fstat(0, &st) : stat(in->path, &st)) == 0 &&
+                S_ISREG(st.st_mode))
+                in->src_size = (int64_t)st.st_size;
             return 1;
         }
         if (archive_entry_filetype(e) != AE_IFREG)
             continue; /* directories, links, devices: nothing to read */
+        in->src_size = archive_entry_size_is_set(e) ? (int64_t)archive_entry_size(e) : -1;
         r = open_member(in, e);
         if (r < 0)
             return -1;
@@ -302,6 +311,25 @@ static int advance(se_input *in)
     }
 }
 
+/* At the end of a compressed src: libarchive checks neither gzip's CRC nor
+ * what follows the last compressed stream, so a damaged stream can end early
+ * and the rest of the input would be dropped in silence.  When src's size is
+ * known, every byte of it must have been consumed.  0, or -1 with err. */
+static int check_consumed(se_input *in)
+{
+    int n = archive_filter_count(in->src);
+    if (n < 2 || in->src_size < 0)
+        return 0;
+    int64_t used = archive_filter_bytes(in->src, n - 1);
+    if (used < 0 || used >= in->src_size)
+        return 0;
+    snprintf(in->err, sizeof in->err,
+             "%s: %s data ends at byte %lld of %lld (damaged, or followed by other data)",
+             in->name, archive_filter_name(in->src, 0), (long long)used, (long long)in->src_size);
+    in->failed = true;
+    return -1;
+}
+
 /* Next data block of src.  1 with blk set, 0 at its end, -1 on error. */
 static int fill(se_input *in)
 {
@@ -310,7 +338,7 @@ static int fill(se_input *in)
     la_int64_t off = 0;
     int r = archive_read_data_block(in->src, &buf, &size, &off);
     if (r == ARCHIVE_EOF)
-        return 0;
+        return check_consumed(in);
     if (r < ARCHIVE_WARN)
         return fail(in, in->name, in->src);
     in->blk = buf;

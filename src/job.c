@@ -7,6 +7,7 @@
  * in the user's order, unknown keys are reported and left out, JSON null is
  * treated as "absent", and defaults are appended at the end of their object. */
 #include "job.h"
+#include "jsonscan.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -731,6 +732,15 @@ static int parse_text(pctx *c, const char *text, size_t len, json_object **out)
         json_object_put(o);
         return fail(c, "malformed JSON at line %zu: trailing content after the JSON value",
                     line_at(text, off));
+    }
+    {
+        /* json-c clamps integers beyond 64 bits and cuts keys at \u0000. */
+        const char *hazard;
+        size_t hoff;
+        if (se_json_hazard(text, len, &hazard, &hoff) != 0) {
+            json_object_put(o);
+            return fail(c, "malformed JSON at line %zu: %s", line_at(text, hoff), hazard);
+        }
     }
     *out = o;
     return 0;

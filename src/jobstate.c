@@ -251,7 +251,9 @@ json_object *se_jobstate_json(const se_jobstate *js, const se_job *job)
 
     metrics = json_object_new_object();
     json_object_object_add(metrics, "totalTime",
-                           time_block(js->creation_ms, js->update_ms, js->finished));
+                           js->total_set
+                               ? time_block(js->total_start_ms, js->total_end_ms, js->finished)
+                               : time_block(js->creation_ms, js->update_ms, js->finished));
     if (js->finished) {
         json_object_object_add(metrics, "profileExportTime",
                                time_block(js->export_start_ms, js->export_end_ms, true));

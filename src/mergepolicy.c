@@ -5,6 +5,7 @@
  * all of a file's policies or none of them, so a bad file leaves the registry as
  * it was. */
 #include "mergepolicy.h"
+#include "jsonscan.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -227,6 +228,15 @@ static int parse_json(lctx *c, const char *text, size_t len, json_object **out)
         json_object_put(o);
         return fail(c, "malformed JSON at line %zu: trailing content after the JSON value",
                     line_at(text, off));
+    }
+    {
+        /* json-c clamps integers beyond 64 bits and cuts keys at \u0000. */
+        const char *hazard;
+        size_t hoff;
+        if (se_json_hazard(text, len, &hazard, &hoff) != 0) {
+            json_object_put(o);
+            return fail(c, "malformed JSON at line %zu: %s", line_at(text, hoff), hazard);
+        }
     }
     *out = o;
     return 0;

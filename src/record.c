@@ -3,6 +3,7 @@
  * product reads folded into AEP's unprefixed data form. */
 #include "record.h"
 
+#include "jsonscan.h"
 #include "timeutil.h"
 
 #include <limits.h>
@@ -450,6 +451,14 @@ int se_record_parse(se_rparser *p, const char *data, size_t len, se_record *rec,
     }
     if (!json_object_is_type(obj, json_type_object)) {
         snprintf(err, errlen, "not a JSON object");
+        goto bad;
+    }
+    /* json-c clamps integers beyond 64 bits and cuts keys at \u0000: refuse
+     * the record rather than export changed data. */
+    const char *hazard;
+    size_t hazard_off;
+    if (se_json_hazard(data, len, &hazard, &hazard_off) != 0) {
+        snprintf(err, errlen, "%s", hazard);
         goto bad;
     }
     if (normalize(&obj) != 0) {

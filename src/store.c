@@ -428,7 +428,46 @@ int se_store_worker_alive(pid_t pid, uint64_t start)
     if (kill(pid, 0) != 0 && errno != EPERM)
         return 0;
     uint64_t now = proc_start(pid);
-    return now != 0 && (start == 0 || now == start);
+    if (now == 0) /* a zombie; or no /proc to ask, and then kill() has the last word */
+        return access("/proc/self/stat", R_OK) != 0;
+    return start == 0 || now == start;
+}
+
+/* This boot's id (36 characters), or "" when it cannot be read.  Start times
+ * count from boot, so after a restart another process may have the pid and
+ * start time a worker had: a record made under another boot has no worker. */
+static void boot_id(char out[40])
+{
+    int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, out, 39) : -1;
+
+    if (fd >= 0)
+        close(fd);
+    if (n < 36) {
+        out[0] = '\0';
+        return;
+    }
+    out[36] = '\0';
+}
+
+/* The live worker a record names, or 0. */
+static pid_t record_worker(json_object *rec)
+{
+    json_object *v;
+    pid_t pid = json_object_object_get_ex(rec, "pid", &v) ? (pid_t)json_object_get_int64(v) : 0;
+    char now[40];
+
+    if (pid <= 0)
+        return 0;
+    if (json_object_object_get_ex(rec, "bootId", &v) && json_object_is_type(v, json_type_string)) {
+        boot_id(now);
+        if (now[0] && strcmp(now, json_object_get_string(v)) != 0)
+            return 0;
+    }
+    /* Older records have no pidStart: trust the pid alone then. */
+    return se_store_worker_alive(pid, json_object_object_get_ex(rec, "pidStart", &v)
+                                          ? (uint64_t)json_object_get_int64(v) : 0)
+               ? pid : 0;
 }
 
 int se_store_put(se_store *st, int64_t id, pid_t pid, json_object *job, char *err, size_t errlen)
@@ -443,8 +482,11 @@ int se_store_put_ex(se_store *st, int64_t id, pid_t pid, const char *output_dir,
     char *tmp = xasprintf("%s/.%" PRId64 ".json.tmp-%ld", st->jobs, id, (long)getpid());
     char *text = NULL;
     json_object *rec = NULL;
+    char boot[40] = "";
     int rc = -1;
 
+    if (pid > 0)
+        boot_id(boot);
     if (!path || !tmp)
         goto nomem;
     if (id <= 0 || !json_object_is_type(job, json_type_object)) {
@@ -457,6 +499,7 @@ int se_store_put_ex(se_store *st, int64_t id, pid_t pid, const char *output_dir,
         obj_add(rec, "sandbox", json_object_new_string(st->sandbox)) != 0 ||
         obj_add(rec, "pid", json_object_new_int64((int64_t)pid)) != 0 ||
         obj_add(rec, "pidStart", json_object_new_int64(pid > 0 ? (int64_t)proc_start(pid) : 0)) != 0 ||
+        (boot[0] && obj_add(rec, "bootId", json_object_new_string(boot)) != 0) ||
         (output_dir && obj_add(rec, "output", json_object_new_string(output_dir)) != 0) ||
         obj_add(rec, "job", json_object_get(job)) != 0)
         goto nomem;
@@ -684,14 +727,18 @@ int se_store_get_ex(se_store *st, int64_t id, json_object **job, pid_t *pid, cha
 
     if (r != 0)
         return r;
-    json_object_object_get_ex(rec, "pid", &v);
     if (pid) {
-        json_object *ps;
-        *pid = (pid_t)json_object_get_int64(v);
-        /* Older records have no pidStart: trust the pid alone then. */
-        if (*pid > 0 && !se_store_worker_alive(*pid, json_object_object_get_ex(rec, "pidStart", &ps)
-                                                         ? (uint64_t)json_object_get_int64(ps) : 0))
-            *pid = 0;
+        *pid = record_worker(rec);
+        if (*pid == 0 && json_object_object_get_ex(rec, "pid", &v) && json_object_get_int64(v) > 0) {
+            /* The worker is gone now, but it may have replaced the record
+             * after we read it (its last write, then exit): read it again, so
+             * a job that has just ended is not taken for one whose worker
+             * died.  A dead worker writes no more. */
+            json_object_put(rec);
+            if ((r = load(st, id, &rec, &damaged, err, errlen)) != 0)
+                return r;
+            *pid = record_worker(rec);
+        }
     }
     if (output_dir) {
         *output_dir = NULL;

@@ -89,7 +89,7 @@ int main(int argc, char **argv)
         const char *fn = first[rn(30)], *ln = last[rn(20)];
         snprintf(ecid, sizeof ecid, "%019" PRIu64 "%019" PRIu64, rnd() % UINT64_C(10000000000000000000),
                  rnd() % UINT64_C(10000000000000000000));
-        snprintf(email, sizeof email, "%c%s.%ld@%s", fn[0] | 0x20, ln[0] == 'd' ? "devries" : "user", p, domain[rn(4)]);
+        snprintf(email, sizeof email, "%c%s.%ld@%s", (char)('a' + rn(26)), ln[0] == 'd' ? "devries" : "user", p, domain[rn(4)]);
         int64_t ingest = BASE_MS + (int64_t)rn(86400 * 90) * 1000 + rn(1000);
         iso(t1, sizeof t1, ingest - (int64_t)rn(86400 * 30) * 1000);
         iso(t2, sizeof t2, BASE_MS - (int64_t)rn(86400 * 3650) * 1000);

@@ -278,8 +278,16 @@ static void test_bad_records(void **state)
                "invalid _acp_system_metadata.ingestTime");
     assert_bad("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},\"_acp_system_metadata\":{\"ingestTime\":1.5}}",
                "invalid _acp_system_metadata.ingestTime");
-    assert_bad("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},\"_acp_system_metadata\":{\"ingestTime\":99999999999999999999}}",
+    /* Above INT64_MAX but a uint64: json-c keeps it, it is no epoch-ms time. */
+    assert_bad("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},\"_acp_system_metadata\":{\"ingestTime\":18446744073709551615}}",
                "invalid _acp_system_metadata.ingestTime");
+    /* Beyond 64 bits json-c would clamp it: the record is refused, wherever it is. */
+    assert_bad("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},\"_acp_system_metadata\":{\"ingestTime\":99999999999999999999}}",
+               "integer out of range");
+    assert_bad("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},\"n\":[1,-9223372036854775809]}",
+               "integer out of range");
+    assert_bad("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},\"k\\u0000x\":1}",
+               "NUL character in an object key");
     assert_bad("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},\"timestamp\":\"2020-13-01T00:00:00Z\"}",
                "invalid timestamp");
     assert_bad("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},\"xdm:timestamp\":true}", "invalid timestamp");

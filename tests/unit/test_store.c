@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -303,6 +304,63 @@ static void test_put_get(void **state)
     se_store_free(st);
 }
 
+/* Rewrites key of record id's file with value (JSON text). */
+static void patch_record(const char *dir, int64_t id, const char *key, const char *value)
+{
+    char *path = fmt_path("%s/jobs/%lld.json", dir, (long long)id);
+    char *text = read_text(path);
+    json_object *rec = json_tokener_parse(text);
+    assert_non_null(rec);
+    json_object_object_add(rec, key, json_tokener_parse(value));
+    write_text(path, json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN));
+    json_object_put(rec);
+    free(text);
+    free(path);
+}
+
+/* A live worker is told from a pid reused by another process (another start
+ * time) and from one recorded before the machine restarted (another boot id). */
+static void test_worker_liveness(void **state)
+{
+    const char *dir = *state;
+    char err[512];
+    se_store *st = open_store(dir, "org@AdobeOrg", "prod");
+    json_object *job = NULL;
+    pid_t pid = -1;
+
+    put_job(st, 9, getpid(), "{\"id\":9,\"status\":\"PROCESSING\"}");
+    char *path = fmt_path("%s/jobs/9.json", dir);
+    char *text = read_text(path);
+    if (access("/proc/sys/kernel/random/boot_id", R_OK) == 0)
+        assert_non_null(strstr(text, "\"bootId\":\""));
+    free(text);
+    free(path);
+    assert_int_equal(se_store_get(st, 9, &job, &pid, err, sizeof err), 0);
+    assert_int_equal(pid, getpid());
+    json_object_put(job);
+
+    patch_record(dir, 9, "bootId", "\"00000000-0000-0000-0000-000000000000\"");
+    assert_int_equal(se_store_get(st, 9, &job, &pid, err, sizeof err), 0);
+    assert_int_equal(pid, 0);
+    json_object_put(job);
+
+    put_job(st, 9, getpid(), "{\"id\":9,\"status\":\"PROCESSING\"}");
+    patch_record(dir, 9, "pidStart", "1");
+    assert_int_equal(se_store_get(st, 9, &job, &pid, err, sizeof err), 0);
+    assert_int_equal(pid, 0);
+    json_object_put(job);
+
+    /* An older record without pidStart and bootId: the pid alone decides. */
+    put_job(st, 9, getpid(), "{\"id\":9,\"status\":\"PROCESSING\"}");
+    char *p2 = fmt_path("%s/jobs/9.json", dir);
+    write_text(p2, "{\"format\":1,\"org\":\"org@AdobeOrg\",\"sandbox\":\"prod\",\"pid\":1,\"job\":{\"id\":9}}");
+    free(p2);
+    assert_int_equal(se_store_get(st, 9, &job, &pid, err, sizeof err), 0);
+    assert_int_equal(pid, kill(1, 0) == 0 || errno == EPERM ? 1 : 0);
+    json_object_put(job);
+    se_store_free(st);
+}
+
 static void test_deep_job(void **state)
 {
     const char *dir = *state;
@@ -498,6 +556,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_counter_recovers_from_records, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_ids_concurrent, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_put_get, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_worker_liveness, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_deep_job, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_scope, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_damaged, setup_dir, teardown_dir),
