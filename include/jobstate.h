@@ -28,6 +28,8 @@ typedef struct se_jobstate {
     uint64_t exported;             /* totalExportedProfileCounter */
     json_object *ns_counter;       /* exportedProfileByNamespaceCounter; owned */
     uint64_t input_records, bad_records, profiles; /* extra metrics */
+    uint64_t shard_k, shard_n;     /* run --shard K/N (shard_n 0: not a shard run):
+                                      metrics.shard {"index":K,"count":N}, for merge */
     /* metrics.totalTime normally spans creation_ms..update_ms.  A job made of
      * others (`merge`: the shard runs) spans theirs instead: when total_set,
      * totalTime is total_start_ms..total_end_ms.  memset/init leave it unset. */

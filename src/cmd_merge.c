@@ -62,6 +62,7 @@ typedef struct merge {
     char *output_root, *dir, *seed;
     se_batch **batches;
     size_t nbatches;
+    bool sharded;                /* the results are run --shard K/N results (metrics.shard) */
     char *chunk, *line;          /* archive read buffer; a row split across reads */
     size_t line_len, line_cap;
     bool failed;
@@ -252,6 +253,68 @@ static void warn_unknown(const char *path, void *ctx)
     se_warn("%s: unknown key \"%s\" ignored", (const char *)ctx, path);
 }
 
+/* metrics.shard of result i: 1 with its index and count, 0 when it has none. */
+static int shard_of(const merge *m, size_t i, int64_t *k, int64_t *n)
+{
+    json_object *sh = get(get(m->sh[i].res, "metrics"), "shard");
+    json_object *vk = get(sh, "index"), *vn = get(sh, "count");
+    if (!json_object_is_type(vk, json_type_int) || !json_object_is_type(vn, json_type_int))
+        return 0;
+    *k = json_object_get_int64(vk);
+    *n = json_object_get_int64(vn);
+    return 1;
+}
+
+/* Results of `run --shard K/N` say so in metrics.shard: then every shard of
+ * the N must be there exactly once — a missing one would silently lose its
+ * profiles.  Results without it (plain runs) are merged as they are. */
+static int check_shards(merge *m)
+{
+    int64_t k, n, n0 = 0;
+    size_t with = 0;
+    bool *seen = NULL;
+    int rc = -1;
+
+    for (size_t i = 0; i < m->nsh; i++)
+        with += (size_t)shard_of(m, i, &k, &n);
+    m->sharded = with > 0;
+    if (with == 0)
+        return 0;
+    for (size_t i = 0; i < m->nsh; i++) {
+        if (!shard_of(m, i, &k, &n)) {
+            se_error("%s: not a shard run (no metrics.shard), unlike the others", m->sh[i].name);
+            goto out;
+        }
+        if (i == 0) {
+            n0 = n;
+            if (n < 1 || n > 1000000 || !(seen = calloc((size_t)n, sizeof *seen))) {
+                se_error("%s: metrics.shard.count %lld is not usable", m->sh[i].name, (long long)n);
+                goto out;
+            }
+        }
+        if (n != n0 || k < 0 || k >= n) {
+            se_error("%s: shard %lld/%lld does not fit shards of %lld", m->sh[i].name,
+                     (long long)k, (long long)n, (long long)n0);
+            goto out;
+        }
+        if (seen[k]) {
+            se_error("%s: shard %lld/%lld is given twice", m->sh[i].name, (long long)k, (long long)n);
+            goto out;
+        }
+        seen[k] = true;
+    }
+    for (int64_t s = 0; s < n0; s++)
+        if (!seen[s]) {
+            se_error("shard %lld/%lld is missing: merge needs every shard's result",
+                     (long long)s, (long long)n0);
+            goto out;
+        }
+    rc = 0;
+out:
+    free(seen);
+    return rc;
+}
+
 /* The job: the first result's definition; every other result must have the
  * same.  A result given twice (a batch id seen before) would double its rows.
  * Returns an exit status (0 = go on). */
@@ -294,6 +357,8 @@ static int load_job(merge *m)
                     return SE_EXIT_INVALID;
                 }
     }
+    if (check_shards(m))
+        return SE_EXIT_INVALID;
     return 0;
 }
 
@@ -343,8 +408,13 @@ static void combine(merge *m)
             js->total_start_ms = t0;
         if (i == 0 || t1 > js->total_end_ms)
             js->total_end_ms = t1;
-        js->input_records += metric(res, "inputRecordCounter");
-        js->bad_records += metric(res, "badRecordCounter");
+        /* Every shard reads the whole input: its record counts and bad
+         * records (which belong to no shard) are the same in each; take them once. */
+        bool once = m->sharded && i > 0;
+        if (!once) {
+            js->input_records += metric(res, "inputRecordCounter");
+            js->bad_records += metric(res, "badRecordCounter");
+        }
         js->profiles += metric(res, "profileCounter");
         if (json_object_is_type(ns, json_type_object)) {
             json_object_object_foreach(ns, k, v) {
@@ -365,9 +435,13 @@ static void combine(merge *m)
             unsigned long long more;
             char tail;
             /* A shard's "N more errors not listed" adds to ours. */
+            if (once && code && !strcmp(code, SE_EC_BAD_RECORD))
+                continue;
             if (code && msg && !strcmp(code, SE_EC_JOB_FAILED) &&
-                sscanf(msg, "%llu more errors not listed%c", &more, &tail) == 1)
-                js->errors_dropped += more;
+                sscanf(msg, "%llu more errors not listed%c", &more, &tail) == 1) {
+                if (!once)
+                    js->errors_dropped += more;
+            }
             else
                 se_jobstate_error(js, code ? code : SE_EC_JOB_FAILED, msg ? msg : "", cs ? cs : "");
         }

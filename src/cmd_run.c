@@ -184,6 +184,10 @@ static int prepare(const se_opts *o, struct prepared *p)
         se_error("out of memory");
         return SE_EXIT_SYSTEM;
     }
+    if (o->shard) {
+        p->js.shard_k = o->shard_k;
+        p->js.shard_n = o->shard_n;
+    }
     return 0;
 }
 

@@ -270,6 +270,12 @@ json_object *se_jobstate_json(const se_jobstate *js, const se_job *job)
         json_object_object_add(metrics, "profileCounter",
                                json_object_new_int64((int64_t)js->profiles));
     }
+    if (js->shard_n) {
+        json_object *sh = json_object_new_object();
+        json_object_object_add(sh, "index", json_object_new_int64((int64_t)js->shard_k));
+        json_object_object_add(sh, "count", json_object_new_int64((int64_t)js->shard_n));
+        json_object_object_add(metrics, "shard", sh);
+    }
     json_object_object_add(o, "metrics", metrics);
 
     gw = json_object_new_object();
