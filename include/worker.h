@@ -30,4 +30,9 @@ int se_worker_run(const se_worker_job *w, bool print);
  * killed worker leaves). */
 void se_worker_cleanup(const char *output_root, json_object *job_json);
 
+/* Removes the archives job's batches put in place under output_root (any
+ * format): for a worker that died between renaming its archives into place
+ * and recording SUCCEEDED - the job is reported FAILED, so none may stay. */
+void se_worker_remove_archives(const char *output_root, json_object *job_json);
+
 #endif

@@ -222,6 +222,20 @@ se_batch *se_batch_new(const char *dir, const se_batch_info *info, se_format fmt
     }
     if (mkdir_p(dir, err, errlen) != 0)
         return NULL;
+    {
+        /* dir's last component is OUTPUT/<datasetId>, named by the job: it
+         * must be a real directory, so archives never land elsewhere through
+         * a link planted there (OUTPUT itself may be a link: the user's choice). */
+        struct stat lst;
+        if (lstat(dir, &lst) != 0) {
+            snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+            return NULL;
+        }
+        if (S_ISLNK(lst.st_mode)) {
+            snprintf(err, errlen, "%s: is a symbolic link (a dataset directory must be a real directory)", dir);
+            return NULL;
+        }
+    }
 
     b = calloc(1, sizeof *b);
     if (!b)
@@ -593,8 +607,12 @@ arcerr:
     } else {
         const char *why = a ? archive_error_string(a) : NULL;
         int e = a ? archive_errno(a) : 0;
-        snprintf(err, errlen, "%s: %s", b->tmp_path,
-                 why ? why : e > 0 ? strerror(e) : "archive write failed");
+        /* libarchive's "Write error" alone hides why (disk full, I/O error). */
+        if (why && e > 0 && !strstr(why, strerror(e)))
+            snprintf(err, errlen, "%s: %s: %s", b->tmp_path, why, strerror(e));
+        else
+            snprintf(err, errlen, "%s: %s", b->tmp_path,
+                     why ? why : e > 0 ? strerror(e) : "archive write failed");
     }
     goto out;
 nomem:

@@ -52,6 +52,8 @@ static void detect_dead(se_store *st, int64_t id, json_object *job, pid_t pid, c
     if (pid > 0) /* se_store_get_ex already said 0 for a worker that is gone */
         return;
     se_worker_cleanup(output_dir, job);
+    /* It may have died after renaming archives into place: a FAILED job has none. */
+    se_worker_remove_archives(output_dir, job);
     snprintf(msg, sizeof msg, "the worker process died before the job finished");
     if (!json_object_object_get_ex(job, "errors", &errs)) {
         errs = json_object_new_array();

@@ -474,7 +474,7 @@ static int go_live(ctx *c)
     return 0;
 }
 
-enum { PL_SURE = 1, PL_EVENT = 2, PL_MAYQ = 4, PL_WHOLE = 8, PL_PARSED = 16 };
+enum { PL_SURE = 1, PL_EVENT = 2, PL_MAYQ = 4, PL_WHOLE = 8 };
 
 /* The record bytes of a line (after the key and TAB with --keyed); NULL when
  * a keyed line has no TAB. */
@@ -497,25 +497,8 @@ static int prep_chunk(void *ud, se_chunk *ch)
 {
     const ctx *c = ud;
     se_scan sc;
-    se_rparser *rp = NULL;
-    se_record *recs = NULL;
-    char err[512];
-
     if (!c->fast)
         return 0;
-    /* Without a pre-filter every record the scan is sure of gets parsed:
-     * here, so the parsing shares the reader's core. */
-    if (!c->prefilter) {
-        if (ch->ext_cap < ch->nlines) {
-            free(ch->ext);
-            ch->ext_cap = 0;
-            if (!(ch->ext = calloc(ch->nlines, sizeof *recs)))
-                return -1;
-            ch->ext_cap = ch->nlines;
-        }
-        recs = ch->ext;
-        rp = se_rparser_new(); /* a tokener per chunk: prep runs on either thread */
-    }
     for (size_t i = 0; i < ch->nlines; i++) {
         se_pline *pl = &ch->lines[i];
         size_t len, size;
@@ -532,46 +515,22 @@ static int prep_chunk(void *ud, se_chunk *ch)
         pl->d = sc.id_len;
         if (c->prefilter && may_qualify(c, data, &sc))
             pl->flags |= PL_MAYQ;
-        const char *text = data;
         if (!reduced_size(c, data, &sc, &size)) {
             pl->flags |= PL_WHOLE;
-            size = len;
-        } else {
-            char *o = se_chunk_arena(ch, size);
-            if (!o) {
-                se_rparser_free(rp);
-                return -1;
-            }
-            reduced_write(c, data, &sc, o);
-            pl->text_off = (uint32_t)(o - ch->arena);
-            pl->text_len = (uint32_t)size;
-            text = o;
+            continue;
         }
-        /* A failure here (out of memory) leaves the line to take_line. */
-        if (rp && se_record_parse(rp, text, size, &recs[i], err, sizeof err) == 0)
-            pl->flags |= PL_PARSED;
+        char *o = se_chunk_arena(ch, size);
+        if (!o)
+            return -1;
+        reduced_write(c, data, &sc, o);
+        pl->text_off = (uint32_t)(o - ch->arena);
+        pl->text_len = (uint32_t)size;
     }
-    se_rparser_free(rp);
     return 0;
 }
 
-/* The pipeline's drop: records prep parsed that take_line did not take. */
-static void drop_chunk(void *ud, se_chunk *ch, bool free_ext)
-{
-    (void)ud;
-    se_record *recs = ch->ext;
-    for (size_t i = 0; recs && i < ch->nlines; i++)
-        if (ch->lines[i].flags & PL_PARSED)
-            se_record_clear(&recs[i]);
-    if (free_ext) {
-        free(ch->ext);
-        ch->ext = NULL;
-        ch->ext_cap = 0;
-    }
-}
-
 /* One line, in input order. */
-static void take_line(ctx *c, se_chunk *ch, se_pline *pl, uint64_t *seq)
+static void take_line(ctx *c, const se_chunk *ch, const se_pline *pl, uint64_t *seq)
 {
     const se_opts *o = c->ep->o;
     se_line ln = { .data = ch->data + pl->off, .len = pl->len, .name = ch->name,
@@ -634,16 +593,7 @@ static void take_line(ctx *c, se_chunk *ch, se_pline *pl, uint64_t *seq)
     } else {
         const char *text = pl->flags & PL_WHOLE ? data : ch->arena + pl->text_off;
         size_t tlen = pl->flags & PL_WHOLE ? len : pl->text_len;
-        if (pl->flags & PL_PARSED) {
-            /* Parsed by prep (no pre-filter): move it into the profile. */
-            se_record *pr = &((se_record *)ch->ext)[pl - ch->lines];
-            pl->flags &= (uint8_t)~PL_PARSED;
-            memcpy(&rec, pr, sizeof rec);
-            memset(pr, 0, sizeof *pr);
-            rec.seq = rseq;
-            if (se_profile_add(&c->prof, &rec))
-                fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
-        } else if (c->prefilter && !c->group_live && !(pl->flags & PL_MAYQ))
+        if (c->prefilter && !c->group_live && !(pl->flags & PL_MAYQ))
             stash(c, text, tlen, rseq);
         else if (!(c->prefilter && !c->group_live && go_live(c) != 0))
             parse_add(c, text, tlen, rseq);
@@ -662,7 +612,7 @@ static void read_all(ctx *c)
 
     c->rp = rp;
     if (!rp || !(pipe = se_pipe_start(c->ep->inputs, c->ep->ninputs, (size_t)o->max_record_bytes,
-                                      prep_chunk, drop_chunk, c))) {
+                                      prep_chunk, NULL, c))) {
         fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
         goto out;
     }

@@ -587,6 +587,10 @@ static int parse_merge_policy(pctx *c, json_object *o, json_object *def)
                 continue;
             if (expect(c, "mergePolicy.version", val, json_type_int))
                 return -1;
+            /* Above INT64_MAX json-c keeps a uint64, which would read as INT64_MAX. */
+            if (json_object_get_uint64(val) > (uint64_t)INT64_MAX)
+                return fail(c, "mergePolicy.version: %s is out of range",
+                            json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN));
             version = json_object_get_int64(val);
             if (keep(c, def, key, val))
                 return -1;

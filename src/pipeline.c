@@ -175,7 +175,8 @@ static bool add_line(se_chunk *ch, const se_line *ln)
     pl->len = (uint32_t)ln->len;
     pl->lineno = ln->lineno;
     pl->too_long = ln->too_long;
-    memcpy(ch->data + ch->data_len, ln->data, ln->len);
+    if (ln->len > 0) /* a too-long line has none (and data may still be NULL) */
+        memcpy(ch->data + ch->data_len, ln->data, ln->len);
     ch->data_len += ln->len;
     return true;
 }

@@ -54,6 +54,51 @@ void se_worker_cleanup(const char *output_root, json_object *job_json)
     free(dir);
 }
 
+/* A batch id from a job record names files: only 32 lowercase hex digits do. */
+static bool hex32(const char *s)
+{
+    size_t n = 0;
+    for (; s && s[n]; n++)
+        if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+            return false;
+    return n == 32;
+}
+
+static void remove_final(const char *dir, const char *batch_id)
+{
+    static const se_format fmts[] = {SE_FMT_TAR_GZ, SE_FMT_TAR_ZST, SE_FMT_TAR_XZ, SE_FMT_TAR, SE_FMT_ZIP};
+    char *path;
+    if (!hex32(batch_id))
+        return;
+    for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
+        if (asprintf(&path, "%s/%s.%s", dir, batch_id, se_format_ext(fmts[i])) < 0)
+            return;
+        unlink(path);
+        free(path);
+    }
+}
+
+void se_worker_remove_archives(const char *output_root, json_object *job_json)
+{
+    json_object *dest, *ds, *v, *batches;
+    const char *id;
+    char *dir = NULL;
+
+    if (!output_root || !json_object_object_get_ex(job_json, "destination", &dest) ||
+        !json_object_object_get_ex(dest, "datasetId", &ds) || !(id = json_object_get_string(ds)) ||
+        !*id || strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(id) ||
+        !strcmp(id, ".") || !strcmp(id, "..") ||
+        asprintf(&dir, "%s/%s", output_root, id) < 0)
+        return;
+    if (json_object_object_get_ex(dest, "batchId", &v))
+        remove_final(dir, json_object_get_string(v));
+    if (json_object_object_get_ex(dest, "batches", &batches) && json_object_is_type(batches, json_type_array))
+        for (size_t i = 0; i < json_object_array_length(batches); i++)
+            if (json_object_object_get_ex(json_object_array_get_idx(batches, i), "batchId", &v))
+                remove_final(dir, json_object_get_string(v));
+    free(dir);
+}
+
 static void sleep_ms(long ms)
 {
     struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
