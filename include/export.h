@@ -4,6 +4,7 @@
  * records, groups them by profile key, assembles, filters, projects and writes
  * rows into the job's batches; on success renames every archive into place. */
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include "job.h"
 #include "jobstate.h"
@@ -18,6 +19,7 @@ typedef struct se_export_params {
     const char *output_root;         /* batches go to output_root/<datasetId>/ */
     volatile sig_atomic_t *cancel;   /* non-zero: stop, clean up, FAILED (may be NULL) */
     const char *const *cancel_reason; /* message for a cancellation, read when it happens (may be NULL) */
+    bool progress;                   /* a progress line on stderr about once a second */
 } se_export_params;
 
 /* Runs the job.  Returns 0 when it SUCCEEDED, 1 when it FAILED (js->status,

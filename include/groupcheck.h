@@ -4,7 +4,9 @@
  * is an error.  Every finished group's key is remembered as a 64-bit FNV-1a
  * hash with the place where the group began, in an open-addressing table:
  * 24 bytes an entry, at most half full, so 48-96 bytes per distinct profile
- * key (e.g. 1 million profiles: 48-96 MB).  Two different keys sharing a 64-bit
+ * key; while the table doubles, old and new exist together, so the peak is
+ * up to 144 bytes per key (e.g. 1 million profiles: 48-96 MB, 144 MB at a
+ * doubling).  Two different keys sharing a 64-bit
  * hash would be reported as a regrouping; the odds for n keys are about
  * n^2 / 2^65 (10^-8 at a million keys).  --keyed input needs none of this: the
  * order check there keeps only the previous key. */

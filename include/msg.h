@@ -9,5 +9,6 @@ extern int se_verbosity; /* -1 quiet, 0 normal, 1 verbose */
 void se_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void se_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));   /* suppressed by -q */
 void se_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));   /* only with -v */
+void se_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* --progress lines, even with -q */
 
 #endif

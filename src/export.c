@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "batch.h"
 #include "errcodes.h"
@@ -30,6 +31,7 @@ typedef struct names {
 
 typedef struct ctx {
     const se_export_params *ep;
+    int64_t progress_ms;             /* monotonic time of the last progress line */
     const se_job *job;
     se_jobstate *js;
     se_batch **batches;
@@ -603,12 +605,34 @@ out:
     se_record_clear(&rec);
 }
 
+/* --progress: one line on stderr about once a second, checked once a chunk
+ * (about 1 MiB), so it costs nothing per record. */
+static void progress(ctx *c, uint64_t bytes, bool last)
+{
+    struct timespec ts;
+    int64_t now;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (!last && now - c->progress_ms < 1000)
+        return;
+    if (c->progress_ms == 0 && !last) { /* the first second starts now */
+        c->progress_ms = now;
+        return;
+    }
+    c->progress_ms = now;
+    se_progress("job %lld: %.1f MB read, %llu records, %llu profiles, %llu rows%s",
+                (long long)c->js->id, (double)bytes / 1e6, (unsigned long long)c->js->input_records,
+                (unsigned long long)c->js->profiles, (unsigned long long)c->js->exported,
+                last ? ", done" : "");
+}
+
 static void read_all(ctx *c)
 {
     const se_opts *o = c->ep->o;
     se_rparser *rp = se_rparser_new();
     se_pipe *pipe = NULL;
-    uint64_t seq = 0;
+    uint64_t seq = 0, bytes = 0;
 
     c->rp = rp;
     if (!rp || !(pipe = se_pipe_start(c->ep->inputs, c->ep->ninputs, (size_t)o->max_record_bytes,
@@ -624,8 +648,13 @@ static void read_all(ctx *c)
         }
         if (ch->status == 0) {
             finish_profile(c);
+            if (c->ep->progress)
+                progress(c, bytes, true);
             break;
         }
+        bytes += ch->data_len;
+        if (c->ep->progress)
+            progress(c, bytes, false);
         for (size_t i = 0; i < ch->nlines && !c->failed; i++) {
             if (c->ep->cancel && *c->ep->cancel) {
                 fail(c, SE_EC_CANCELLED, "%s", cancel_text(c->ep));

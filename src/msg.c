@@ -41,3 +41,11 @@ void se_info(const char *fmt, ...)
     vsay(NULL, fmt, ap);
     va_end(ap);
 }
+
+void se_progress(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsay(NULL, fmt, ap);
+    va_end(ap);
+}

@@ -189,6 +189,7 @@ int se_worker_run(const se_worker_job *w, bool print)
     se_export_params ep = {
         .o = w->o, .job = w->job, .js = w->js, .inputs = w->inputs, .ninputs = w->ninputs,
         .output_root = w->output_root, .cancel = &cancel_flag, .cancel_reason = &cancel_reason,
+        .progress = w->o->progress > 0 || (w->o->progress < 0 && isatty(2)),
     };
     rc = se_export_execute(&ep, why, sizeof why) ? SE_EXIT_FAILED : SE_EXIT_OK;
 
@@ -197,8 +198,12 @@ int se_worker_run(const se_worker_job *w, bool print)
     if (rc)
         se_error("job %lld FAILED: %s", (long long)w->js->id, why);
     out = se_jobstate_json(w->js, w->job);
-    if (!out || se_store_put_ex(w->st, w->js->id, 0, w->output_root, out, err, sizeof err))
-        se_error("%s", out ? err : "out of memory");
+    if (!out || se_store_put_ex(w->st, w->js->id, 0, w->output_root, out, err, sizeof err)) {
+        /* The archives may be in place, but the store cannot say so: not a success. */
+        se_error("job %lld: its final record could not be written: %s", (long long)w->js->id,
+                 out ? err : "out of memory");
+        rc = SE_EXIT_FAILED;
+    }
     pthread_mutex_unlock(&final_mu);
 
     if (have_thr) {
