@@ -12,6 +12,7 @@
  * (Zip stores MS-DOS times in local time - libarchive converts with
  * localtime_r - so zip bytes also depend on TZ; the tar formats do not.) */
 #include "batch.h"
+#include "fsutil.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -125,62 +126,6 @@ static int default_level(se_format fmt)
     }
 }
 
-static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *xasprintf(const char *fmt, ...)
-{
-    va_list ap;
-    char *s = NULL;
-
-    va_start(ap, fmt);
-    if (vasprintf(&s, fmt, ap) < 0)
-        s = NULL;
-    va_end(ap);
-    return s;
-}
-
-/* mkdir -p with mode 0755; "PATH: reason" names the component that failed. */
-static int mkdir_p(const char *dir, char *err, size_t errlen)
-{
-    char *p = strdup(dir);
-    int rc = -1;
-    struct stat st;
-
-    if (!p) {
-        snprintf(err, errlen, "%s: %s", dir, strerror(ENOMEM));
-        return -1;
-    }
-    for (char *s = p + 1;; s++) {
-        if (*s != '/' && *s != '\0')
-            continue;
-        char c = *s;
-        *s = '\0';
-        /* Skip "a//b" and a trailing '/' (empty component). */
-        if (s[-1] != '/' && mkdir(p, 0755) != 0) {
-            int e = errno;
-            if (e != EEXIST) {
-                snprintf(err, errlen, "%s: %s", p, strerror(e));
-                goto out;
-            }
-            if (stat(p, &st) != 0) {
-                snprintf(err, errlen, "%s: %s", p, strerror(errno));
-                goto out;
-            }
-            if (!S_ISDIR(st.st_mode)) {
-                snprintf(err, errlen, "%s: %s", p, strerror(ENOTDIR));
-                goto out;
-            }
-        }
-        *s = c;
-        if (c == '\0')
-            break;
-    }
-    rc = 0;
-out:
-    free(p);
-    return rc;
-}
-
 static int valid_batch_id(const char *s)
 {
     size_t n = 0;
@@ -220,7 +165,7 @@ se_batch *se_batch_new(const char *dir, const se_batch_info *info, se_format fmt
         snprintf(err, errlen, "batch: segments is not an array");
         return NULL;
     }
-    if (mkdir_p(dir, err, errlen) != 0)
+    if (se_mkdir_p(dir, err, errlen) != 0)
         return NULL;
     {
         /* dir's last component is OUTPUT/<datasetId>, named by the job: it
@@ -251,9 +196,9 @@ se_batch *se_batch_new(const char *dir, const se_batch_info *info, se_format fmt
     b->dataset_id = strdup(info->dataset_id);
     b->schema_name = strdup(info->schema_name);
     b->buf = malloc(SPOOL_BUF);
-    b->tmp_path = xasprintf("%s/.%s.%s.tmp-%ld", dir, info->batch_id, ext, (long)getpid());
-    b->final_path = xasprintf("%s/%s.%s", dir, info->batch_id, ext);
-    spool = xasprintf("%s/.%s.spool-XXXXXX", dir, info->batch_id);
+    b->tmp_path = se_asprintf("%s/.%s.%s.tmp-%ld", dir, info->batch_id, ext, (long)getpid());
+    b->final_path = se_asprintf("%s/%s.%s", dir, info->batch_id, ext);
+    spool = se_asprintf("%s/.%s.spool-XXXXXX", dir, info->batch_id);
     if (!b->dir || !b->batch_id || !b->dataset_id || !b->schema_name || !b->buf ||
         !b->tmp_path || !b->final_path || !spool)
         goto nomem;
@@ -285,24 +230,9 @@ fail:
     return NULL;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static int spool_flush(se_batch *b, char *err, size_t errlen)
 {
-    if (b->buf_len && write_all(b->spool_fd, b->buf, b->buf_len) != 0) {
+    if (b->buf_len && se_write_all(b->spool_fd, b->buf, b->buf_len) != 0) {
         snprintf(err, errlen, "%s: spool: %s", b->dir, strerror(errno));
         return -1;
     }
@@ -317,7 +247,7 @@ static int spool_put(se_batch *b, const char *p, size_t n, char *err, size_t err
             return -1;
         /* Larger than the buffer: write through. */
         if (n > SPOOL_BUF) {
-            if (write_all(b->spool_fd, p, n) != 0) {
+            if (se_write_all(b->spool_fd, p, n) != 0) {
                 snprintf(err, errlen, "%s: spool: %s", b->dir, strerror(errno));
                 return -1;
             }
@@ -556,7 +486,7 @@ int se_batch_finish(se_batch *b, char *err, size_t errlen)
     {
         const char *s = json_object_to_json_string_ext(
             m, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-        if (!s || !(mtext = xasprintf("%s\n", s)))
+        if (!s || !(mtext = se_asprintf("%s\n", s)))
             goto nomem;
     }
 
@@ -632,25 +562,6 @@ out:
     return rc;
 }
 
-/* Syncs the directory so a rename in it survives a crash.  Some filesystems
- * refuse fsync on directories (EINVAL): nothing more can be done there. */
-static int fsync_dir(const char *dir, char *err, size_t errlen)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-        return -1;
-    }
-    if (fsync(fd) != 0 && errno != EINVAL) {
-        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    close(fd);
-    return 0;
-}
-
 /* Never clobbers an existing archive: renameat2(RENAME_NOREPLACE) is atomic;
  * on filesystems without it (EINVAL/ENOSYS) link()+unlink() gives the same
  * no-clobber guarantee (link fails with EEXIST), at the cost of a moment where
@@ -682,7 +593,7 @@ int se_batch_commit(se_batch *b, char *err, size_t errlen)
         b->tmp_exists = 0;
     }
     b->committed = 1;
-    return fsync_dir(b->dir, err, errlen);
+    return se_fsync_dir(b->dir, err, errlen);
 }
 
 int se_batch_rollback(se_batch *b, char *err, size_t errlen)
@@ -694,7 +605,7 @@ int se_batch_rollback(se_batch *b, char *err, size_t errlen)
         return -1;
     }
     b->committed = 0;
-    return fsync_dir(b->dir, err, errlen);
+    return se_fsync_dir(b->dir, err, errlen);
 }
 
 void se_batch_free(se_batch *b)

@@ -22,6 +22,7 @@
 #include <zlib.h>
 #include "batch.h"
 #include "commands.h"
+#include "fsutil.h"
 #include "errcodes.h"
 #include "jobstate.h"
 #include "msg.h"
@@ -83,41 +84,6 @@ static void fail(merge *m, const char *code, const char *fmt, ...)
     m->failed = true;
 }
 
-/* Reads the whole of path ("-" = stdin) into a NUL-terminated buffer; NULL
- * with errno set when it cannot. */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = strcmp(path, "-") ? fopen(path, "rbe") : stdin;
-    char *buf = NULL, *nb;
-    size_t cap = 0, n = 0, r;
-    int e = 0;
-
-    if (!f)
-        return NULL;
-    do {
-        if (cap - n < CHUNK + 1) {
-            if (cap >= RESULT_MAX_BYTES || !(nb = realloc(buf, cap ? cap * 2 : 2 * CHUNK))) {
-                e = cap >= RESULT_MAX_BYTES ? EFBIG : ENOMEM;
-                break;
-            }
-            buf = nb;
-            cap = cap ? cap * 2 : 2 * CHUNK;
-        }
-        n += (r = fread(buf + n, 1, cap - n - 1, f));
-        if (r == 0 && ferror(f))
-            e = errno ? errno : EIO;
-    } while (r > 0 && !e);
-    if (f != stdin)
-        fclose(f);
-    if (e) {
-        free(buf);
-        errno = e;
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
 
 static json_object *get(json_object *o, const char *key)
 {
@@ -160,7 +126,7 @@ static int load_result(shard *s, const char *path)
     int rc = SE_EXIT_INVALID;
 
     s->name = strcmp(path, "-") ? path : "stdin";
-    if (!(text = slurp(path, &len))) {
+    if (!(text = se_slurp(path, RESULT_MAX_BYTES, &len))) {
         se_error("%s: %s", s->name, strerror(errno));
         return SE_EXIT_SYSTEM;
     }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "commands.h"
 #include "export.h"
+#include "fsutil.h"
 #include "input.h"
 #include "jobstate.h"
 #include "msg.h"
@@ -29,54 +30,6 @@ int se_print_json(json_object *obj)
     return 0;
 }
 
-/* Reads the whole of path ("-" = stdin) into a NUL-terminated buffer. */
-static char *slurp(const char *path, size_t *len)
-{
-    int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-
-    if (fd < 0)
-        return NULL;
-    for (;;) {
-        ssize_t r;
-        if (cap - n < 65536) {
-            char *nb;
-            if (cap >= JOB_MAX_BYTES) {
-                errno = EFBIG;
-                goto fail;
-            }
-            nb = realloc(buf, cap ? cap * 2 : 65536 + 1);
-            if (!nb)
-                goto fail;
-            buf = nb;
-            cap = cap ? cap * 2 : 65536;
-        }
-        r = read(fd, buf + n, cap - n);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            goto fail;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    if (fd != 0)
-        close(fd);
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-fail: {
-        int e = errno;
-        if (fd > 0)
-            close(fd);
-        free(buf);
-        errno = e;
-        return NULL;
-    }
-}
-
 static void warn_unknown(const char *path, void *ctx)
 {
     (void)ctx;
@@ -89,7 +42,7 @@ static int load_job(const se_opts *o, const char *path, se_mp_registry **reg, se
 {
     char err[1024];
     size_t len;
-    char *text = slurp(path, &len);
+    char *text = se_slurp(path, JOB_MAX_BYTES, &len);
 
     if (!text) {
         se_error("%s: %s", strcmp(path, "-") ? path : "stdin", strerror(errno));

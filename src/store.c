@@ -16,6 +16,7 @@
  * A missing counter (first use, or deleted by hand) restarts after the highest
  * record id present, so ids of existing jobs are never handed out again. */
 #include "store.h"
+#include "fsutil.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -44,94 +45,6 @@ struct se_store {
     char *sandbox;
 };
 
-static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *xasprintf(const char *fmt, ...)
-{
-    va_list ap;
-    char *s = NULL;
-
-    va_start(ap, fmt);
-    if (vasprintf(&s, fmt, ap) < 0)
-        s = NULL;
-    va_end(ap);
-    return s;
-}
-
-/* mkdir -p with mode 0755; "PATH: reason" names the component that failed. */
-static int mkdir_p(const char *dir, char *err, size_t errlen)
-{
-    char *p = strdup(dir);
-    int rc = -1;
-    struct stat st;
-
-    if (!p) {
-        snprintf(err, errlen, "%s: %s", dir, strerror(ENOMEM));
-        return -1;
-    }
-    for (char *s = p + 1;; s++) {
-        if (*s != '/' && *s != '\0')
-            continue;
-        char c = *s;
-        *s = '\0';
-        if (s[-1] != '/' && mkdir(p, 0755) != 0) {
-            int e = errno;
-            if (e != EEXIST) {
-                snprintf(err, errlen, "%s: %s", p, strerror(e));
-                goto out;
-            }
-            if (stat(p, &st) != 0) {
-                snprintf(err, errlen, "%s: %s", p, strerror(errno));
-                goto out;
-            }
-            if (!S_ISDIR(st.st_mode)) {
-                snprintf(err, errlen, "%s: %s", p, strerror(ENOTDIR));
-                goto out;
-            }
-        }
-        *s = c;
-        if (c == '\0')
-            break;
-    }
-    rc = 0;
-out:
-    free(p);
-    return rc;
-}
-
-/* Some filesystems refuse fsync on a directory (EINVAL): nothing to do there. */
-static int fsync_dir(const char *dir, char *err, size_t errlen)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-        return -1;
-    }
-    if (fsync(fd) != 0 && errno != EINVAL) {
-        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    close(fd);
-    return 0;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Writes text to path atomically: tmp, fsync, rename, fsync dir. */
 static int replace_file(const char *path, const char *tmp, const char *dir,
                         const char *text, size_t len, char *err, size_t errlen)
@@ -145,7 +58,7 @@ static int replace_file(const char *path, const char *tmp, const char *dir,
         snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
         return -1;
     }
-    if (write_all(fd, text, len) != 0 || fsync(fd) != 0) {
+    if (se_write_all(fd, text, len) != 0 || fsync(fd) != 0) {
         snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
         close(fd);
         goto out;
@@ -158,7 +71,7 @@ static int replace_file(const char *path, const char *tmp, const char *dir,
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         goto out;
     }
-    rc = fsync_dir(dir, err, errlen);
+    rc = se_fsync_dir(dir, err, errlen);
     return rc;
 out:
     unlink(tmp);
@@ -176,13 +89,13 @@ se_store *se_store_open(const char *dir, const char *org, const char *sandbox,
     }
     st = calloc(1, sizeof *st);
     if (!st || !(st->dir = strdup(dir)) || !(st->org = strdup(org)) ||
-        !(st->sandbox = strdup(sandbox)) || !(st->jobs = xasprintf("%s/jobs", dir))) {
+        !(st->sandbox = strdup(sandbox)) || !(st->jobs = se_asprintf("%s/jobs", dir))) {
         snprintf(err, errlen, "%s: %s", dir, strerror(ENOMEM));
         se_store_free(st);
         return NULL;
     }
     /* mkdir_p also rejects a DIR (or DIR/jobs) that exists but is no directory. */
-    if (mkdir_p(st->jobs, err, errlen) != 0) {
+    if (se_mkdir_p(st->jobs, err, errlen) != 0) {
         se_store_free(st);
         return NULL;
     }
@@ -320,9 +233,9 @@ static int read_counter(const char *path, int64_t *last, char *err, size_t errle
 
 int se_store_next_id(se_store *st, int64_t *id, char *err, size_t errlen)
 {
-    char *lock = xasprintf("%s/counter.lock", st->dir);
-    char *path = xasprintf("%s/counter", st->dir);
-    char *tmp = xasprintf("%s/.counter.tmp-%ld", st->dir, (long)getpid());
+    char *lock = se_asprintf("%s/counter.lock", st->dir);
+    char *path = se_asprintf("%s/counter", st->dir);
+    char *tmp = se_asprintf("%s/.counter.tmp-%ld", st->dir, (long)getpid());
     char text[32];
     int64_t last = 0;
     int fd = -1, rc = -1, r;
@@ -478,8 +391,8 @@ int se_store_put(se_store *st, int64_t id, pid_t pid, json_object *job, char *er
 int se_store_put_ex(se_store *st, int64_t id, pid_t pid, const char *output_dir,
                     json_object *job, char *err, size_t errlen)
 {
-    char *path = xasprintf("%s/%" PRId64 ".json", st->jobs, id);
-    char *tmp = xasprintf("%s/.%" PRId64 ".json.tmp-%ld", st->jobs, id, (long)getpid());
+    char *path = se_asprintf("%s/%" PRId64 ".json", st->jobs, id);
+    char *tmp = se_asprintf("%s/.%" PRId64 ".json.tmp-%ld", st->jobs, id, (long)getpid());
     char *text = NULL;
     json_object *rec = NULL;
     char boot[40] = "";
@@ -506,7 +419,7 @@ int se_store_put_ex(se_store *st, int64_t id, pid_t pid, const char *output_dir,
     {
         const char *s = json_object_to_json_string_ext(
             rec, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-        if (!s || !(text = xasprintf("%s\n", s)))
+        if (!s || !(text = se_asprintf("%s\n", s)))
             goto nomem;
     }
     rc = replace_file(path, tmp, st->jobs, text, strlen(text), err, errlen);
@@ -653,7 +566,7 @@ static int load(se_store *st, int64_t id, json_object **rec, int *damaged, char 
     *damaged = 0;
     if (id <= 0)
         return 1; /* no record can have such an id */
-    path = xasprintf("%s/%" PRId64 ".json", st->jobs, id);
+    path = se_asprintf("%s/%" PRId64 ".json", st->jobs, id);
     if (!path) {
         snprintf(err, errlen, "%s: %s", st->jobs, strerror(ENOMEM));
         return -1;
@@ -765,7 +678,7 @@ int se_store_remove(se_store *st, int64_t id, char *err, size_t errlen)
     if (r != 0 && !(r < 0 && damaged))
         return r;
     json_object_put(rec);
-    path = xasprintf("%s/%" PRId64 ".json", st->jobs, id);
+    path = se_asprintf("%s/%" PRId64 ".json", st->jobs, id);
     if (!path) {
         snprintf(err, errlen, "%s: %s", st->jobs, strerror(ENOMEM));
         return -1;
@@ -778,7 +691,7 @@ int se_store_remove(se_store *st, int64_t id, char *err, size_t errlen)
         return r;
     }
     free(path);
-    return fsync_dir(st->jobs, err, errlen);
+    return se_fsync_dir(st->jobs, err, errlen);
 }
 
 static int cmp_id(const void *a, const void *b)

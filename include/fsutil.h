@@ -1,0 +1,25 @@
+#ifndef SEGEXPORT_FSUTIL_H
+#define SEGEXPORT_FSUTIL_H
+/* File-system steps that the writers of durable files (archives, job records)
+ * share.  Messages are "PATH: reason", written into err; nothing prints. */
+#include <stddef.h>
+
+/* vasprintf that returns the string, or NULL on out of memory. */
+char *se_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* mkdir -p with mode 0755.  0, or -1 with err naming the component that failed. */
+int se_mkdir_p(const char *dir, char *err, size_t errlen);
+
+/* fsync of a directory, so a rename in it survives a crash.  Filesystems that
+ * refuse fsync on directories (EINVAL) count as done.  0 or -1 with err. */
+int se_fsync_dir(const char *dir, char *err, size_t errlen);
+
+/* write() until all n bytes are out, retrying EINTR.  0, or -1 with errno. */
+int se_write_all(int fd, const char *p, size_t n);
+
+/* The whole of path ("-" = stdin, never closed) in a malloc'd NUL-terminated
+ * buffer of *len bytes; files over max bytes fail with EFBIG.  NULL with errno
+ * set on failure. */
+char *se_slurp(const char *path, size_t max, size_t *len);
+
+#endif
