@@ -6,9 +6,17 @@
  * of a document json-c has just accepted (so it is well-formed JSON) for
  * either; the callers treat a hit as an error rather than export changed data. */
 #include <stddef.h>
+#include <json-c/json.h>
 
 /* 0 when text[0..len) holds neither; else -1 with *why ("integer out of range"
  * or "NUL character in an object key", static) and *off the hazard's offset. */
 int se_json_hazard(const char *text, size_t len, const char **why, size_t *off);
+
+/* Parses text[0..len) — a whole job definition or definitions file — as
+ * exactly one JSON value, whitespace around it allowed, into *out (a new
+ * reference; NULL for the text "null").  Strict JSON, valid UTF-8, and
+ * se_json_hazard's checks.  -1 with a one-line message in err:
+ * "malformed JSON at line L: <reason>" or "out of memory". */
+int se_json_parse_document(const char *text, size_t len, json_object **out, char *err, size_t errlen);
 
 #endif

@@ -675,78 +675,14 @@ static int parse_root(pctx *c, json_object *root, json_object *def)
 
 /* ---- JSON text ---------------------------------------------------------- */
 
-/* 1 when text[0..end) is the JSON literal null, with optional whitespace. */
-static int is_json_null(const char *text, size_t end)
-{
-    size_t i = 0;
-    while (i < end && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
-        i++;
-    return end - i >= 4 && memcmp(text + i, "null", 4) == 0;
-}
-
-static size_t line_at(const char *text, size_t off)
-{
-    size_t line = 1;
-    for (size_t i = 0; i < off; i++)
-        line += text[i] == '\n';
-    return line;
-}
-
 /* Parses text[0..len) as exactly one JSON value (whitespace around it allowed)
  * into *out (NULL for the JSON text "null").  -1 with err set ("malformed JSON
  * at line L: ...") on failure. */
 static int parse_text(pctx *c, const char *text, size_t len, json_object **out)
 {
-    struct json_tokener *tok;
-    json_object *o;
-    enum json_tokener_error jerr;
-    size_t off;
-
-    if (len > INT_MAX)
-        return fail(c, "malformed JSON at line 1: document larger than %d bytes", INT_MAX);
-    if (!(tok = json_tokener_new()))
-        return oom(c);
-    /* We check what follows the value ourselves, for a clearer message. */
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS |
-                                    JSON_TOKENER_VALIDATE_UTF8);
-    o = json_tokener_parse_ex(tok, text, (int)len);
-    jerr = json_tokener_get_error(tok);
-    off = json_tokener_get_parse_end(tok);
-    if (!o && jerr == json_tokener_continue) {
-        /* Input ended inside a value; a value such as a bare number ends only at
-         * a delimiter, so hand the tokener an explicit end (a NUL). */
-        o = json_tokener_parse_ex(tok, "", 1);
-        jerr = json_tokener_get_error(tok);
-        off = len;
-    }
-    json_tokener_free(tok);
-    if (jerr != json_tokener_success) {
-        json_object_put(o); /* none expected; be safe */
-        return fail(c, "malformed JSON at line %zu: %s", line_at(text, off),
-                    json_tokener_error_desc(jerr));
-    }
-    /* json-c reports a failed allocation as success with no value, just as it
-     * reports the text "null": tell them apart by what was consumed. */
-    if (!o && !is_json_null(text, off))
-        return oom(c);
-    while (off < len && (text[off] == ' ' || text[off] == '\t' || text[off] == '\n' ||
-                         text[off] == '\r'))
-        off++;
-    if (off < len) {
-        json_object_put(o);
-        return fail(c, "malformed JSON at line %zu: trailing content after the JSON value",
-                    line_at(text, off));
-    }
-    {
-        /* json-c clamps integers beyond 64 bits and cuts keys at \u0000. */
-        const char *hazard;
-        size_t hoff;
-        if (se_json_hazard(text, len, &hazard, &hoff) != 0) {
-            json_object_put(o);
-            return fail(c, "malformed JSON at line %zu: %s", line_at(text, hoff), hazard);
-        }
-    }
-    *out = o;
+    char err[256];
+    if (se_json_parse_document(text, len, out, err, sizeof err))
+        return fail(c, "%s", err);
     return 0;
 }
 
