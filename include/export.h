@@ -20,6 +20,7 @@ typedef struct se_export_params {
     volatile sig_atomic_t *cancel;   /* non-zero: stop, clean up, FAILED (may be NULL) */
     const char *const *cancel_reason; /* message for a cancellation, read when it happens (may be NULL) */
     bool progress;                   /* a progress line on stderr about once a second */
+    const struct se_segdefs *segdefs; /* evaluationInfo.segmentation: the definitions (may be NULL) */
 } se_export_params;
 
 /* Runs the job.  Returns 0 when it SUCCEEDED, 1 when it FAILED (js->status,

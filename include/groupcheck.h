@@ -24,4 +24,8 @@ void se_groupcheck_free(se_groupcheck *g); /* accepts NULL */
 int se_groupcheck_add(se_groupcheck *g, const char *key, const char *name, uint64_t line,
                       const char **prev_name, uint64_t *prev_line);
 
+/* The same, given se_fnv1a64(key) (e.g. computed on another thread). */
+int se_groupcheck_add_hash(se_groupcheck *g, uint64_t hash, const char *name, uint64_t line,
+                           const char **prev_name, uint64_t *prev_line);
+
 #endif

@@ -30,6 +30,9 @@ typedef struct se_pline {
     uint8_t flags;
     uint32_t a, b, c, d;       /* e.g. offsets of the key parts, relative to the line */
     uint32_t text_off, text_len; /* prep's text in chunk->arena */
+    uint64_t h;                /* e.g. a hash of the line's key */
+    uint32_t row_off, row_len, sig_len; /* prep's second text (e.g. a row and its
+                                 namespaces, sig_len bytes right after it) */
 } se_pline;
 
 typedef struct se_chunk {

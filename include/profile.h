@@ -10,6 +10,7 @@
 
 typedef struct se_profile {
     char *key;                 /* owned copy of the group's key */
+    size_t key_cap;            /* key's buffer size */
     se_record *frags;          /* profile fragments, input order */
     size_t nfrags, capfrags;
     se_record *events;         /* events; input order until assembled, then by (ts_ms, seq) */

@@ -39,4 +39,18 @@ typedef struct se_scan {
  * the fast subset): parse it with se_record_parse. */
 int se_scan_record(const char *data, size_t len, se_scan *out);
 
+/* For a record se_scan_record was sure of: the names of its identityMap
+ * namespaces whose value is a non-empty array, '\n'-separated, in document
+ * order - the namespaces se_jobstate_count_row counts for a profile made of
+ * this one fragment.  Writes at most the identityMap member's length to out.
+ * *all tells whether every namespace's value is a non-empty array (then any
+ * merge of such maps counts exactly the union of the names).
+ * false when not sure (escapes or whitespace in identityMap, a duplicate
+ * namespace, more than 64 namespaces). */
+bool se_scan_id_namespaces(const char *data, const se_scan *sc, char *out, size_t *outlen,
+                           bool *all);
+
+/* memmem as a yes/no: whether n[0..nl) occurs in h[0..hl). */
+bool se_find_bytes(const char *h, size_t hl, const char *n, size_t nl);
+
 #endif

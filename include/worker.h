@@ -20,6 +20,7 @@ typedef struct se_worker_job {
     char *const *inputs;
     size_t ninputs;
     const char *output_root;     /* archives go to output_root/<datasetId>/ */
+    const struct se_segdefs *segdefs; /* for evaluationInfo.segmentation; may be NULL */
 } se_worker_job;
 
 /* Runs the job; prints the final job JSON on stdout when print is true.

@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "export.h"
 #include "fsutil.h"
+#include "segdefs.h"
 #include "input.h"
 #include "jobstate.h"
 #include "msg.h"
@@ -71,6 +72,7 @@ static int load_job(const se_opts *o, const char *path, se_mp_registry **reg, se
  * an id taken, the NEW state made.  Returns an exit status (0 = go on). */
 struct prepared {
     se_mp_registry *reg;
+    se_segdefs *defs;
     se_job *job;
     se_store *st;
     se_jobstate js;
@@ -82,6 +84,7 @@ struct prepared {
 static void prepared_free(struct prepared *p)
 {
     se_jobstate_clear(&p->js);
+    se_segdefs_free(p->defs);
     se_store_free(p->st);
     se_job_free(p->job);
     se_mp_registry_free(p->reg);
@@ -114,6 +117,14 @@ static int prepare(const se_opts *o, struct prepared *p)
     }
     if ((rc = load_job(o, o->operands[0], &p->reg, &p->job, &p->text)))
         return rc;
+    if (o->segment_definitions &&
+        se_segdefs_load(o->segment_definitions, &p->defs, err, sizeof err)) {
+        se_error("%s", err);
+        return SE_EXIT_INVALID;
+    }
+    if (p->job->eval_segmentation && !p->defs)
+        se_warn("job: evaluationInfo.segmentation is true but no --segment-definitions "
+                "were given: stored memberships are used");
     if (se_input_check_paths(p->inputs, p->ninputs, err, sizeof err)) {
         se_error("%s", err);
         return SE_EXIT_SYSTEM;
@@ -152,7 +163,7 @@ int se_cmd_run(const se_opts *o)
     if (rc == 0) {
         se_worker_job w = {
             .o = o, .job = p.job, .st = p.st, .js = &p.js, .inputs = p.inputs,
-            .ninputs = p.ninputs, .output_root = p.output_root,
+            .ninputs = p.ninputs, .output_root = p.output_root, .segdefs = p.defs,
         };
         rc = se_worker_run(&w, true);
     }
@@ -192,7 +203,7 @@ static void run_worker(const se_opts *o, struct prepared *p, int go_fd)
     free(log);
     se_worker_job w = {
         .o = o, .job = p->job, .st = p->st, .js = &p->js, .inputs = p->inputs,
-        .ninputs = p->ninputs, .output_root = p->output_root,
+        .ninputs = p->ninputs, .output_root = p->output_root, .segdefs = p->defs,
     };
     rc = se_worker_run(&w, false);
     fflush(NULL);

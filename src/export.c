@@ -10,9 +10,11 @@
 #include "errcodes.h"
 #include "export.h"
 #include "filter.h"
+#include "segdefs.h"
 #include "groupcheck.h"
 #include "input.h"
 #include "msg.h"
+#include "nscount.h"
 #include "pipeline.h"
 #include "profile.h"
 #include "project.h"
@@ -31,6 +33,8 @@ typedef struct names {
 
 typedef struct ctx {
     const se_export_params *ep;
+    json_object **evobjs;            /* segment evaluation: the profile's events */
+    size_t evcap;
     int64_t progress_ms;             /* monotonic time of the last progress line */
     const se_job *job;
     se_jobstate *js;
@@ -57,8 +61,31 @@ typedef struct ctx {
     bool group_live;                 /* the current group is parsed as it comes */
     char *pend;                      /* record texts of the current group, back to back */
     size_t pend_len, pend_cap;
-    struct pend_rec { size_t off, len; uint64_t seq; } *pend_recs;
+    /* A record text still in the current chunk is only pointed to (ptr); it
+     * is copied into pend (off) before that chunk goes away (pend_own). */
+    struct pend_rec { const char *ptr; size_t off, len; uint64_t seq; } *pend_recs;
     size_t npend, cap_pend;
+    /* Raw rows (full exports without segment or time filters): when every
+     * fragment of a profile was pre-parsed surely and had its row built from
+     * its bytes by prep (se_proj_raw), and at most one of them holds any of
+     * the projection's top-level names, the merged profile's projection is
+     * that fragment's (the others add no projected key, and the merge copies
+     * a key found in one fragment as it is).  With more than one fragment the
+     * namespace counts must not depend on the merge order: every namespace of
+     * every fragment a non-empty array, all already in the counter.  The
+     * group's records wait in pend (as with the pre-filter) until that is
+     * known, else they are parsed and merged as usual. */
+    bool rawrow;
+    bool defer;                      /* prefilter || rawrow */
+    names heads;                     /* the projection's top-level names */
+    size_t raw_frags;                /* fragments waiting in pend */
+    bool raw_head;                   /* raw holds the row of the fragment with heads */
+    bool raw_clean;                  /* every waiting fragment's namespaces are all counted */
+    char *raw;                       /* the row */
+    size_t raw_len, raw_cap;
+    char *sig, *sig2;                /* the fragments' counted namespaces, '\n'-separated */
+    size_t sig_len, sig_cap, sig2_cap;
+    se_nscount *nsc;                 /* namespace counts of raw rows */
     char *key;                       /* the scanned key */
     size_t key_cap;
     se_rparser *rp;
@@ -108,6 +135,51 @@ static int write_row(ctx *c, size_t b, const char *s, size_t len)
     return 0;
 }
 
+static int go_live(ctx *c);
+
+/* The finished group's row is the one prep built from its fragment's bytes
+ * (see rawrow above); sig: its namespaces to count. */
+static void raw_finish(ctx *c, const char *sig, size_t sig_len)
+{
+    c->npend = 0;
+    c->pend_len = 0;
+    c->js->profiles++;
+    for (size_t b = 0; b < c->nbatches; b++) {
+        if (write_row(c, b, c->raw, c->raw_len))
+            break;
+        c->js->exported++;
+        if (se_nscount_row(c->nsc, c->js, sig, sig_len) != 0) {
+            fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
+            break;
+        }
+    }
+}
+
+/* SPEC §8: the definitions recompute the merged profile's segmentMembership,
+ * with its events, at the job's creation time, before the filters. */
+static int evaluate(ctx *c, se_profile *p)
+{
+    char err[512];
+
+    if (p->nevents > c->evcap) {
+        json_object **n = realloc(c->evobjs, p->nevents * sizeof *n);
+        if (!n) {
+            fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
+            return -1;
+        }
+        c->evobjs = n;
+        c->evcap = p->nevents;
+    }
+    for (size_t i = 0; i < p->nevents; i++)
+        c->evobjs[i] = p->events[i].obj;
+    if (se_segdefs_apply(c->ep->segdefs, p->merged, c->evobjs, p->nevents, c->js->creation_ms,
+                         err, sizeof err) != 0) {
+        fail(c, SE_EC_JOB_FAILED, "Error in Export Job: segment evaluation: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
 /* Assembles the finished group, filters it and writes its row(s). */
 static void finish_profile(ctx *c)
 {
@@ -127,11 +199,27 @@ static void finish_profile(ctx *c)
         c->js->profiles++;
         return;
     }
+    if (c->rawrow && !c->group_live) {
+        if (c->raw_frags == 1) {
+            raw_finish(c, c->sig, c->sig_len);
+            return;
+        }
+        size_t n;
+        if (c->raw_frags > 1 && c->raw_clean &&
+            se_nscount_known(c->js, c->sig, c->sig_len, &c->sig2, &c->sig2_cap, &n)) {
+            raw_finish(c, c->sig2, n);
+            return;
+        }
+        if (go_live(c) != 0)
+            return;
+    }
     if (se_profile_assemble(p, job->policy)) {
         fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
         return;
     }
     c->js->profiles++;
+    if (job->eval_segmentation && c->ep->segdefs && evaluate(c, p) != 0)
+        return;
     if (!se_filter_profile(job, p, c->qual))
         return;
     if (!(row = se_proj_apply(c->proj, p->merged)))
@@ -180,8 +268,9 @@ oom:
     fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
 }
 
-/* Starts or continues the group of key; checks the grouping rule. */
-static int group(ctx *c, const char *key, const se_line *ln)
+/* Starts or continues the group of key (h: its se_fnv1a64); checks the
+ * grouping rule. */
+static int group(ctx *c, const char *key, uint64_t h, const se_line *ln)
 {
     if (c->in_group && !strcmp(key, c->prof.key))
         return 0;
@@ -200,7 +289,7 @@ static int group(ctx *c, const char *key, const se_line *ln)
     } else {
         const char *pname;
         uint64_t pline;
-        int r = se_groupcheck_add(c->seen, key, ln->name, ln->lineno, &pname, &pline);
+        int r = se_groupcheck_add_hash(c->seen, h, ln->name, ln->lineno, &pname, &pline);
         if (r < 0)
             goto oom;
         if (r > 0) {
@@ -216,6 +305,10 @@ static int group(ctx *c, const char *key, const se_line *ln)
     c->group_live = false;
     c->npend = 0;
     c->pend_len = 0;
+    c->raw_frags = 0;
+    c->raw_head = false;
+    c->raw_clean = true;
+    c->sig_len = 0;
     return 0;
 oom:
     fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
@@ -337,6 +430,14 @@ static int fast_setup(ctx *c)
         if (job->has_event_list && add_heads(&c->keep_event, job->event_fields) != 0)
             return -1;
     }
+    /* SEGEXPORT_NO_RAWROW=1: always the json-c path (tests/bench/rawdiff.sh). */
+    const char *nr = getenv("SEGEXPORT_NO_RAWROW");
+    c->rawrow = c->proj && !job->has_event_list && job->nsegs == 0 && !job->has_sqt &&
+                !job->has_from_ingest && c->js->nbatches == 1 &&
+                (!job->policy || job->policy->attr == SE_ATTR_TIMESTAMP_ORDERED) &&
+                se_proj_raw_ok(c->proj) && !(nr && *nr);
+    if (c->rawrow && (add_heads(&c->heads, job->fields) != 0 || !(c->nsc = se_nscount_new())))
+        return -1;
     /* An id that JSON must escape ('"', '\\', control characters) cannot be
      * found as raw bytes: no pre-filter then. */
     c->prefilter = job->nsegs > 0;
@@ -348,6 +449,7 @@ static int fast_setup(ctx *c)
             if (*id < 0x20 || *id == '"' || *id == '\\')
                 c->prefilter = false;
     }
+    c->defer = c->prefilter || c->rawrow;
     return 0;
 }
 
@@ -418,7 +520,7 @@ static bool may_qualify(const ctx *c, const char *data, const se_scan *sc)
         if (memchr(v, '\\', m->len))
             return true;
         for (size_t j = 0; j < c->job->nsegs; j++)
-            if (memmem(v, m->len, c->job->segs[j].segment_id, strlen(c->job->segs[j].segment_id)))
+            if (se_find_bytes(v, m->len, c->job->segs[j].segment_id, strlen(c->job->segs[j].segment_id)))
                 return true;
     }
     return false;
@@ -445,8 +547,6 @@ static int parse_add(ctx *c, const char *text, size_t len, uint64_t seq)
 
 static int stash(ctx *c, const char *text, size_t len, uint64_t seq)
 {
-    if (grow_to(&c->pend, &c->pend_cap, c->pend_len + len) != 0)
-        goto oom;
     if (c->npend == c->cap_pend) {
         size_t nc = c->cap_pend ? 2 * c->cap_pend : 16;
         struct pend_rec *np = realloc(c->pend_recs, nc * sizeof *np);
@@ -455,13 +555,31 @@ static int stash(ctx *c, const char *text, size_t len, uint64_t seq)
         c->pend_recs = np;
         c->cap_pend = nc;
     }
-    memcpy(c->pend + c->pend_len, text, len);
-    c->pend_recs[c->npend++] = (struct pend_rec){ c->pend_len, len, seq };
-    c->pend_len += len;
+    c->pend_recs[c->npend++] = (struct pend_rec){ text, 0, len, seq };
     return 0;
 oom:
     fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
     return -1;
+}
+
+/* Copies the waiting texts that still point into the current chunk, which is
+ * about to go away.  -1 on out of memory. */
+static int pend_own(ctx *c)
+{
+    for (size_t i = 0; i < c->npend; i++) {
+        struct pend_rec *r = &c->pend_recs[i];
+        if (!r->ptr)
+            continue;
+        if (grow_to(&c->pend, &c->pend_cap, c->pend_len + r->len) != 0) {
+            fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
+            return -1;
+        }
+        memcpy(c->pend + c->pend_len, r->ptr, r->len);
+        r->off = c->pend_len;
+        r->ptr = NULL;
+        c->pend_len += r->len;
+    }
+    return 0;
 }
 
 /* The current group may qualify: parse what waited, then parse as it comes. */
@@ -469,14 +587,16 @@ static int go_live(ctx *c)
 {
     c->group_live = true;
     for (size_t i = 0; i < c->npend; i++)
-        if (parse_add(c, c->pend + c->pend_recs[i].off, c->pend_recs[i].len, c->pend_recs[i].seq) != 0)
+        if (parse_add(c, c->pend_recs[i].ptr ? c->pend_recs[i].ptr : c->pend + c->pend_recs[i].off,
+                      c->pend_recs[i].len, c->pend_recs[i].seq) != 0)
             return -1;
     c->npend = 0;
     c->pend_len = 0;
     return 0;
 }
 
-enum { PL_SURE = 1, PL_EVENT = 2, PL_MAYQ = 4, PL_WHOLE = 8 };
+enum { PL_SURE = 1, PL_EVENT = 2, PL_MAYQ = 4, PL_WHOLE = 8, PL_RAW = 16, PL_HEADS = 32,
+       PL_NSALL = 64 };
 
 /* The record bytes of a line (after the key and TAB with --keyed); NULL when
  * a keyed line has no TAB. */
@@ -511,12 +631,48 @@ static int prep_chunk(void *ud, se_chunk *ch)
         if (!data || !se_scan_record(data, len, &sc))
             continue;
         pl->flags = PL_SURE | (sc.event ? PL_EVENT : 0);
+        if (!c->ep->o->keyed) {
+            /* se_fnv1a64 of the key NS ":" ID, here on either thread. */
+            uint64_t h = 14695981039346656037ULL;
+            for (uint32_t k = 0; k < sc.ns_len; k++)
+                h = (h ^ (unsigned char)data[sc.ns_off + k]) * 1099511628211ULL;
+            h = (h ^ (unsigned char)':') * 1099511628211ULL;
+            for (uint32_t k = 0; k < sc.id_len; k++)
+                h = (h ^ (unsigned char)data[sc.id_off + k]) * 1099511628211ULL;
+            pl->h = h;
+        }
         pl->a = sc.ns_off;
         pl->b = sc.ns_len;
         pl->c = sc.id_off;
         pl->d = sc.id_len;
         if (c->prefilter && may_qualify(c, data, &sc))
             pl->flags |= PL_MAYQ;
+        /* Seldom parsed at all: parsed whole if ever (the same profile and
+         * row: the job reads only the members the reduced text keeps). */
+        if (c->prefilter && !(pl->flags & PL_MAYQ)) {
+            pl->flags |= PL_WHOLE;
+            continue;
+        }
+        if (c->rawrow && !sc.event) {
+            char *o = se_chunk_arena(ch, 2 * len + 16);
+            size_t rl, sl;
+            bool all;
+            if (!o)
+                return -1;
+            if (se_proj_raw(c->proj, data, &sc, o, &rl) &&
+                se_scan_id_namespaces(data, &sc, o + rl, &sl, &all)) {
+                pl->flags |= PL_RAW | (all ? PL_NSALL : 0);
+                for (size_t mi = 0; mi < sc.nmembers; mi++)
+                    if (names_has(&c->heads, data + sc.members[mi].name_off, sc.members[mi].name_len))
+                        pl->flags |= PL_HEADS;
+                pl->row_off = (uint32_t)(o - ch->arena);
+                pl->row_len = (uint32_t)rl;
+                pl->sig_len = (uint32_t)sl;
+                ch->arena_len -= 2 * len + 16 - rl - sl;
+            } else {
+                ch->arena_len -= 2 * len + 16;
+            }
+        }
         if (!reduced_size(c, data, &sc, &size)) {
             pl->flags |= PL_WHOLE;
             continue;
@@ -583,21 +739,53 @@ static void take_line(ctx *c, const se_chunk *ch, const se_pline *pl, uint64_t *
         }
         key = given;
     }
-    if (o->shard && se_fnv1a64(key, strlen(key)) % o->shard_n != o->shard_k)
+    /* The key's hash: from prep for a scanned, unkeyed line. */
+    uint64_t h = sure && !o->keyed ? pl->h : se_fnv1a64(key, strlen(key));
+    if (o->shard && h % o->shard_n != o->shard_k)
         goto out;
-    if (group(c, key, &ln) != 0)
+    if (group(c, key, h, &ln) != 0)
         goto out;
     if (!sure) {
-        if (c->prefilter && !c->group_live)
+        if (c->defer && !c->group_live)
             go_live(c);
         if (!c->failed && se_profile_add(&c->prof, &rec))
             fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
     } else {
         const char *text = pl->flags & PL_WHOLE ? data : ch->arena + pl->text_off;
         size_t tlen = pl->flags & PL_WHOLE ? len : pl->text_len;
-        if (c->prefilter && !c->group_live && !(pl->flags & PL_MAYQ))
+        bool wait = c->defer && !c->group_live;
+        if (wait && c->rawrow && !(pl->flags & PL_EVENT)) {
+            /* One without a raw row, or a second one with projected
+             * names: parse the group. */
+            bool heads = pl->flags & PL_HEADS;
+            if (!(pl->flags & PL_RAW) || (heads && c->raw_head)) {
+                wait = false;
+            } else {
+                if (grow_to(&c->raw, &c->raw_cap, pl->row_len) != 0 ||
+                    grow_to(&c->sig, &c->sig_cap, c->sig_len + 1 + pl->sig_len) != 0) {
+                    fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
+                    goto out;
+                }
+                if (c->raw_frags == 0 || heads) {
+                    memcpy(c->raw, ch->arena + pl->row_off, pl->row_len);
+                    c->raw_len = pl->row_len;
+                    c->raw_head = heads;
+                }
+                if (pl->sig_len) {
+                    if (c->sig_len)
+                        c->sig[c->sig_len++] = '\n';
+                    memcpy(c->sig + c->sig_len, ch->arena + pl->row_off + pl->row_len, pl->sig_len);
+                    c->sig_len += pl->sig_len;
+                }
+                c->raw_clean = c->raw_clean && (pl->flags & PL_NSALL);
+                c->raw_frags++;
+            }
+        } else if (wait && c->prefilter && (pl->flags & PL_MAYQ)) {
+            wait = false;
+        }
+        if (wait)
             stash(c, text, tlen, rseq);
-        else if (!(c->prefilter && !c->group_live && go_live(c) != 0))
+        else if (!(c->defer && !c->group_live && go_live(c) != 0))
             parse_add(c, text, tlen, rseq);
     }
 out:
@@ -641,6 +829,8 @@ static void read_all(ctx *c)
         goto out;
     }
     while (!c->failed) {
+        if (pend_own(c) != 0)
+            break;
         se_chunk *ch = se_pipe_next(pipe);
         if (ch->status < 0) {
             fail(c, SE_EC_INPUT_READ, "Error reading input: %s", ch->err);
@@ -760,12 +950,18 @@ out:
     se_proj_free(c.evproj);
     se_groupcheck_free(c.seen);
     free(c.qual);
+    free(c.evobjs);
     free(c.prev_key);
     names_free(&c.keep_frag);
     names_free(&c.keep_event);
     free(c.pend);
     free(c.pend_recs);
     free(c.key);
+    free(c.raw);
+    free(c.sig);
+    free(c.sig2);
+    names_free(&c.heads);
+    se_nscount_free(c.nsc);
     c.js->export_end_ms = c.js->update_ms = se_now_ms();
     c.js->finished = true;
     c.js->status = c.failed ? "FAILED" : "SUCCEEDED";

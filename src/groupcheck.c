@@ -89,7 +89,12 @@ static int grow(se_groupcheck *g)
 int se_groupcheck_add(se_groupcheck *g, const char *key, const char *name, uint64_t line,
                       const char **prev_name, uint64_t *prev_line)
 {
-    uint64_t h = se_fnv1a64(key, strlen(key));
+    return se_groupcheck_add_hash(g, se_fnv1a64(key, strlen(key)), name, line, prev_name, prev_line);
+}
+
+int se_groupcheck_add_hash(se_groupcheck *g, uint64_t h, const char *name, uint64_t line,
+                           const char **prev_name, uint64_t *prev_line)
+{
     struct entry *e;
     uint32_t idx;
 

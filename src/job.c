@@ -532,8 +532,6 @@ static int parse_evaluation(pctx *c, json_object *o, json_object *def)
                 continue;
             if (get_bool(c, "evaluationInfo.segmentation", val, &c->job->eval_segmentation))
                 return -1;
-            if (c->job->eval_segmentation)
-                return fail(c, "evaluationInfo.segmentation: segment evaluation is not supported yet");
             if (keep(c, def, key, val))
                 return -1;
             seen = true;

@@ -32,18 +32,28 @@ static void drop_records(se_profile *p)
 
 int se_profile_begin(se_profile *p, const char *key)
 {
-    char *k = NULL;
-
+    /* The key buffer is kept for the next group (one allocation a job, not
+     * one a profile). */
     if (key) {
-        k = strdup(key);
-        if (!k) {
-            errno = ENOMEM;
-            return -1;
+        size_t n = strlen(key) + 1;
+        if (n > p->key_cap) {
+            size_t nc = n < 64 ? 64 : n;
+            char *k = realloc(p->key, nc);
+            if (!k) {
+                errno = ENOMEM;
+                return -1;
+            }
+            p->key = k;
+            p->key_cap = nc;
         }
+        drop_records(p);
+        memcpy(p->key, key, n);
+        return 0;
     }
     drop_records(p);
     free(p->key);
-    p->key = k;
+    p->key = NULL;
+    p->key_cap = 0;
     return 0;
 }
 
@@ -306,6 +316,31 @@ static int merge_object(json_object *dst, json_object *src, bool top)
     return 0;
 }
 
+/* merge_object(dst, src, true) for an empty dst, sharing src's values. */
+static int single(json_object *dst, json_object *src)
+{
+    json_object_object_foreach(src, key, v) {
+        if (is_obj(v) && strcmp(key, "identityMap") == 0) {
+            json_object *m = json_object_new_object();
+            if (!m)
+                return -1;
+            if (json_object_object_add(dst, key, m) != 0) {
+                json_object_put(m);
+                return -1;
+            }
+            if (merge_identity_map(m, v) != 0)
+                return -1;
+            continue;
+        }
+        json_object *c = json_object_get(v);
+        if (json_object_object_add(dst, key, c) != 0) {
+            json_object_put(c);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* ---- ordering --------------------------------------------------------- */
 
 typedef struct frag_ref {
@@ -425,7 +460,15 @@ int se_profile_assemble(se_profile *p, const se_mpolicy *pol)
     for (size_t i = 0; i < p->nevents; i++)
         note_updated(p, &p->events[i]);
 
-    if (n) {
+    if (n == 1 && is_obj(refs[0].r->obj)) {
+        /* One fragment: the merge of it alone is the fragment, but for its
+         * identityMap's duplicate items, which merge_identity_map folds.
+         * Everything else is shared, not copied: no later merge mutates
+         * the result, and the record outlives it (both go with the group). */
+        res = json_object_new_object();
+        if (!res || single(res, refs[0].r->obj) != 0)
+            goto out;
+    } else if (n) {
         qsort(refs, n, sizeof *refs, cmp_frag);
         res = json_object_new_object();
         if (!res)

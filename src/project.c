@@ -244,3 +244,395 @@ json_object *se_proj_apply(const se_proj *pj, json_object *src)
         return NULL;
     return res;
 }
+
+/* ---- raw-bytes projection (see project.h) ----------------------------- */
+
+typedef struct rw {
+    const char *p, *end;
+    char *o;
+} rw;
+
+/* A string at w->p ('"'), without escapes (json-c would print an escaped one
+ * differently or it could hide a name): its content [*s, *s + *n).  Advances
+ * past the closing quote.  false: not sure. */
+static bool raw_string(rw *w, const char **s, size_t *n)
+{
+    const char *q = w->p + 1;
+    const char *e = memchr(q, '"', (size_t)(w->end - q));
+    if (!e || memchr(q, '\\', (size_t)(e - q)))
+        return false;
+    *s = q;
+    *n = (size_t)(e - q);
+    w->p = e + 1;
+    return true;
+}
+
+enum { RAW_MAX_KEYS = 64 };
+
+/* Checks that the value at w->p is printed by json-c exactly as written
+ * (compact, strings without escapes, no "-0", no duplicate keys) and moves
+ * past it; copies it to w->o when copy.  false: not sure. */
+static bool raw_value(rw *w, bool copy, int depth)
+{
+    const char *start = w->p;
+
+    if (w->p >= w->end || depth > 64)
+        return false;
+    switch (*w->p) {
+    case '"': {
+        const char *s;
+        size_t n;
+        if (!raw_string(w, &s, &n))
+            return false;
+        break;
+    }
+    case '{': {
+        const char *ks[RAW_MAX_KEYS];
+        size_t kl[RAW_MAX_KEYS], nk = 0;
+        w->p++;
+        if (w->p < w->end && *w->p == '}') {
+            w->p++;
+            break;
+        }
+        for (;;) {
+            const char *s;
+            size_t n;
+            if (w->p >= w->end || *w->p != '"' || !raw_string(w, &s, &n) || nk == RAW_MAX_KEYS)
+                return false;
+            for (size_t i = 0; i < nk; i++)
+                if (kl[i] == n && !memcmp(ks[i], s, n))
+                    return false;
+            ks[nk] = s;
+            kl[nk++] = n;
+            if (w->p >= w->end || *w->p != ':')
+                return false;
+            w->p++;
+            if (!raw_value(w, false, depth + 1))
+                return false;
+            if (w->p < w->end && *w->p == ',') {
+                w->p++;
+                continue;
+            }
+            if (w->p < w->end && *w->p == '}') {
+                w->p++;
+                break;
+            }
+            return false;
+        }
+        break;
+    }
+    case '[':
+        w->p++;
+        if (w->p < w->end && *w->p == ']') {
+            w->p++;
+            break;
+        }
+        for (;;) {
+            if (!raw_value(w, false, depth + 1))
+                return false;
+            if (w->p < w->end && *w->p == ',') {
+                w->p++;
+                continue;
+            }
+            if (w->p < w->end && *w->p == ']') {
+                w->p++;
+                break;
+            }
+            return false;
+        }
+        break;
+    case 't':
+    case 'n':
+        if (w->end - w->p < 4)
+            return false;
+        w->p += 4;
+        break;
+    case 'f':
+        if (w->end - w->p < 5)
+            return false;
+        w->p += 5;
+        break;
+    default: {
+        bool frac = false;
+        const char *q = w->p;
+        if (q < w->end && *q == '-')
+            q++;
+        if (q >= w->end || *q < '0' || *q > '9')
+            return false;
+        while (q < w->end && ((*q >= '0' && *q <= '9') || *q == '.' || *q == 'e' || *q == 'E' ||
+                              *q == '+' || *q == '-')) {
+            if (*q == '.' || *q == 'e' || *q == 'E')
+                frac = true;
+            q++;
+        }
+        /* Integers are printed by value (int64): "-0" becomes "0", and long
+         * ones may not fit; doubles keep their text. */
+        if (!frac && ((q - w->p == 2 && w->p[0] == '-' && w->p[1] == '0') || q - w->p > 18))
+            return false;
+        w->p = q;
+        break;
+    }
+    }
+    if (copy) {
+        memcpy(w->o, start, (size_t)(w->p - start));
+        w->o += w->p - start;
+    }
+    return true;
+}
+
+/* Past the string at w->p ('"'), escapes allowed. */
+static bool skip_string(rw *w)
+{
+    const char *q = w->p + 1;
+    for (;;) {
+        const char *e = memchr(q, '"', (size_t)(w->end - q));
+        if (!e)
+            return false;
+        const char *b = e;
+        while (b > q && b[-1] == '\\')
+            b--;
+        q = e + 1;
+        if (((e - b) & 1) == 0)
+            break;
+    }
+    w->p = q;
+    return true;
+}
+
+/* Moves past the value at w->p without checking its form (whitespace: not
+ * sure). */
+static bool raw_skip(rw *w)
+{
+    if (w->p >= w->end)
+        return false;
+    if (*w->p == '"')
+        return skip_string(w);
+    if (*w->p == '{' || *w->p == '[') {
+        size_t d = 0;
+        do {
+            if (w->p >= w->end)
+                return false;
+            char ch = *w->p;
+            if (ch == '"') {
+                if (!skip_string(w))
+                    return false;
+                continue;
+            }
+            if (ch == '{' || ch == '[')
+                d++;
+            else if (ch == '}' || ch == ']')
+                d--;
+            else if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r')
+                return false;
+            w->p++;
+        } while (d > 0);
+        return true;
+    }
+    while (w->p < w->end && *w->p != ',' && *w->p != '}' && *w->p != ']') {
+        char ch = *w->p;
+        if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r')
+            return false;
+        w->p++;
+    }
+    return true;
+}
+
+static int raw_object(const pnode *n, rw *w, int depth);
+
+static void put_str(rw *w, const char *s, size_t len)
+{
+    memcpy(w->o, s, len);
+    w->o += len;
+}
+
+/* The value at w->p under non-terminal node n: writes its projection,
+ * preceded by pre[0..prelen) (e.g. ',"key":'), or nothing at all when the
+ * projection is empty.  Returns 1 when something was written, 0 when
+ * nothing, -1 when not sure. */
+static int raw_under(const pnode *n, rw *w, const char *pre, size_t prelen, int depth)
+{
+    char *mark = w->o;
+    int r;
+
+    if (w->p >= w->end)
+        return -1;
+    if (*w->p == '{') {
+        put_str(w, pre, prelen);
+        *w->o++ = '{';
+        r = raw_object(n, w, depth + 1);
+        if (r < 0)
+            return -1;
+        if (r == 0) {
+            w->o = mark;
+            return 0;
+        }
+        *w->o++ = '}';
+        return 1;
+    }
+    if (*w->p == '[') {
+        int any = 0;
+        put_str(w, pre, prelen);
+        *w->o++ = '[';
+        w->p++;
+        if (w->p < w->end && *w->p == ']') {
+            w->p++;
+        } else {
+            for (;;) {
+                r = raw_under(n, w, ",", any ? 1 : 0, depth + 1);
+                if (r < 0)
+                    return -1;
+                any |= r;
+                if (w->p < w->end && *w->p == ',') {
+                    w->p++;
+                    continue;
+                }
+                if (w->p < w->end && *w->p == ']') {
+                    w->p++;
+                    break;
+                }
+                return -1;
+            }
+        }
+        if (!any) {
+            w->o = mark;
+            return 0;
+        }
+        *w->o++ = ']';
+        return 1;
+    }
+    return raw_skip(w) ? 0 : -1; /* the path continues past a scalar */
+}
+
+/* One selected member "key":value of an object; the key is s[0..len), w->p
+ * at the value.  *count members written so far in this object. */
+static int raw_member(const pnode *k, const char *s, size_t len, rw *w, size_t *count, int depth)
+{
+    char pre[1 + 1 + 256 + 2];
+    size_t pl = 0;
+
+    if (len > 256)
+        return -1;
+    if (*count)
+        pre[pl++] = ',';
+    pre[pl++] = '"';
+    memcpy(pre + pl, s, len);
+    pl += len;
+    pre[pl++] = '"';
+    pre[pl++] = ':';
+    if (k->terminal) {
+        put_str(w, pre, pl);
+        if (!raw_value(w, true, depth))
+            return -1;
+        (*count)++;
+        return 0;
+    }
+    int r = raw_under(k, w, pre, pl, depth);
+    if (r < 0)
+        return -1;
+    *count += (size_t)r;
+    return 0;
+}
+
+/* The object at w->p ('{') under n: writes its selected members (no braces).
+ * Returns how many, or -1 when not sure. */
+static int raw_object(const pnode *n, rw *w, int depth)
+{
+    uint64_t seen = 0;
+    size_t count = 0;
+
+    if (depth > 64 || n->nkids > 64)
+        return -1;
+    w->p++;
+    if (w->p < w->end && *w->p == '}') {
+        w->p++;
+        return 0;
+    }
+    for (;;) {
+        const char *s;
+        size_t len;
+        if (w->p >= w->end || *w->p != '"' || !raw_string(w, &s, &len))
+            return -1;
+        if (w->p >= w->end || *w->p != ':')
+            return -1;
+        w->p++;
+        const pnode *k = NULL;
+        size_t ki = 0;
+        for (; ki < n->nkids; ki++) {
+            if (strncmp(n->kids[ki].name, s, len) == 0 && n->kids[ki].name[len] == '\0') {
+                k = &n->kids[ki];
+                break;
+            }
+        }
+        if (k) {
+            if (seen & (UINT64_C(1) << ki))
+                return -1; /* duplicate key: json-c keeps the last value */
+            seen |= UINT64_C(1) << ki;
+            if (raw_member(k, s, len, w, &count, depth) != 0)
+                return -1;
+        } else if (!raw_skip(w)) {
+            return -1;
+        }
+        if (w->p < w->end && *w->p == ',') {
+            w->p++;
+            continue;
+        }
+        if (w->p < w->end && *w->p == '}') {
+            w->p++;
+            break;
+        }
+        return -1;
+    }
+    return count > INT32_MAX ? -1 : (int)count;
+}
+
+bool se_proj_raw_ok(const se_proj *pj)
+{
+    if (!pj || pj->root.nkids > 64)
+        return false;
+    for (size_t i = 0; i < pj->root.nkids; i++) {
+        const char *s = pj->root.kids[i].name;
+        if (!strcmp(s, "identityMap") || !strcmp(s, "segmentMembership") ||
+            !strcmp(s, "_acp_system_metadata") || !strcmp(s, "timestamp") ||
+            !strncmp(s, "xdm:", 4))
+            return false;
+    }
+    return true;
+}
+
+int se_proj_raw(const se_proj *pj, const char *rec, const se_scan *sc, char *out, size_t *outlen)
+{
+    uint64_t seen = 0;
+    size_t count = 0;
+    rw w = { .o = out };
+
+    if (!pj || !sc->members_ok || pj->root.nkids > 64)
+        return 0;
+    *w.o++ = '{';
+    for (size_t i = 0; i < sc->nmembers; i++) {
+        const se_scan_member *m = &sc->members[i];
+        const char *name = rec + m->name_off;
+        size_t ki = 0;
+        const pnode *k = NULL;
+        for (; ki < pj->root.nkids; ki++) {
+            if (strncmp(pj->root.kids[ki].name, name, m->name_len) == 0 &&
+                pj->root.kids[ki].name[m->name_len] == '\0') {
+                k = &pj->root.kids[ki];
+                break;
+            }
+        }
+        if (!k)
+            continue;
+        if (memchr(name, '\\', m->name_len) || (seen & (UINT64_C(1) << ki)))
+            return 0;
+        seen |= UINT64_C(1) << ki;
+        if (name[m->name_len] != '"' || name[m->name_len + 1] != ':')
+            return 0;
+        w.p = name + m->name_len + 2;
+        w.end = rec + m->off + m->len;
+        if (raw_member(k, name, m->name_len, &w, &count, 1) != 0 || w.p != w.end)
+            return 0;
+    }
+    *w.o++ = '}';
+    *outlen = (size_t)(w.o - out);
+    return 1;
+}

@@ -546,3 +546,120 @@ int se_scan_record(const char *data, size_t len, se_scan *out)
     out->id_len = (uint32_t)t.id.bidlen;
     return 1;
 }
+
+/* The names of the identityMap namespaces whose value is a non-empty array,
+ * '\n'-separated, in document order (what se_jobstate_count_row counts of the
+ * merged map of this one fragment).  false when not sure: no identityMap
+ * member, escapes or whitespace in it, a duplicate namespace. */
+bool se_scan_id_namespaces(const char *data, const se_scan *scn, char *out, size_t *outlen, bool *all)
+{
+    *all = true;
+    const se_scan_member *m = NULL;
+    for (size_t i = 0; i < scn->nmembers && !m; i++)
+        if (scn->members[i].name_len == 11 && !memcmp(data + scn->members[i].name_off, "identityMap", 11))
+            m = &scn->members[i];
+    if (!m)
+        return false;
+    const char *p = data + m->name_off + 11, *end = data + m->off + m->len;
+    if (end - p < 3 || p[0] != '"' || p[1] != ':' || p[2] != '{' || memchr(p, '\\', (size_t)(end - p)))
+        return false;
+    const char *nsv[64];
+    size_t lens[64], nn = 0;
+    char *o = out;
+    p += 3;
+    if (p < end && *p == '}') {
+        *outlen = 0;
+        return p + 1 == end;
+    }
+    for (;;) {
+        if (p >= end || *p != '"' || nn == 64)
+            return false;
+        const char *s = p + 1, *e = memchr(s, '"', (size_t)(end - s));
+        if (!e || e + 1 >= end || e[1] != ':')
+            return false;
+        for (size_t i = 0; i < nn; i++)
+            if (lens[i] == (size_t)(e - s) && !memcmp(nsv[i], s, lens[i]))
+                return false;
+        nsv[nn] = s;
+        lens[nn++] = (size_t)(e - s);
+        p = e + 2;
+        if (!(p + 1 < end && p[0] == '[' && p[1] != ']'))
+            *all = false;
+        if (p + 1 < end && p[0] == '[' && p[1] != ']') {
+            if (o > out)
+                *o++ = '\n';
+            memcpy(o, s, (size_t)(e - s));
+            o += e - s;
+        }
+        /* Past the value (no escapes in here, so quotes pair up). */
+        size_t d = 0;
+        for (;;) {
+            if (p >= end)
+                return false;
+            char ch = *p;
+            if (ch == '"') {
+                const char *q = memchr(p + 1, '"', (size_t)(end - p - 1));
+                if (!q)
+                    return false;
+                p = q + 1;
+                continue;
+            }
+            if (ch == '{' || ch == '[') {
+                d++;
+            } else if (ch == '}' || ch == ']') {
+                if (d == 0)
+                    break;
+                d--;
+            } else if (ch == ',' && d == 0) {
+                break;
+            } else if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
+                return false;
+            }
+            p++;
+        }
+        if (p < end && *p == ',') {
+            p++;
+            continue;
+        }
+        if (p < end && *p == '}' && p + 1 == end)
+            break;
+        return false;
+    }
+    *outlen = (size_t)(o - out);
+    return true;
+}
+
+/* Whether n[0..nl) occurs in h[0..hl) (memmem; glibc's is slow for the
+ * 36-byte ids here).  Candidates are positions where both the first and the
+ * last byte match, sixteen at a time. */
+bool se_find_bytes(const char *h, size_t hl, const char *n, size_t nl)
+{
+    size_t i = 0;
+
+    if (nl == 0)
+        return true;
+    if (hl < nl)
+        return false;
+#ifdef __SSE2__
+    if (nl >= 2) {
+        const __m128i first = _mm_set1_epi8(n[0]), last = _mm_set1_epi8(n[nl - 1]);
+        for (; i + nl - 1 + 16 <= hl; i += 16) {
+            __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(h + i));
+            __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(h + i + nl - 1));
+            unsigned bits = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first),
+                                                                      _mm_cmpeq_epi8(b, last)));
+            while (bits) {
+                unsigned k = (unsigned)__builtin_ctz(bits);
+                if (memcmp(h + i + k + 1, n + 1, nl - 2) == 0)
+                    return true;
+                bits &= bits - 1;
+            }
+        }
+    }
+#endif
+    for (; i + nl <= hl; i++)
+        if (h[i] == n[0] && memcmp(h + i, n, nl) == 0)
+            return true;
+    return false;
+}
+

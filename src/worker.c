@@ -190,6 +190,7 @@ int se_worker_run(const se_worker_job *w, bool print)
         .o = w->o, .job = w->job, .js = w->js, .inputs = w->inputs, .ninputs = w->ninputs,
         .output_root = w->output_root, .cancel = &cancel_flag, .cancel_reason = &cancel_reason,
         .progress = w->o->progress > 0 || (w->o->progress < 0 && isatty(2)),
+        .segdefs = w->segdefs,
     };
     rc = se_export_execute(&ep, why, sizeof why) ? SE_EXIT_FAILED : SE_EXIT_OK;
 

@@ -499,8 +499,8 @@ static void test_dataset_id(void **state)
 static void test_unsupported(void **state)
 {
     (void)state;
-    assert_reject("{\"evaluationInfo\":{\"segmentation\":true}," MIN_TAIL "}",
-                  "evaluationInfo.segmentation: segment evaluation is not supported yet");
+    assert_def("{\"evaluationInfo\":{\"segmentation\":true}," MIN_TAIL "}",
+               "{\"evaluationInfo\":{\"segmentation\":true}," MIN_DEF_TAIL "," DEFAULT_MP ",\"filter\":{\"emptyProfiles\":false}}");
     assert_def("{\"evaluationInfo\":{}," MIN_TAIL "}",
                "{\"evaluationInfo\":{\"segmentation\":false}," MIN_DEF_TAIL "," DEFAULT_MP ",\"filter\":{\"emptyProfiles\":false}}");
 }
