@@ -42,6 +42,10 @@ static int fail(lctx *c, const char *fmt, ...)
             vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
             va_end(ap);
         }
+        /* Messages quote the user's strings: keep them on one line. */
+        for (char *p = c->err; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = '?';
     }
     return -1;
 }
