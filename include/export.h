@@ -20,6 +20,8 @@ typedef struct se_export_params {
     volatile sig_atomic_t *cancel;   /* non-zero: stop, clean up, FAILED (may be NULL) */
     const char *const *cancel_reason; /* message for a cancellation, read when it happens (may be NULL) */
     bool progress;                   /* a progress line on stderr about once a second */
+    volatile sig_atomic_t *committing; /* set to 1 once the archives start going into place:
+                                        * from then on a cancellation waits for the end (may be NULL) */
     const struct se_segdefs *segdefs; /* evaluationInfo.segmentation: the definitions (may be NULL) */
 } se_export_params;
 

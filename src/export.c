@@ -904,6 +904,10 @@ static void finish_batches(ctx *c)
     for (size_t i = 0; i < c->nbatches && !c->failed; i++)
         if (se_batch_finish(c->batches[i], err, sizeof err))
             fail(c, SE_EC_WRITE, "Error writing profiles to output path: %s", err);
+    /* Past this point a cancellation is either seen here or too late: the
+     * worker's forced cancel must not run while archives go into place. */
+    if (c->ep->committing)
+        *c->ep->committing = 1;
     if (c->ep->cancel && *c->ep->cancel)
         fail(c, SE_EC_CANCELLED, "%s", cancel_text(c->ep));
     /* Commit only when every archive is complete: all or nothing. */

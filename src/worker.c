@@ -26,6 +26,7 @@
 #define CANCEL_GRACE_MS 500
 
 static volatile sig_atomic_t cancel_flag;
+static volatile sig_atomic_t committing;   /* the engine is putting archives in place */
 static const char *cancel_reason = "job cancelled";
 static pthread_mutex_t final_mu = PTHREAD_MUTEX_INITIALIZER;
 static bool finalized;
@@ -153,6 +154,17 @@ static void *signal_thread(void *arg)
             if (done)
                 return NULL;
         }
+        /* Archives going into place: the engine finishes (and records) the
+         * job itself, soon; forcing now could leave a committed archive
+         * under a FAILED job. */
+        while (committing) {
+            pthread_mutex_lock(&final_mu);
+            bool done = finalized;
+            pthread_mutex_unlock(&final_mu);
+            if (done)
+                return NULL;
+            sleep_ms(50);
+        }
         pthread_mutex_lock(&final_mu);
         if (finalized) {
             pthread_mutex_unlock(&final_mu);
@@ -190,7 +202,7 @@ int se_worker_run(const se_worker_job *w, bool print)
         .o = w->o, .job = w->job, .js = w->js, .inputs = w->inputs, .ninputs = w->ninputs,
         .output_root = w->output_root, .cancel = &cancel_flag, .cancel_reason = &cancel_reason,
         .progress = w->o->progress > 0 || (w->o->progress < 0 && isatty(2)),
-        .segdefs = w->segdefs,
+        .segdefs = w->segdefs, .committing = &committing,
     };
     rc = se_export_execute(&ep, why, sizeof why) ? SE_EXIT_FAILED : SE_EXIT_OK;
 
