@@ -691,7 +691,8 @@ static int prep_chunk(void *ud, se_chunk *ch)
 static void take_line(ctx *c, const se_chunk *ch, const se_pline *pl, uint64_t *seq)
 {
     const se_opts *o = c->ep->o;
-    se_line ln = { .data = ch->data + pl->off, .len = pl->len, .name = ch->name,
+    /* A chunk holding only too-long lines has no data buffer at all. */
+    se_line ln = { .data = ch->data ? ch->data + pl->off : "", .len = pl->len, .name = ch->name,
                    .lineno = pl->lineno, .too_long = pl->too_long };
     se_record rec;
     const char *data, *key;
