@@ -1,4 +1,4 @@
-/* Unit tests for pql.c: the supported PQL subset (docs/pql.md), its null rules,
+/* Unit tests for the PQL compiler and evaluator (src/pql_*.c): the supported PQL subset (docs/pql.md), its null rules,
  * the occurs time windows at their boundaries, rejection messages, and the
  * published examples of /work/shared/reference/pql/EXAMPLES.md. */
 #include <setjmp.h>
