@@ -3,6 +3,7 @@
 /* Time values are int64_t milliseconds since the Unix epoch, UTC. */
 #include <stddef.h>
 #include <stdint.h>
+#include <json-c/json.h>
 
 /* Parses an RFC 3339 timestamp: YYYY-MM-DD('T'|'t'|' ')HH:MM:SS[.frac](Z|z|+HH:MM|-HH:MM|+HHMM|-HHMM).
  * Digits beyond milliseconds are dropped (truncated, not rounded).  Checks field
@@ -21,5 +22,16 @@ int64_t se_now_ms(void);
 
 /* 1 when SOURCE_DATE_EPOCH is set and valid, else 0. */
 int se_reproducible(void);
+
+/* A time held in JSON: an RFC 3339 string or an integer of epoch ms (as
+ * lastQualificationTime and ingestTime may be).  0 and *ms, or -1. */
+int se_time_from_json(json_object *v, int64_t *ms);
+
+/* The proleptic Gregorian calendar (H. Hinnant's algorithms), for date
+ * arithmetic: days since 1970-01-01 of y-m-d (m 1..12, d 1..31), its
+ * inverse, and the length of a month. */
+int64_t se_days_from_civil(int64_t y, unsigned m, unsigned d);
+void se_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
+unsigned se_days_in_month(int64_t y, unsigned m);
 
 #endif

@@ -19,13 +19,7 @@ static bool entry_lqt(json_object *m, int64_t *ms)
     json_object *t = obj_get(m, "lastQualificationTime");
     if (!t)
         return false;
-    if (json_object_get_type(t) == json_type_int) {
-        *ms = json_object_get_int64(t);
-        return true;
-    }
-    if (json_object_get_type(t) == json_type_string)
-        return se_time_parse(json_object_get_string(t), ms) == 0;
-    return false;
+    return se_time_from_json(t, ms) == 0;
 }
 
 /* The entry's status bit.  A missing (or null) status is "realized", the XDM

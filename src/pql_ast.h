@@ -109,9 +109,6 @@ struct se_pql {
 
 static inline int is_dig(int c) { return c >= '0' && c <= '9'; }
 
-/* Proleptic Gregorian calendar (defined in pql_eval.c): days since 1970-01-01
- * of y-m-d, and the length of month m (1..12) of year y. */
-int64_t pql_days_from_civil(int64_t y, unsigned m, unsigned d);
-unsigned pql_days_in_month(int64_t y, unsigned m);
+/* The calendar (se_days_from_civil, se_days_in_month, ...) is timeutil.h's. */
 
 #endif

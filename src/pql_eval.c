@@ -13,39 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---------------------------------------------------------------- calendar */
-
-int64_t pql_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
-unsigned pql_days_in_month(int64_t y, unsigned m)
-{
-    static const unsigned dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-        return 29;
-    return dm[m - 1];
-}
-
 /* ---------------------------------------------------------------- evaluator */
 
 typedef struct {
@@ -310,9 +277,9 @@ static int val_time(const val *v, int64_t *ms)
         y = (unsigned)atoi(v->s);
         m = (unsigned)atoi(v->s + 5);
         d = (unsigned)atoi(v->s + 8);
-        if (m < 1 || m > 12 || d < 1 || d > pql_days_in_month(y, m))
+        if (m < 1 || m > 12 || d < 1 || d > se_days_in_month(y, m))
             return -1;
-        *ms = pql_days_from_civil(y, m, d) * DAY_MS;
+        *ms = se_days_from_civil(y, m, d) * DAY_MS;
         return 0;
     }
     return -1;
@@ -361,13 +328,13 @@ static int shift(int64_t t, int64_t n, enum unit u, int64_t *out)
     unsigned m, d;
     if (days > INT64_C(100000000000) || days < -INT64_C(100000000000))
         return -1;
-    civil_from_days(days, &y, &m, &d);
+    se_civil_from_days(days, &y, &m, &d);
     total = y * 12 + (int64_t)(m - 1) + n * months[u - U_MONTH];
     y = floordiv(total, 12);
     m = (unsigned)(total - y * 12) + 1;
-    if (d > pql_days_in_month(y, m))
-        d = pql_days_in_month(y, m);
-    days = pql_days_from_civil(y, m, d);
+    if (d > se_days_in_month(y, m))
+        d = se_days_in_month(y, m);
+    days = se_days_from_civil(y, m, d);
     if (__builtin_mul_overflow(days, DAY_MS, out) || __builtin_add_overflow(*out, tod, out))
         return -1;
     return 0;

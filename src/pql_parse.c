@@ -6,6 +6,7 @@
  * Literals belong to the compiled tree; values met during evaluation are
  * borrowed from the profile/event JSON (never copied). */
 #include "pql_ast.h"
+#include "timeutil.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -571,13 +572,13 @@ static int parse_anchor(parser *p, anchor *a)
             parse_uint(p, 12, &m, "a month") || expect(p, TK_COMMA, "','") ||
             parse_uint(p, 31, &d, "a day of month") || expect(p, TK_RP, "')'"))
             return -1;
-        if (y < 1 || m < 1 || d < 1 || (unsigned)d > pql_days_in_month(y, (unsigned)m)) {
+        if (y < 1 || m < 1 || d < 1 || (unsigned)d > se_days_in_month(y, (unsigned)m)) {
             perr(&p->e, pos, "date(%" PRId64 ", %" PRId64 ", %" PRId64 ") is not a valid date",
                  y, m, d);
             return -1;
         }
         a->k = A_DATE;
-        a->day_ms = pql_days_from_civil(y, (unsigned)m, (unsigned)d) * DAY_MS;
+        a->day_ms = se_days_from_civil(y, (unsigned)m, (unsigned)d) * DAY_MS;
         return 0;
     } else if (tok_is(p, t, "this") || tok_is(p, t, "last") || tok_is(p, t, "next")) {
         char b[64];

@@ -14,7 +14,7 @@
 
 /* Days since 1970-01-01 of the civil date y-m-d (m 1..12, d 1..31).
  * H. Hinnant's algorithm; exact for any year representable here. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+int64_t se_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -25,7 +25,7 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 }
 
 /* The inverse of days_from_civil. */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+void se_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
     z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -43,7 +43,7 @@ static int is_leap(int64_t y)
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-static unsigned days_in_month(int64_t y, unsigned m)
+unsigned se_days_in_month(int64_t y, unsigned m)
 {
     static const unsigned char dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     return m == 2 && is_leap(y) ? 29 : dim[m - 1];
@@ -112,13 +112,13 @@ int se_time_parse(const char *s, int64_t *ms)
     if (*p != '\0')
         return -1;
 
-    if (mon < 1 || mon > 12 || day < 1 || day > days_in_month(year, mon) || hh > 23 ||
+    if (mon < 1 || mon > 12 || day < 1 || day > se_days_in_month(year, mon) || hh > 23 ||
         mm > 59 || ss > 60 || oh > 23 || om > 59)
         return -1;
 
     /* A leap second (:60) is taken as :59 plus one second, i.e. the first
      * instant of the next minute: we keep no leap-second table. */
-    int64_t secs = days_from_civil(year, mon, day) * 86400 + (int64_t)hh * 3600 +
+    int64_t secs = se_days_from_civil(year, mon, day) * 86400 + (int64_t)hh * 3600 +
                    (int64_t)mm * 60 + ss;
     secs -= (int64_t)sign * ((int64_t)oh * 3600 + (int64_t)om * 60);
     *ms = secs * 1000 + frac;
@@ -141,7 +141,7 @@ void se_time_format(int64_t ms, char *buf, size_t n)
     }
     int64_t y;
     unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
+    se_civil_from_days(days, &y, &m, &d);
     if (n == 0)
         return;
     snprintf(buf, n, "%04" PRId64 "-%02u-%02uT%02u:%02u:%02u.%03uZ", y, m, d,
@@ -184,4 +184,15 @@ int se_reproducible(void)
 {
     int64_t ms;
     return source_date_epoch(&ms) == 0;
+}
+
+int se_time_from_json(json_object *v, int64_t *ms)
+{
+    if (json_object_get_type(v) == json_type_int) {
+        *ms = json_object_get_int64(v);
+        return 0;
+    }
+    if (json_object_get_type(v) == json_type_string)
+        return se_time_parse(json_object_get_string(v), ms);
+    return -1;
 }
