@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "commands.h"
 #include "errcodes.h"
 #include "msg.h"
@@ -71,9 +72,17 @@ static void detect_dead(se_store *st, int64_t id, json_object *job, pid_t pid, c
         se_warn("%s", err);
 }
 
+/* The read side never creates a store: a store that does not exist holds no
+ * job (a mistyped --store must not leave directories behind).  *st stays
+ * NULL then, with 0 returned. */
 static int open_store(const se_opts *o, se_store **st)
 {
     char err[1024];
+    struct stat sb;
+
+    *st = NULL;
+    if (stat(o->store_dir, &sb) != 0 && errno == ENOENT)
+        return 0;
     if (!(*st = se_store_open(o->store_dir, o->org, o->sandbox, err, sizeof err))) {
         se_error("%s", err);
         return SE_EXIT_SYSTEM;
@@ -96,7 +105,7 @@ int se_cmd_get(const se_opts *o)
     }
     if ((rc = open_store(o, &st)))
         return rc;
-    r = se_store_get_ex(st, id, &job, &pid, &outdir, err, sizeof err);
+    r = st ? se_store_get_ex(st, id, &job, &pid, &outdir, err, sizeof err) : 1;
     if (r == 1) {
         se_error("job %lld not found", (long long)id);
         rc = SE_EXIT_NOT_FOUND;
@@ -188,7 +197,7 @@ int se_cmd_list(const se_opts *o)
     }
     if ((rc = open_store(o, &l.st)))
         return rc;
-    if (se_store_each_id(l.st, collect, &l) != 0) {
+    if (l.st && se_store_each_id(l.st, collect, &l) != 0) {
         se_error("%s/jobs: cannot list the job records", o->store_dir);
         rc = SE_EXIT_SYSTEM;
         goto out;
@@ -250,7 +259,7 @@ int se_cmd_cancel(const se_opts *o)
     }
     if ((rc = open_store(o, &st)))
         return rc;
-    r = se_store_get_ex(st, id, &job, &pid, &outdir, err, sizeof err);
+    r = st ? se_store_get_ex(st, id, &job, &pid, &outdir, err, sizeof err) : 1;
     if (r == 1) {
         se_error("job %lld not found", (long long)id);
         rc = SE_EXIT_NOT_FOUND;
