@@ -19,4 +19,9 @@ int se_json_hazard(const char *text, size_t len, const char **why, size_t *off);
  * "malformed JSON at line L: <reason>" or "out of memory". */
 int se_json_parse_document(const char *text, size_t len, json_object **out, char *err, size_t errlen);
 
+/* json_object_object_add that takes a value just made (NULL when its
+ * allocation failed) and releases it on failure: 0, or -1 (out of memory).
+ * So building an object is one chain of calls with one failure path. */
+int se_json_add(json_object *o, const char *key, json_object *v);
+
 #endif

@@ -13,6 +13,7 @@
  * localtime_r - so zip bytes also depend on TZ; the tar formats do not.) */
 #include "batch.h"
 #include "fsutil.h"
+#include "jsonscan.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -313,17 +314,6 @@ const char *se_batch_final_path(const se_batch *b)
     return b->final_path;
 }
 
-static int obj_add(json_object *o, const char *k, json_object *v)
-{
-    if (!v)
-        return -1;
-    if (json_object_object_add(o, k, v) != 0) {
-        json_object_put(v);
-        return -1;
-    }
-    return 0;
-}
-
 json_object *se_batch_manifest(const se_batch *b)
 {
     json_object *m = json_object_new_object(), *schema = NULL, *files = NULL, *segs = NULL;
@@ -331,17 +321,17 @@ json_object *se_batch_manifest(const se_batch *b)
 
     if (!m)
         return NULL;
-    if (obj_add(m, "batchId", json_object_new_string(b->batch_id)) != 0 ||
-        obj_add(m, "datasetId", json_object_new_string(b->dataset_id)) != 0 ||
-        obj_add(m, "jobId", json_object_new_int64(b->job_id)) != 0)
+    if (se_json_add(m, "batchId", json_object_new_string(b->batch_id)) != 0 ||
+        se_json_add(m, "datasetId", json_object_new_string(b->dataset_id)) != 0 ||
+        se_json_add(m, "jobId", json_object_new_int64(b->job_id)) != 0)
         goto fail;
-    if (obj_add(m, "schema", schema = json_object_new_object()) != 0 ||
-        obj_add(schema, "name", json_object_new_string(b->schema_name)) != 0)
+    if (se_json_add(m, "schema", schema = json_object_new_object()) != 0 ||
+        se_json_add(schema, "name", json_object_new_string(b->schema_name)) != 0)
         goto fail;
-    if (json_object_deep_copy(b->segments, &segs, NULL) != 0 || obj_add(m, "segments", segs) != 0)
+    if (json_object_deep_copy(b->segments, &segs, NULL) != 0 || se_json_add(m, "segments", segs) != 0)
         goto fail;
-    if (obj_add(m, "recordCount", json_object_new_int64((int64_t)b->records)) != 0 ||
-        obj_add(m, "files", files = json_object_new_array()) != 0)
+    if (se_json_add(m, "recordCount", json_object_new_int64((int64_t)b->records)) != 0 ||
+        se_json_add(m, "files", files = json_object_new_array()) != 0)
         goto fail;
     for (size_t i = 0; i < b->nparts; i++) {
         json_object *f = json_object_new_object();
@@ -351,10 +341,10 @@ json_object *se_batch_manifest(const se_batch *b)
         }
         snprintf(name, sizeof name, "part-%05zu.json", i);
         snprintf(crc, sizeof crc, "%08" PRIx32, b->parts[i].crc);
-        if (obj_add(f, "name", json_object_new_string(name)) != 0 ||
-            obj_add(f, "records", json_object_new_int64((int64_t)b->parts[i].records)) != 0 ||
-            obj_add(f, "bytes", json_object_new_int64((int64_t)b->parts[i].bytes)) != 0 ||
-            obj_add(f, "crc32", json_object_new_string(crc)) != 0)
+        if (se_json_add(f, "name", json_object_new_string(name)) != 0 ||
+            se_json_add(f, "records", json_object_new_int64((int64_t)b->parts[i].records)) != 0 ||
+            se_json_add(f, "bytes", json_object_new_int64((int64_t)b->parts[i].bytes)) != 0 ||
+            se_json_add(f, "crc32", json_object_new_string(crc)) != 0)
             goto fail;
     }
     return m;

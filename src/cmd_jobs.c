@@ -90,35 +90,63 @@ static int open_store(const se_opts *o, se_store **st)
     return 0;
 }
 
-int se_cmd_get(const se_opts *o)
-{
-    se_store *st = NULL;
-    json_object *job = NULL;
-    pid_t pid = 0;
+/* The job named by get's and cancel's one operand. */
+struct one_job {
+    se_store *st;
     int64_t id;
-    char err[1024], *outdir = NULL;
+    json_object *job;            /* NULL when the record is damaged */
+    pid_t pid;                   /* its live worker, or 0 */
+    char *outdir;
+    char err[1024];              /* why the record is damaged */
+};
+
+/* Finds the job of o's operand.  Returns an exit status: 0 with the job (or,
+ * *damaged set, its damaged record: j->err says why), or usage / store /
+ * not-found, already reported. */
+static int fetch_one(const se_opts *o, struct one_job *j, bool *damaged)
+{
     int rc, r;
 
-    if (o->noperands != 1 || parse_id(o->operands[0], &id)) {
-        se_error("get: expected one job ID (usage: segexport get [OPTIONS] ID)");
+    memset(j, 0, sizeof *j);
+    *damaged = false;
+    if (o->noperands != 1 || parse_id(o->operands[0], &j->id)) {
+        se_error("%s: expected one job ID (usage: segexport %s [OPTIONS] ID)", o->cmd_name, o->cmd_name);
         return SE_EXIT_USAGE;
     }
-    if ((rc = open_store(o, &st)))
+    if ((rc = open_store(o, &j->st)))
         return rc;
-    r = st ? se_store_get_ex(st, id, &job, &pid, &outdir, err, sizeof err) : 1;
+    r = j->st ? se_store_get_ex(j->st, j->id, &j->job, &j->pid, &j->outdir, j->err, sizeof j->err) : 1;
     if (r == 1) {
-        se_error("job %lld not found", (long long)id);
-        rc = SE_EXIT_NOT_FOUND;
-    } else if (r < 0) {
-        se_error("%s", err);
-        rc = SE_EXIT_SYSTEM;
-    } else {
-        detect_dead(st, id, job, pid, outdir);
-        rc = se_print_json(job) ? SE_EXIT_SYSTEM : SE_EXIT_OK;
+        se_error("job %lld not found", (long long)j->id);
+        return SE_EXIT_NOT_FOUND;
     }
-    free(outdir);
-    json_object_put(job);
-    se_store_free(st);
+    if (r < 0)
+        *damaged = true;
+    else
+        detect_dead(j->st, j->id, j->job, j->pid, j->outdir);
+    return 0;
+}
+
+static void one_job_free(struct one_job *j)
+{
+    free(j->outdir);
+    json_object_put(j->job);
+    se_store_free(j->st);
+}
+
+int se_cmd_get(const se_opts *o)
+{
+    struct one_job j;
+    bool damaged;
+    int rc = fetch_one(o, &j, &damaged);
+
+    if (rc == 0 && damaged) {
+        se_error("%s", j.err);
+        rc = SE_EXIT_SYSTEM;
+    } else if (rc == 0) {
+        rc = se_print_json(j.job) ? SE_EXIT_SYSTEM : SE_EXIT_OK;
+    }
+    one_job_free(&j);
     return rc;
 }
 
@@ -246,43 +274,31 @@ out:
 
 int se_cmd_cancel(const se_opts *o)
 {
-    se_store *st = NULL;
-    json_object *job = NULL;
-    pid_t pid = 0;
-    int64_t id;
-    char err[1024], *outdir = NULL;
-    int rc, r;
+    struct one_job j;
+    bool damaged;
+    char err[1024];
+    int rc = fetch_one(o, &j, &damaged);
 
-    if (o->noperands != 1 || parse_id(o->operands[0], &id)) {
-        se_error("%s: expected one job ID (usage: segexport %s [OPTIONS] ID)", o->cmd_name, o->cmd_name);
-        return SE_EXIT_USAGE;
-    }
-    if ((rc = open_store(o, &st)))
-        return rc;
-    r = st ? se_store_get_ex(st, id, &job, &pid, &outdir, err, sizeof err) : 1;
-    if (r == 1) {
-        se_error("job %lld not found", (long long)id);
-        rc = SE_EXIT_NOT_FOUND;
+    if (rc)
         goto out;
-    }
-    if (r < 0) {
+    if (damaged) {
         /* A damaged record can still be deleted. */
-        if (se_store_remove(st, id, err, sizeof err) < 0) {
+        if (se_store_remove(j.st, j.id, err, sizeof err) < 0) {
             se_error("%s", err);
             rc = SE_EXIT_SYSTEM;
             goto out;
         }
     } else {
-        detect_dead(st, id, job, pid, outdir);
-        const char *s = job_status(job);
-        if ((!strcmp(s, "NEW") || !strcmp(s, "PROCESSING")) && pid > 0) {
+        const char *s = job_status(j.job);
+        if ((!strcmp(s, "NEW") || !strcmp(s, "PROCESSING")) && j.pid > 0) {
             /* The worker turns SIGTERM into a clean cancellation. */
-            if (kill(pid, SIGTERM) && errno != ESRCH) {
-                se_error("job %lld: cannot signal worker %d: %s", (long long)id, (int)pid, strerror(errno));
+            if (kill(j.pid, SIGTERM) && errno != ESRCH) {
+                se_error("job %lld: cannot signal worker %d: %s", (long long)j.id, (int)j.pid,
+                         strerror(errno));
                 rc = SE_EXIT_SYSTEM;
                 goto out;
             }
-        } else if (se_store_remove(st, id, err, sizeof err) < 0) {
+        } else if (se_store_remove(j.st, j.id, err, sizeof err) < 0) {
             se_error("%s", err);
             rc = SE_EXIT_SYSTEM;
             goto out;
@@ -291,11 +307,7 @@ int se_cmd_cancel(const se_opts *o)
     /* The API's DELETE response, byte for byte. */
     if (puts("{\"status\":true,\"message\":\"Export job has been marked for cancelling\"}") == EOF)
         rc = SE_EXIT_SYSTEM;
-    else
-        rc = SE_EXIT_OK;
 out:
-    free(outdir);
-    json_object_put(job);
-    se_store_free(st);
+    one_job_free(&j);
     return rc;
 }

@@ -178,3 +178,14 @@ int se_json_parse_document(const char *text, size_t len, json_object **out, char
     return 0;
 }
 
+
+int se_json_add(json_object *o, const char *key, json_object *v)
+{
+    if (!v)
+        return -1;
+    if (json_object_object_add(o, key, v) != 0) {
+        json_object_put(v);
+        return -1;
+    }
+    return 0;
+}

@@ -17,6 +17,7 @@
  * record id present, so ids of existing jobs are never handed out again. */
 #include "store.h"
 #include "fsutil.h"
+#include "jsonscan.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -288,17 +289,6 @@ out:
     return rc;
 }
 
-static int obj_add(json_object *o, const char *k, json_object *v)
-{
-    if (!v)
-        return -1;
-    if (json_object_object_add(o, k, v) != 0) {
-        json_object_put(v);
-        return -1;
-    }
-    return 0;
-}
-
 /* The start time of process pid (field 22 of /proc/PID/stat, clock ticks
  * since boot), or 0 when it cannot be read.  A pid with the same start time is
  * the same process: this is what tells a live worker from a reused pid. */
@@ -407,14 +397,14 @@ int se_store_put_ex(se_store *st, int64_t id, pid_t pid, const char *output_dir,
         goto out;
     }
     rec = json_object_new_object();
-    if (!rec || obj_add(rec, "format", json_object_new_int(RECORD_FORMAT)) != 0 ||
-        obj_add(rec, "org", json_object_new_string(st->org)) != 0 ||
-        obj_add(rec, "sandbox", json_object_new_string(st->sandbox)) != 0 ||
-        obj_add(rec, "pid", json_object_new_int64((int64_t)pid)) != 0 ||
-        obj_add(rec, "pidStart", json_object_new_int64(pid > 0 ? (int64_t)proc_start(pid) : 0)) != 0 ||
-        (boot[0] && obj_add(rec, "bootId", json_object_new_string(boot)) != 0) ||
-        (output_dir && obj_add(rec, "output", json_object_new_string(output_dir)) != 0) ||
-        obj_add(rec, "job", json_object_get(job)) != 0)
+    if (!rec || se_json_add(rec, "format", json_object_new_int(RECORD_FORMAT)) != 0 ||
+        se_json_add(rec, "org", json_object_new_string(st->org)) != 0 ||
+        se_json_add(rec, "sandbox", json_object_new_string(st->sandbox)) != 0 ||
+        se_json_add(rec, "pid", json_object_new_int64((int64_t)pid)) != 0 ||
+        se_json_add(rec, "pidStart", json_object_new_int64(pid > 0 ? (int64_t)proc_start(pid) : 0)) != 0 ||
+        (boot[0] && se_json_add(rec, "bootId", json_object_new_string(boot)) != 0) ||
+        (output_dir && se_json_add(rec, "output", json_object_new_string(output_dir)) != 0) ||
+        se_json_add(rec, "job", json_object_get(job)) != 0)
         goto nomem;
     {
         const char *s = json_object_to_json_string_ext(
