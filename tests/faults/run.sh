@@ -103,6 +103,18 @@ for sig in INT TERM; do
     ok
 done
 
+# 3b. The store is full when the job's record is written: the job cannot be
+#     recorded, so `run` must not claim success (exit 1, stderr says why).
+n="store full at the final record"
+rm -rf st
+FAILIO_WRITE_PATTERN=/jobs/.1.json.tmp- FAILIO_WRITE_AFTER=0 FAILIO_WRITE_ERRNO=ENOSPC LD_PRELOAD=$shim \
+    "$bin" run --store st job.json dump.ndjson > r.json 2> e.txt
+rc=$?
+if [ $rc != 1 ]; then bad "$n: exit $rc, want 1"
+elif ! grep -q "job 1: its final record could not be written: .*No space left on device" e.txt; then
+    bad "$n: stderr: $(cat e.txt)"
+else ok; fi
+
 # 4. kill -9 at a random moment (0-50 ms into a run of 4,000 records), many
 #    times over one store: after each, `get` reports the job FAILED (worker
 #    died) or finished; no "."-file is left in the dataset directory once `get`
