@@ -2,7 +2,9 @@
 # CLI tests: every directory under tests/cli/cases is one case.
 #   cmd     shell commands, run in a scratch copy of the case directory with
 #           $SEGEXPORT, $TESTDATA and $SHARED set, SOURCE_DATE_EPOCH fixed and
-#           SEGEXPORT_STORE=store (so job JSON and archives are reproducible)
+#           SEGEXPORT_STORE=store (so job JSON and archives are reproducible);
+#           a case that waits for something sources "$TESTLIB" (tests/lib/wait.sh:
+#           wait_until, wait_status, wait_gone, proc_gone) -- never a fixed sleep
 #   exit    expected exit status of cmd (default 0)
 #   stderr  expected stderr, exactly (absent: stderr must be empty)
 #   stdout  expected stdout, exactly (absent: not compared)
@@ -27,6 +29,7 @@ for dir in "$here"/cases/*/; do
     mkdir -p "$work"
     cp -R "$dir". "$work/"
     ( cd "$work" && SEGEXPORT="$bin" TESTDATA="$top/testdata" SHARED="$shared" TOOLS="$top/tests/tools" \
+        TESTLIB="$top/tests/lib/wait.sh" \
         SOURCE_DATE_EPOCH=1538611200 SEGEXPORT_STORE=store SEGEXPORT_ORG= SEGEXPORT_SANDBOX= \
         sh ./cmd >"$work/.out" 2>"$work/.err" </dev/null; echo $? >"$work/.rc" )
     case "$(head -n1 "$work/.out")" in SKIP:*)

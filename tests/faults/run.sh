@@ -25,6 +25,10 @@ export SOURCE_DATE_EPOCH=1538611200 SEGEXPORT_ORG= SEGEXPORT_SANDBOX=
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: faults: $*"; }
 
+# The shared waits (wait_status, wait_gone ...): polls, never a fixed sleep.
+SEGEXPORT=$bin
+. "$here/../lib/wait.sh"
+
 cd "$scratch" || exit 1
 printf '{"destination":{"datasetId":"ds"},"schema":{"name":"s"}}\n' > job.json
 awk 'BEGIN { for (i = 0; i < 20000; i++) printf "{\"identityMap\":{\"E\":[{\"id\":\"%06d\"}]},\"n\":%d,\"pad\":\"abcdefghijklmnopqrstuvwxyz%d\"}\n", i, i, i * 7919 }' > dump.ndjson
@@ -88,11 +92,8 @@ for sig in INT TERM; do
     pid=$!
     exec 3> fifo
     head -n 10000 dump.ndjson >&3
-    i=0
-    while [ $i -lt 100 ] && [ "$("$bin" get --store st 1 2>/dev/null | jq -r .status)" != PROCESSING ]; do
-        sleep 0.05; i=$((i + 1))
-    done
-    sleep 0.2
+    # PROCESSING with its FIFO still open: surely mid-job, whatever it has read.
+    wait_status 1 PROCESSING --store st >/dev/null || { bad "$n: never PROCESSING"; kill -KILL $pid; wait $pid; exec 3>&-; continue; }
     kill -$sig $pid
     wait $pid; rc=$?
     exec 3>&-
@@ -129,6 +130,7 @@ while [ $k -lt "$runs" ]; do
     k=$((k + 1))
     "$bin" run --store st job.json small.ndjson > /dev/null 2>&1 &
     pid=$!
+    # A random moment to kill at (not a wait for anything: any moment is right).
     sleep "0.0$(awk -v s="$k$$" 'BEGIN { srand(s); printf "%02d", int(rand() * 51) }')" 2>/dev/null
     kill -9 $pid 2>/dev/null && killed=$((killed + 1))
     wait $pid 2>/dev/null
