@@ -8,8 +8,13 @@
 #include <stddef.h>
 #include <json-c/json.h>
 
-/* 0 when text[0..len) holds neither; else -1 with *why ("integer out of range"
- * or "NUL character in an object key", static) and *off the hazard's offset. */
+/* ... and a lone or reversed surrogate escape (\ud800 alone, \udc00 first) is
+ * turned into U+FFFD, so distinct ids would merge: that is a hazard too. */
+#define SE_JSON_LONE_SURROGATE "invalid \\u escape: lone surrogate"
+
+/* 0 when text[0..len) holds none; else -1 with *why ("integer out of range",
+ * "NUL character in an object key" or SE_JSON_LONE_SURROGATE, static) and
+ * *off the hazard's offset. */
 int se_json_hazard(const char *text, size_t len, const char **why, size_t *off);
 
 /* Parses text[0..len) — a whole job definition or definitions file — as

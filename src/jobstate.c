@@ -5,6 +5,7 @@
 #include <sys/random.h>
 #include "errcodes.h"
 #include "jobstate.h"
+#include "msg.h"
 #include "record.h"
 #include "timeutil.h"
 
@@ -106,6 +107,8 @@ static bool per_record(const char *code)
 void se_jobstate_error(se_jobstate *js, const char *code, const char *msg, const char *call_stack)
 {
     json_object *e;
+    char buf[1024], *esc = buf;
+    size_t n, need;
     if (json_object_array_length(js->errors) >= SE_ERRORS_KEPT && per_record(code)) {
         js->errors_dropped++;
         return;
@@ -113,8 +116,18 @@ void se_jobstate_error(se_jobstate *js, const char *code, const char *msg, const
     e = json_object_new_object();
     if (!e)
         return;
+    /* The same escaping as on stderr: input bytes in a message (ids, member
+     * names) leave it valid UTF-8 and free of control bytes, and errors[].msg
+     * reads as the stderr line does. */
+    n = strlen(msg);
+    need = se_escape_bytes(NULL, 0, msg, n, 0);
+    if (need >= sizeof buf && !(esc = malloc(need + 1)))
+        esc = buf;
+    se_escape_bytes(esc, esc == buf ? sizeof buf : need + 1, msg, n, 0);
     json_object_object_add(e, "code", json_object_new_string(code));
-    json_object_object_add(e, "msg", json_object_new_string(msg));
+    json_object_object_add(e, "msg", json_object_new_string(esc));
+    if (esc != buf)
+        free(esc);
     json_object_object_add(e, "callStack", json_object_new_string(call_stack));
     json_object_array_add(js->errors, e);
 }

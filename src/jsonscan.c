@@ -23,6 +23,23 @@ static bool int_out_of_range(const char *s, size_t n)
     return memcmp(d, lim, nl) > 0;
 }
 
+/* The value of the 4 hex digits at text[at..at+4), or -1. */
+static int hex4(const char *text, size_t len, size_t at)
+{
+    int v = 0;
+    if (at + 4 > len)
+        return -1;
+    for (size_t k = at; k < at + 4; k++) {
+        char c = text[k];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0)
+            return -1;
+        v = v << 4 | d;
+    }
+    return v;
+}
+
 int se_json_hazard(const char *text, size_t len, const char **why, size_t *off)
 {
     size_t i = 0;
@@ -43,8 +60,26 @@ int se_json_hazard(const char *text, size_t len, const char **why, size_t *off)
                 }
                 i = (size_t)(b - text);
                 if (i + 1 < len && text[i + 1] == 'u') {
-                    if (i + 6 <= len && memcmp(text + i + 2, "0000", 4) == 0)
+                    int u = hex4(text, len, i + 2);
+                    if (u == 0)
                         nul = true;
+                    /* json-c turns a lone or reversed surrogate into U+FFFD:
+                     * two different ids would become one.  A high surrogate
+                     * must be followed by a low one; a low one alone is lone. */
+                    if (u >= 0xd800 && u <= 0xdbff) {
+                        int lo = i + 7 < len && text[i + 6] == '\\' && text[i + 7] == 'u'
+                                     ? hex4(text, len, i + 8) : -1;
+                        if (lo < 0xdc00 || lo > 0xdfff) {
+                            *why = SE_JSON_LONE_SURROGATE;
+                            *off = i;
+                            return -1;
+                        }
+                        i += 6;
+                    } else if (u >= 0xdc00 && u <= 0xdfff) {
+                        *why = SE_JSON_LONE_SURROGATE;
+                        *off = i;
+                        return -1;
+                    }
                     i += 6;
                 } else {
                     i += 2;
