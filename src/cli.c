@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "msg.h"
 #include "opts.h"
+#include "suggest.h"
 
 #ifndef SEGEXPORT_VERSION
 #define SEGEXPORT_VERSION "0.1.0"
@@ -24,93 +25,175 @@ enum opt_id {
 /* Which commands take an option: bit per se_command. */
 #define C(x) (1u << (x))
 #define C_EXPORT (C(SE_CMD_RUN) | C(SE_CMD_CREATE) | C(SE_CMD_WORKER))
+#define C_INSPECT (C(SE_CMD_FILES) | C(SE_CMD_CAT) | C(SE_CMD_VERIFY))
 #define C_STORE (C_EXPORT | C(SE_CMD_GET) | C(SE_CMD_LIST) | C(SE_CMD_CANCEL) | C(SE_CMD_MERGE))
 #define C_ALL 0xffffu
 
+/* The option table: the parser, every --help text and the suggestions follow
+ * it (the man page and the completion file list the same options). */
 static const struct opt {
     const char *name;
     char short_name;
     int id;
-    int has_arg;
+    const char *arg;              /* the value's name; NULL: a flag */
     unsigned cmds;
+    const char *help;             /* one line, with the default */
 } opts_table[] = {
-    { "store", 0, O_STORE, 1, C_STORE },
-    { "org", 0, O_ORG, 1, C_STORE },
-    { "sandbox", 0, O_SANDBOX, 1, C_STORE },
-    { "output", 0, O_OUTPUT, 1, C_EXPORT | C(SE_CMD_MERGE) },
-    { "format", 0, O_FORMAT, 1, C_EXPORT | C(SE_CMD_MERGE) },
-    { "level", 0, O_LEVEL, 1, C_EXPORT | C(SE_CMD_MERGE) },
-    { "merge-policies", 0, O_MERGE_POLICIES, 1, C_EXPORT | C(SE_CMD_KEY) | C(SE_CMD_MERGE) },
-    { "segment-definitions", 0, O_SEGDEFS, 1, C_EXPORT | C(SE_CMD_MERGE) },
-    { "max-errors", 0, O_MAX_ERRORS, 1, C_EXPORT | C(SE_CMD_KEY) },
-    { "max-record-bytes", 0, O_MAX_RECORD_BYTES, 1, C_EXPORT | C(SE_CMD_KEY) },
-    { "rows-per-file", 0, O_ROWS_PER_FILE, 1, C_EXPORT | C(SE_CMD_MERGE) },
-    { "keyed", 0, O_KEYED, 0, C_EXPORT },
-    { "shard", 0, O_SHARD, 1, C_EXPORT },
-    { "progress", 0, O_PROGRESS, 0, C_ALL },
-    { "no-progress", 0, O_NO_PROGRESS, 0, C_ALL },
-    { "quiet", 'q', O_QUIET, 0, C_ALL },
-    { "verbose", 'v', O_VERBOSE, 0, C_ALL },
-    { "help", 'h', O_HELP, 0, C_ALL },
-    { "version", 0, O_VERSION, 0, C_ALL },
-    { "limit", 0, O_LIMIT, 1, C(SE_CMD_LIST) },
-    { "offset", 0, O_OFFSET, 1, C(SE_CMD_LIST) },
-    { "status", 0, O_STATUS, 1, C(SE_CMD_LIST) },
+    { "store", 0, O_STORE, "DIR", C_STORE | C_INSPECT,
+      "job records and default datasets (env SEGEXPORT_STORE; default ./.segexport)" },
+    { "org", 0, O_ORG, "ID", C_STORE,
+      "IMS org of the jobs (env SEGEXPORT_ORG; default local@AdobeOrg)" },
+    { "sandbox", 0, O_SANDBOX, "NAME", C_STORE,
+      "sandbox of the jobs (env SEGEXPORT_SANDBOX; default prod)" },
+    { "output", 0, O_OUTPUT, "DIR", C_EXPORT | C(SE_CMD_MERGE) | C_INSPECT,
+      "batch archives are in DIR/<datasetId>/ (default STORE/datasets)" },
+    { "format", 0, O_FORMAT, "F", C_EXPORT | C(SE_CMD_MERGE),
+      "tar.gz (default), tar.zst, tar.xz, tar or zip" },
+    { "level", 0, O_LEVEL, "N", C_EXPORT | C(SE_CMD_MERGE),
+      "compression level (default: the format's own)" },
+    { "merge-policies", 0, O_MERGE_POLICIES, "FILE", C_EXPORT | C(SE_CMD_KEY) | C(SE_CMD_MERGE),
+      "merge policy definitions (default: built-ins only)" },
+    { "segment-definitions", 0, O_SEGDEFS, "FILE", C_EXPORT | C(SE_CMD_MERGE),
+      "segment definitions for evaluationInfo.segmentation (default none)" },
+    { "max-errors", 0, O_MAX_ERRORS, "N", C_EXPORT | C(SE_CMD_KEY),
+      "bad input records tolerated before the job fails (default 0)" },
+    { "max-record-bytes", 0, O_MAX_RECORD_BYTES, "N", C_EXPORT | C(SE_CMD_KEY),
+      "longest input line accepted (default 16777216)" },
+    { "rows-per-file", 0, O_ROWS_PER_FILE, "N", C_EXPORT | C(SE_CMD_MERGE),
+      "rows per part file in a batch archive (default 100000)" },
+    { "keyed", 0, O_KEYED, NULL, C_EXPORT,
+      "input is KEY<TAB>RECORD lines sorted by KEY (default off)" },
+    { "shard", 0, O_SHARD, "K/N", C_EXPORT,
+      "only profiles whose key hashes to shard K of N (default off)" },
+    { "progress", 0, O_PROGRESS, NULL, C_EXPORT,
+      "progress on stderr (default: when stderr is a terminal)" },
+    { "no-progress", 0, O_NO_PROGRESS, NULL, C_EXPORT, "no progress display" },
+    { "limit", 0, O_LIMIT, "N", C(SE_CMD_LIST), "jobs per page (default 20)" },
+    { "offset", 0, O_OFFSET, "TOKEN", C(SE_CMD_LIST),
+      "the page after TOKEN, from the previous page's link.next (default: first page)" },
+    { "status", 0, O_STATUS, "S", C(SE_CMD_LIST),
+      "only jobs in status NEW, PROCESSING, SUCCEEDED or FAILED (default all)" },
+    { "quiet", 'q', O_QUIET, NULL, C_ALL, "errors only: no warnings, no progress" },
+    { "verbose", 'v', O_VERBOSE, NULL, C_ALL, "more messages (where each archive went)" },
+    { "help", 'h', O_HELP, NULL, C_ALL, "this help" },
+    { "version", 0, O_VERSION, NULL, C_ALL, "print the version" },
 };
+#define NOPTS (sizeof opts_table / sizeof opts_table[0])
 
 static const struct cmd {
     const char *name;
     se_command cmd;
-    const char *usage;
+    const char *synopsis;         /* NULL: internal, not listed */
+    const char *summary;
+    const char *example;
 } cmds_table[] = {
-    { "run", SE_CMD_RUN, "run [OPTIONS] JOB [INPUT...]\n"
-      "  Create the job, execute it in this process, print the final job JSON.\n" },
-    { "create", SE_CMD_CREATE, "create [OPTIONS] JOB [INPUT...]\n"
-      "  Validate, record the job as NEW, start a detached worker, print the NEW job JSON.\n" },
-    { "get", SE_CMD_GET, "get [OPTIONS] ID\n  Print the job JSON.\n" },
-    { "list", SE_CMD_LIST, "list [OPTIONS] [--limit N] [--offset TOKEN] [--status S]\n"
-      "  Print {records, page, link}, newest first.\n" },
-    { "cancel", SE_CMD_CANCEL, "cancel [OPTIONS] ID\n"
-      "  Cancel a running job, or delete a finished job's record.\n" },
-    { "delete", SE_CMD_CANCEL, "delete [OPTIONS] ID\n  Same as cancel.\n" },
-    { "key", SE_CMD_KEY, "key [OPTIONS] [INPUT...]\n"
-      "  Print KEY<TAB>RECORD for every input record (scale-out mapper).\n" },
-    { "merge", SE_CMD_MERGE, "merge [OPTIONS] RESULT.json...\n"
-      "  Combine the results of shard runs of one job into one job.\n" },
-    { "__worker", SE_CMD_WORKER, NULL },
+    { "run", SE_CMD_RUN, "JOB [INPUT...]",
+      "Create the job, execute it in this process, print the final job JSON.",
+      "segexport run job.json profiles.ndjson.gz > result.json" },
+    { "create", SE_CMD_CREATE, "JOB [INPUT...]",
+      "Validate, record the job as NEW, start a detached worker, print the NEW job JSON.",
+      "segexport create job.json profiles.ndjson.gz | jq .id" },
+    { "get", SE_CMD_GET, "ID", "Print the job JSON.", "segexport get 12" },
+    { "list", SE_CMD_LIST, "",
+      "Print {records, page, link} of the jobs, newest first.",
+      "segexport list --status FAILED --limit 5" },
+    { "cancel", SE_CMD_CANCEL, "ID",
+      "Cancel a running job, or delete a finished job's record.", "segexport cancel 12" },
+    { "delete", SE_CMD_CANCEL, "ID", "Same as cancel.", "segexport delete 12" },
+    { "key", SE_CMD_KEY, "[INPUT...]",
+      "Print KEY<TAB>RECORD for every input record (scale-out mapper).",
+      "segexport key dump.json.gz | LC_ALL=C sort -t \"$(printf '\\t')\" -k1,1 -s | "
+      "segexport run --keyed job.json" },
+    { "merge", SE_CMD_MERGE, "RESULT.json...",
+      "Combine the results of shard runs of one job into one job.",
+      "segexport merge shard0.json shard1.json > result.json" },
+    { "files", SE_CMD_FILES, "BATCH_ID",
+      "List a batch's files from its manifest: name, records, bytes, crc32 (JSON).",
+      "segexport files 5e0cf9a3a2b44a47b29f2a5c8d1e7f60" },
+    { "cat", SE_CMD_CAT, "BATCH_ID [FILE]",
+      "Print a batch's rows (or one part file's) as NDJSON, in order.",
+      "segexport cat 5e0cf9a3a2b44a47b29f2a5c8d1e7f60 | jq -c .identityMap" },
+    { "verify", SE_CMD_VERIFY, "ARCHIVE|BATCH_ID...",
+      "Check archives against their manifests after a transfer; a line per archive.",
+      "segexport verify /media/usb/ds1/*.tar.gz" },
+    { "__worker", SE_CMD_WORKER, NULL, NULL, NULL },
 };
-
-static const char options_help[] =
-    "Options:\n"
-    "  --store DIR              job store (env SEGEXPORT_STORE, default ./.segexport)\n"
-    "  --org ID                 IMS org (env SEGEXPORT_ORG, default local@AdobeOrg)\n"
-    "  --sandbox NAME           sandbox (env SEGEXPORT_SANDBOX, default prod)\n"
-    "  --output DIR             batch archives go to DIR/<datasetId>/ (default STORE/datasets)\n"
-    "  --format F               tar.gz (default), tar.zst, tar.xz, tar, zip\n"
-    "  --level N                compression level (format default)\n"
-    "  --merge-policies FILE    merge policy definitions\n"
-    "  --segment-definitions FILE  segment definitions\n"
-    "  --max-errors N           bad input records tolerated (default 0)\n"
-    "  --max-record-bytes N     longest input line accepted (default 16777216)\n"
-    "  --rows-per-file N        rows per part file (default 100000)\n"
-    "  --keyed                  input is KEY<TAB>RECORD lines sorted by KEY\n"
-    "  --shard K/N              only profiles whose key hashes to shard K of N\n"
-    "  --progress, --no-progress  progress on stderr (default: when stderr is a terminal)\n"
-    "  -q, --quiet              no warnings    -v, --verbose  more messages\n"
-    "  -h, --help               this help      --version      print the version\n";
+#define NCMDS (sizeof cmds_table / sizeof cmds_table[0])
 
 static void print_help(const struct cmd *c)
 {
     if (c) {
-        printf("Usage: segexport %s\n%s", c->usage, options_help);
+        printf("Usage: segexport %s [OPTIONS]%s%s\n\n%s\n\nOptions:\n", c->name,
+               *c->synopsis ? " " : "", c->synopsis, c->summary);
+        for (size_t i = 0; i < NOPTS; i++) {
+            const struct opt *op = &opts_table[i];
+            char left[64];
+            if (!(op->cmds & C(c->cmd)))
+                continue;
+            if (op->short_name)
+                snprintf(left, sizeof left, "-%c, --%s", op->short_name, op->name);
+            else
+                snprintf(left, sizeof left, "--%s%s%s", op->name, op->arg ? " " : "",
+                         op->arg ? op->arg : "");
+            printf("  %-27s %s\n", left, op->help);
+        }
+        printf("\nExample:\n  %s\n", c->example);
         return;
     }
     printf("Usage: segexport COMMAND [OPTIONS] [ARGS]\n\n"
            "Offline Adobe Experience Platform segment export jobs.\n\nCommands:\n");
-    for (size_t i = 0; i < sizeof cmds_table / sizeof cmds_table[0]; i++)
-        if (cmds_table[i].usage)
-            printf("  %s", cmds_table[i].usage);
-    printf("\n%s\nRun 'segexport COMMAND --help' for one command.\n", options_help);
+    for (size_t i = 0; i < NCMDS; i++)
+        if (cmds_table[i].synopsis)
+            printf("  %-8s %s\n", cmds_table[i].name, cmds_table[i].summary);
+    printf("\nRun 'segexport COMMAND --help' for a command's options, defaults and an example,\n"
+           "'man segexport' for the reference; 'segexport --version' prints the version.\n");
+}
+
+static const struct cmd *find_cmd(const char *name)
+{
+    for (size_t i = 0; i < NCMDS; i++)
+        if (!strcmp(name, cmds_table[i].name))
+            return &cmds_table[i];
+    return NULL;
+}
+
+/* "unknown command 'lst' (did you mean 'list'?)" */
+static void unknown_command(const char *name)
+{
+    const char *cands[NCMDS];
+    const char *s;
+    for (size_t i = 0; i < NCMDS; i++)
+        cands[i] = cmds_table[i].synopsis ? cmds_table[i].name : NULL;
+    if ((s = se_suggest(name, cands, NCMDS)))
+        se_error("unknown command '%s' (did you mean '%s'?)", name, s);
+    else
+        se_error("unknown command '%s' (try 'segexport --help')", name);
+}
+
+/* An option this command does not take: when another command takes it, say
+ * so; else the nearest one this command takes, if any is near. */
+static void unknown_option(const struct cmd *c, const char *arg, const struct opt *other)
+{
+    const char *cands[NOPTS];
+    char want[SE_SUGGEST_MAX + 1];
+    const char *s;
+
+    if (other) {
+        se_error("%s: option '%s' is not one of this command's (try 'segexport %s --help')",
+                 c->name, arg, c->name);
+        return;
+    }
+    if (arg[1] == '-') {
+        size_t n = strcspn(arg + 2, "=");
+        snprintf(want, sizeof want, "%.*s", (int)(n < SE_SUGGEST_MAX ? n : SE_SUGGEST_MAX), arg + 2);
+        for (size_t i = 0; i < NOPTS; i++)
+            cands[i] = opts_table[i].cmds & C(c->cmd) ? opts_table[i].name : NULL;
+        if ((s = se_suggest(want, cands, NOPTS))) {
+            se_error("%s: unknown option '--%s' (did you mean '--%s'?)", c->name, want, s);
+            return;
+        }
+    }
+    se_error("%s: unknown option '%s' (try 'segexport %s --help')", c->name, arg, c->name);
 }
 
 /* strtoull with every check: digits only, no sign, no overflow, >= min. */
@@ -241,10 +324,13 @@ int se_cli_parse(int argc, char **argv, se_opts *o)
         return -1;
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-        if (argc > 2)
-            for (size_t i = 0; i < sizeof cmds_table / sizeof cmds_table[0]; i++)
-                if (!strcmp(argv[2], cmds_table[i].name) && cmds_table[i].usage)
-                    c = &cmds_table[i];
+        if (argc > 2) {
+            c = find_cmd(argv[2]);
+            if (!c || !c->synopsis) {
+                unknown_command(argv[2]);
+                return -1;
+            }
+        }
         print_help(c);
         return 1;
     }
@@ -252,11 +338,8 @@ int se_cli_parse(int argc, char **argv, se_opts *o)
         printf("segexport %s\n", SEGEXPORT_VERSION);
         return 1;
     }
-    for (size_t i = 0; i < sizeof cmds_table / sizeof cmds_table[0]; i++)
-        if (!strcmp(argv[1], cmds_table[i].name))
-            c = &cmds_table[i];
-    if (!c) {
-        se_error("unknown command '%s' (try 'segexport --help')", argv[1]);
+    if (!(c = find_cmd(argv[1]))) {
+        unknown_command(argv[1]);
         return -1;
     }
     o->cmd = c->cmd;
@@ -282,26 +365,26 @@ int se_cli_parse(int argc, char **argv, se_opts *o)
         if (arg[1] == '-') {
             const char *name = arg + 2, *eq = strchr(name, '=');
             size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
-            for (size_t k = 0; k < sizeof opts_table / sizeof opts_table[0]; k++)
+            for (size_t k = 0; k < NOPTS; k++)
                 if (strlen(opts_table[k].name) == nlen && !strncmp(opts_table[k].name, name, nlen))
                     op = &opts_table[k];
-            if (op && eq) {
-                if (!op->has_arg) {
+            if (op && eq && (op->cmds & C(c->cmd))) {
+                if (!op->arg) {
                     se_error("option '--%s' takes no value", op->name);
                     goto out;
                 }
                 val = eq + 1;
             }
         } else if (arg[2] == '\0') {
-            for (size_t k = 0; k < sizeof opts_table / sizeof opts_table[0]; k++)
+            for (size_t k = 0; k < NOPTS; k++)
                 if (opts_table[k].short_name == arg[1])
                     op = &opts_table[k];
         }
         if (!op || !(op->cmds & C(c->cmd))) {
-            se_error("%s: unknown option '%s' (try 'segexport %s --help')", c->name, arg, c->name);
+            unknown_option(c, arg, op);
             goto out;
         }
-        if (op->has_arg && !val) {
+        if (op->arg && !val) {
             if (i + 1 >= argc) {
                 se_error("option '--%s' needs a value", op->name);
                 goto out;
@@ -321,7 +404,7 @@ int se_cli_parse(int argc, char **argv, se_opts *o)
     }
     if (help || version) {
         if (help)
-            print_help(c->usage ? c : NULL);
+            print_help(c->synopsis ? c : NULL);
         else
             printf("segexport %s\n", SEGEXPORT_VERSION);
         rc = 1;
