@@ -482,8 +482,8 @@ int se_store_next_id(se_store *st, int64_t *id, char *err, size_t errlen)
             if (highest_id(st, &max, err, errlen) != 0)
                 goto out;
             snprintf(st->notice, sizeof st->notice,
-                     "%s: said %" PRId64 " but job %" PRId64 " exists; repaired to %" PRId64,
-                     path, last, max, max);
+                     "%s: said %" PRId64 ", behind the job records (the highest id is %" PRId64
+                     "): repaired", path, last, max);
             last = max;
         }
     }
