@@ -696,6 +696,8 @@ int se_cmd_merge(const se_opts *o)
         rc = SE_EXIT_SYSTEM;
         goto out;
     }
+    if (se_store_notice(m->st))
+        se_warn("%s", se_store_notice(m->st));
     now = se_now_ms();
     if (!(m->seed = make_seed(m, id, now)) ||
         se_jobstate_init(&m->js, m->job, id, o->org, now, m->seed)) {

@@ -134,6 +134,8 @@ static int prepare(const se_opts *o, struct prepared *p)
         se_error("%s", err);
         return SE_EXIT_SYSTEM;
     }
+    if (se_store_notice(p->st))
+        se_warn("%s", se_store_notice(p->st));
     if (o->output_dir)
         p->output_root = strdup(o->output_dir);
     else if (asprintf(&p->output_root, "%s/datasets", o->store_dir) < 0)
@@ -174,14 +176,17 @@ int se_cmd_run(const se_opts *o)
 /* The detached worker: waits for the go pipe to close (the NEW record is then
  * written), sends its stdout to /dev/null and its messages to
  * STORE/jobs/<id>.log, runs the job and exits. */
-static void run_worker(const se_opts *o, struct prepared *p, int go_fd)
+static void run_worker(const se_opts *o, struct prepared *p, int go_fd, int log_fd)
 {
-    char buf[1], *log = NULL;
+    char buf[1];
     int fd, rc;
 
     while (read(go_fd, buf, 1) < 0 && errno == EINTR)
         ;
     close(go_fd);
+    /* The log (made by create: new, never through a link) becomes stderr. */
+    dup2(log_fd, 2);
+    close(log_fd);
     /* Let go of every descriptor the caller had open but stdin: a worker that
      * kept the write end of a caller's pipe or FIFO (exec 3>fifo; a CI
      * runner's output pipe) would keep that reader waiting until the job ends,
@@ -195,12 +200,6 @@ static void run_worker(const se_opts *o, struct prepared *p, int go_fd)
         dup2(fd, 1);
         close(fd);
     }
-    if (asprintf(&log, "%s/jobs/%lld.log", o->store_dir, (long long)p->js.id) >= 0 &&
-        (fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) >= 0) {
-        dup2(fd, 2);
-        close(fd);
-    }
-    free(log);
     se_worker_job w = {
         .o = o, .job = p->job, .st = p->st, .js = &p->js, .inputs = p->inputs,
         .ninputs = p->ninputs, .output_root = p->output_root, .segdefs = p->defs,
@@ -221,10 +220,16 @@ int se_cmd_create(const se_opts *o)
     int pidpipe[2] = { -1, -1 }, gopipe[2] = { -1, -1 };
     char err[1024];
     pid_t mid, worker = 0;
+    int log_fd = -1;
     int rc = prepare(o, &p);
 
     if (rc)
         goto out;
+    if ((log_fd = se_store_open_log(p.st, p.js.id, err, sizeof err)) < 0) {
+        se_error("%s", err);
+        rc = SE_EXIT_SYSTEM;
+        goto out;
+    }
     if (pipe(pidpipe) || pipe(gopipe)) {
         se_error("cannot start a worker: %s", strerror(errno));
         rc = SE_EXIT_SYSTEM;
@@ -255,7 +260,7 @@ int se_cmd_create(const se_opts *o)
             _exit(n == (ssize_t)sizeof wp && wp > 0 ? 0 : 1);
         }
         close(pidpipe[1]);
-        run_worker(o, &p, gopipe[0]); /* does not return */
+        run_worker(o, &p, gopipe[0], log_fd); /* does not return */
     }
     close(pidpipe[1]);
     close(gopipe[0]);
@@ -276,6 +281,8 @@ int se_cmd_create(const se_opts *o)
     }
     rc = se_print_json(out) ? SE_EXIT_SYSTEM : SE_EXIT_OK;
 out:
+    if (log_fd >= 0)
+        close(log_fd);
     /* closing the go pipe lets the worker start */
     for (int i = 0; i < 2; i++) {
         if (pidpipe[i] >= 0)
