@@ -13,6 +13,7 @@
 #include "segdefs.h"
 #include "groupcheck.h"
 #include "input.h"
+#include "keyed.h"
 #include "msg.h"
 #include "nscount.h"
 #include "pipeline.h"
@@ -22,6 +23,7 @@
 #include "scan.h"
 #include "timeutil.h"
 
+#define KEY_SLACK 65536 /* --keyed: room for KEY<TAB> beyond --max-record-bytes */
 #define WARN_LIMIT 20 /* bad-record warnings printed on stderr; all go to errors[] */
 
 /* Top-level member names a record kind needs (no escapes: see scan.h). */
@@ -111,10 +113,9 @@ static const char *cancel_text(const se_export_params *ep)
     return ep->cancel_reason && *ep->cancel_reason ? *ep->cancel_reason : "job cancelled";
 }
 
-static void bad_record(ctx *c, const char *name, uint64_t line, const char *reason)
+/* msg: "NAME:LINE: reason" */
+static void bad_record_msg(ctx *c, const char *msg)
 {
-    char msg[1024];
-    snprintf(msg, sizeof msg, "%s:%llu: %s", name, (unsigned long long)line, reason);
     c->js->bad_records++;
     se_jobstate_error(c->js, SE_EC_BAD_RECORD, msg, "segexport.input");
     if (c->js->bad_records <= WARN_LIMIT)
@@ -123,6 +124,13 @@ static void bad_record(ctx *c, const char *name, uint64_t line, const char *reas
         fail(c, SE_EC_JOB_FAILED,
              "Error in Export Job: %llu bad input records, more than --max-errors %llu",
              (unsigned long long)c->js->bad_records, (unsigned long long)c->ep->o->max_errors);
+}
+
+static void bad_record(ctx *c, const char *name, uint64_t line, const char *reason)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s:%llu: %s", name, (unsigned long long)line, reason);
+    bad_record_msg(c, msg);
 }
 
 static int write_row(ctx *c, size_t b, const char *s, size_t len)
@@ -698,7 +706,7 @@ static void take_line(ctx *c, const se_chunk *ch, const se_pline *pl, uint64_t *
     const char *data, *key;
     size_t len;
     uint64_t rseq;
-    char err[512];
+    char err[512], bm[1024];
 
     memset(&rec, 0, sizeof rec);
     c->js->input_records++;
@@ -710,6 +718,22 @@ static void take_line(ctx *c, const se_chunk *ch, const se_pline *pl, uint64_t *
     }
     if (!(data = record_of(c, ln.data, ln.len, &len))) {
         bad_record(c, ln.name, ln.lineno, "keyed line without a TAB after the key");
+        return;
+    }
+    if (o->keyed && data == ln.data + 1) {
+        /* An empty key: a bad record `key` passed on (keyed.h), reported
+         * with its original input name and line. */
+        if (se_keyed_bad_read(data, len, bm, sizeof bm))
+            bad_record_msg(c, bm);
+        else
+            bad_record(c, ln.name, ln.lineno, "keyed line with an empty key");
+        return;
+    }
+    if (o->keyed && len > o->max_record_bytes) {
+        /* The line may hold the key too; the limit is the record's. */
+        snprintf(err, sizeof err, "record longer than --max-record-bytes %llu",
+                 (unsigned long long)o->max_record_bytes);
+        bad_record(c, ln.name, ln.lineno, err);
         return;
     }
     /* The pre-parse decided what it is sure of; the rest, bad records
@@ -824,7 +848,9 @@ static void read_all(ctx *c)
     uint64_t seq = 0, bytes = 0;
 
     c->rp = rp;
-    if (!rp || !(pipe = se_pipe_start(c->ep->inputs, c->ep->ninputs, (size_t)o->max_record_bytes,
+    /* --keyed: a line is KEY<TAB>RECORD; the limit is RECORD's (take_line). */
+    size_t maxline = (size_t)o->max_record_bytes + (o->keyed ? KEY_SLACK : 0);
+    if (!rp || !(pipe = se_pipe_start(c->ep->inputs, c->ep->ninputs, maxline,
                                       prep_chunk, NULL, c))) {
         fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
         goto out;
