@@ -151,6 +151,7 @@ static int prepare(const se_opts *o, struct prepared *p)
     if (o->shard) {
         p->js.shard_k = o->shard_k;
         p->js.shard_n = o->shard_n;
+        p->js.max_errors = o->max_errors;
     }
     return 0;
 }
