@@ -22,11 +22,24 @@
 
 #define JOB_MAX_BYTES (64u << 20) /* a job definition is small; refuse absurd ones */
 
+/* json-c prints an empty object over two lines ("{", "}"); print it "{}".
+ * A raw newline cannot occur inside a JSON string, so "{" followed by a
+ * newline, blanks and "}" is always an empty object. */
 int se_print_json(json_object *obj)
 {
     const char *s = json_object_to_json_string_ext(
         obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
-    if (!s || fputs(s, stdout) == EOF || fputc('\n', stdout) == EOF)
+    if (!s)
+        return -1;
+    for (const char *p; (p = strstr(s, "{\n"));) {
+        size_t k = 2;
+        while (p[k] == ' ')
+            k++;
+        if (fwrite(s, 1, (size_t)(p - s) + 1, stdout) != (size_t)(p - s) + 1)
+            return -1;
+        s = p[k] == '}' ? p + k : p + 1;
+    }
+    if (fputs(s, stdout) == EOF || fputc('\n', stdout) == EOF)
         return -1;
     return 0;
 }
