@@ -12,6 +12,7 @@
 #include "fsutil.h"
 #include "segdefs.h"
 #include "input.h"
+#include "joblocate.h"
 #include "jobstate.h"
 #include "msg.h"
 #include "record.h"
@@ -44,10 +45,22 @@ int se_print_json(json_object *obj)
     return 0;
 }
 
+/* The job file, for messages that name it and the line. */
+struct jobsrc {
+    const char *name;
+    const char *text;
+    size_t len;
+};
+
 static void warn_unknown(const char *path, void *ctx)
 {
-    (void)ctx;
-    se_warn("job: unknown key \"%s\" ignored", path);
+    const struct jobsrc *js = ctx;
+    char buf[512];
+    const char *s = se_job_key_suggest(path, buf, sizeof buf);
+
+    se_warn("%s:%zu: unknown key \"%s\" ignored%s%s%s", js->name,
+            se_json_path_line(js->text, js->len, path), path, s ? " (did you mean \"" : "",
+            s ? s : "", s ? "\"?)" : "");
 }
 
 /* Loads the registry and the job.  Returns an exit status (0 = go on). */
@@ -72,9 +85,12 @@ static int load_job(const se_opts *o, const char *path, se_mp_registry **reg, se
         se_error("%s", err);
         return SE_EXIT_INVALID;
     }
-    if (se_job_parse(text, len, *reg, job, warn_unknown, NULL, err, sizeof err)) {
+    struct jobsrc src = { strcmp(path, "-") ? path : "stdin", text, len };
+    if (se_job_parse(text, len, *reg, job, warn_unknown, &src, err, sizeof err)) {
+        char msg[1200];
+        se_json_locate_error(src.name, text, len, err, msg, sizeof msg);
         free(text);
-        se_error("job: %s", err);
+        se_error("%s", msg);
         return SE_EXIT_INVALID;
     }
     *text_out = text;

@@ -203,8 +203,9 @@ void se_pview_update(void *pview, const se_export_progress *p)
         return;
     if (p->phase == SE_PROG_ARCHIVE) {
         /* -v: where the archive went; in every mode (msg.c clears the line). */
-        se_info("wrote %s: %llu rows, %s", p->path ? p->path : "?",
-                (unsigned long long)p->archive_rows, se_human_bytes(p->archive_bytes, a, sizeof a));
+        se_info("wrote %s: %llu row%s, %s", p->path ? p->path : "?",
+                (unsigned long long)p->archive_rows, p->archive_rows == 1 ? "" : "s",
+                se_human_bytes(p->archive_bytes, a, sizeof a));
         return;
     }
     pthread_mutex_lock(&v->mu);
