@@ -539,8 +539,8 @@ int se_cmd_verify(const se_opts *o)
             printf("%s: FAILED: %s\n", path, r.why);
             bad++;
         } else if (se_verbosity >= 0) {
-            printf("%s: OK: %zu file%s, %lld records\n", path, nfiles, nfiles == 1 ? "" : "s",
-                   (long long)nrecords);
+            printf("%s: OK: %zu file%s, %lld record%s\n", path, nfiles, nfiles == 1 ? "" : "s",
+                   (long long)nrecords, nrecords == 1 ? "" : "s");
         }
         fflush(stdout);
         arc_close(&r);
