@@ -207,9 +207,11 @@ const char *se_job_key_suggest(const char *path, char *buf, size_t buflen)
             return buf;
         }
     }
-    /* The right key in the wrong object (dataSetId at the top level): a key
-     * of the same spelling, case aside, anywhere in the definition. */
-    for (size_t i = 0; i < NKNOWN; i++) {
+    /* A top-level key that belongs in an object (dataSetId): a key of the
+     * same spelling, case aside, in one of them.  Only at the top level: a
+     * key of one object is rarely meant for another (schema.version is not
+     * mergePolicy.version). */
+    for (size_t i = 0; i < NKNOWN && !*parent; i++) {
         for (size_t k = 0; k < sizeof known[i].keys / sizeof known[i].keys[0]; k++) {
             if (known[i].keys[k] && !strchr(known[i].parent, '[') &&
                 se_edit_distance(key, known[i].keys[k]) == 0) {

@@ -445,10 +445,10 @@ static void bad_json(const char *data, size_t len, enum json_tokener_error jerr,
         (jerr == json_tokener_error_parse_null || jerr == json_tokener_error_parse_boolean ||
          jerr == json_tokener_error_parse_number || jerr == json_tokener_error_parse_unexpected)) {
         /* the line does not start like JSON at all: quote its start */
-        for (n = 0; i + n < len && n < 24 && data[i + n] != '"' && data[i + n] != '\\' &&
+        for (n = 0; i + n < len && n < 24 && data[i + n] != '"' && data[i + n] != '\\' && data[i + n] != '\'' &&
                     (unsigned char)data[i + n] >= 0x20 && (unsigned char)data[i + n] < 0x7f; n++)
             ;
-        snprintf(err, errlen, "not JSON: \"%.*s%s\" (input must be one JSON object per line)",
+        snprintf(err, errlen, "not JSON: '%.*s%s' (input must be one JSON object per line)",
                  (int)n, data + i, i + n < len ? "..." : "");
         return;
     }
