@@ -241,8 +241,6 @@ int se_worker_run(const se_worker_job *w, bool print)
         snprintf(why, sizeof why, "%s", cancel_reason);
         rc = SE_EXIT_FAILED;
     }
-    if (rc)
-        se_error("job %lld FAILED: %s", (long long)w->js->id, why);
     if (rc && cancel_flag && cancel_sig)
         rc = 128 + cancel_sig; /* SPEC §11: 130 for SIGINT, 143 for SIGTERM */
     out = se_jobstate_json(w->js, w->job);
