@@ -169,6 +169,7 @@ typedef struct {
     size_t n, i;
     int depth;
     const char *scope[MAX_VARS];
+    unsigned char scope_ty[MAX_VARS]; /* a let variable's type; TY_ANY otherwise */
     int nscope, maxslots;
     int filters;         /* filter [..] levels open around the current point */
     int lambda_slot;     /* slot of the innermost lambda's first parameter, or -1 */

@@ -497,5 +497,6 @@ int pql_declare(parser *p, const token *v)
     }
     if (p->nscope + 1 > p->maxslots)
         p->maxslots = p->nscope + 1;
+    p->scope_ty[p->nscope] = TY_ANY;
     return p->nscope++;
 }

@@ -120,6 +120,8 @@ node *pql_parse_path(parser *p)
         pql_node_free(n);
         return NULL;
     }
+    if (n->var >= 0 && n->nsegs == 0)
+        n->ty = p->scope_ty[n->var]; /* a let variable has its value's type */
     return n;
 }
 

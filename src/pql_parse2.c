@@ -113,10 +113,12 @@ static node *parse_let(parser *p, node *n)
             return NULL;
         }
         p->i += 2;
+        int slot;
         if (!(e = pql_parse_add(p)) || pql_add_item(p, n, e))
             return NULL;
-        if (pql_declare(p, v) < 0)
+        if ((slot = pql_declare(p, v)) < 0)
             return NULL;
+        p->scope_ty[slot] = e->ty;
     } while (cur(p)->k == TK_COMMA);
     if (!tok_is(p, cur(p), "in")) {
         unexpected(p, "in");

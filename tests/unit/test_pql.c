@@ -670,7 +670,13 @@ static void test_reject_messages(void **state)
     reject("(sum over X from xEvent, Y from xEvent) > 1", "pql: unexpected 'over' at column 6");
     reject("(sum X from xEvent, Y from xEvent) > 1",
            "pql: 'sum' over several variables needs an expression (sum E over ...) at column 2");
+    reject("t occurs before (a = 1)", "pql: expected a timestamp or date(...) at column 20");
+    reject("$99.a = 1", "pql: parameter number too large at column 1");
+    reject("if(a = 1, b, c) = 1", "pql: a value cannot be compared here at column 1");
+    reject("a = 1000000000000000000000000000000000000000000000000000000000000000000000",
+           "pql: number too long at column 5");
     /* computed attributes and ranking formulas are not segment conditions */
+    reject("let S = 1 in S", "pql: the expression computes a number (a computed attribute or ranking formula), not a segment condition at column 1");
     reject("\"x\"", "pql: the expression computes a string (a computed attribute or ranking formula), not a segment condition at column 1");
     reject("42", "pql: the expression computes a number (a computed attribute or ranking formula), not a segment condition at column 1");
     reject("person.tags.count()", "pql: the expression computes a number (a computed attribute or ranking formula), not a segment condition at column 13");
@@ -695,6 +701,19 @@ static void test_reject_depth(void **state)
     }
     strcpy(buf + n, "a");
     reject(buf, NULL);
+    /* 17 filter levels ([..] and per-item arguments share the ^ stack) */
+    n = 0;
+    for (int i = 0; i < 17; i++) {
+        memcpy(buf + n, "a[", 2);
+        n += 2;
+    }
+    strcpy(buf + n, "b");
+    reject(buf, "pql: filters nested too deeply at column 34");
+    /* 33 variables in scope */
+    n = (size_t)snprintf(buf, sizeof buf, "select V0 from xEvent");
+    for (int i = 1; i < 33; i++)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, ", V%d from xEvent", i);
+    reject(buf, "pql: too many variables at column 542");
 }
 
 /* Long and/or chains are flat: no nesting limit, no deep recursion. */
