@@ -15,6 +15,7 @@
 #include "jobstate.h"
 #include "msg.h"
 #include "record.h"
+#include "stitch.h"
 #include "store.h"
 #include "timeutil.h"
 #include "worker.h"
@@ -128,6 +129,11 @@ static int prepare(const se_opts *o, struct prepared *p)
     if (se_input_check_paths(p->inputs, p->ninputs, err, sizeof err)) {
         se_error("%s", err);
         return SE_EXIT_SYSTEM;
+    }
+    if (p->job->policy->graph == SE_GRAPH_PDG && !o->keyed &&
+        se_stitch_check_inputs(p->inputs, p->ninputs, err, sizeof err)) {
+        se_error("%s: %s", o->cmd_name, err);
+        return SE_EXIT_USAGE;
     }
     if (!(p->st = se_store_open(o->store_dir, o->org, o->sandbox, err, sizeof err)) ||
         se_store_next_id(p->st, &id, err, sizeof err)) {
@@ -297,6 +303,7 @@ int se_cmd_key(const se_opts *o)
     size_t ninputs = o->noperands;
     se_input *in = NULL;
     se_rparser *rp = NULL;
+    se_stitcher *st = NULL;
     se_line ln;
     se_record rec;
     uint64_t bad = 0;
@@ -308,6 +315,20 @@ int se_cmd_key(const se_opts *o)
         se_error("%s", err);
         return SE_EXIT_SYSTEM;
     }
+    /* --graph: a first pass builds the identity graph; each record is then
+     * keyed by its stitched profile's key (stitch.h). */
+    if (o->graph) {
+        if (se_stitch_check_inputs(inputs, ninputs, err, sizeof err)) {
+            se_error("key --graph: %s", err);
+            return SE_EXIT_USAGE;
+        }
+        if (!(st = se_stitcher_new()) ||
+            se_stitcher_read(st, inputs, ninputs, (size_t)o->max_record_bytes, NULL, err, sizeof err)) {
+            se_error("%s", st ? err : "out of memory");
+            rc = st && strcmp(err, "out of memory") ? SE_EXIT_FAILED : SE_EXIT_SYSTEM;
+            goto out;
+        }
+    }
     in = se_input_open(inputs, ninputs, (size_t)o->max_record_bytes);
     rp = se_rparser_new();
     if (!in || !rp) {
@@ -316,9 +337,28 @@ int se_cmd_key(const se_opts *o)
         goto out;
     }
     while ((r = se_input_next(in, &ln)) > 0) {
+        const char *key;
+        size_t klen;
+        unsigned size;
         if (ln.too_long) {
             snprintf(err, sizeof err, "record longer than --max-record-bytes %llu",
                      (unsigned long long)o->max_record_bytes);
+        } else if (st) {
+            int k = se_stitcher_key(st, ln.data, ln.len, &key, &klen, &size, err, sizeof err);
+            if (k < 0) {
+                se_error("%s:%llu: %s", ln.name, (unsigned long long)ln.lineno, err);
+                rc = SE_EXIT_FAILED;
+                goto out;
+            }
+            if (k > 0) {
+                if (fwrite(key, 1, klen, stdout) != klen || putchar('\t') == EOF ||
+                    fwrite(ln.data, 1, ln.len, stdout) != ln.len || putchar('\n') == EOF) {
+                    se_error("error writing to standard output");
+                    rc = SE_EXIT_SYSTEM;
+                    goto out;
+                }
+                continue;
+            }
         } else if (se_record_parse(rp, ln.data, ln.len, &rec, err, sizeof err) == 0) {
             if (fputs(rec.key, stdout) == EOF || putchar('\t') == EOF ||
                 fwrite(ln.data, 1, ln.len, stdout) != ln.len || putchar('\n') == EOF) {
@@ -345,5 +385,6 @@ out:
     se_record_clear(&rec);
     se_rparser_free(rp);
     se_input_free(in);
+    se_stitcher_free(st);
     return rc;
 }

@@ -12,6 +12,7 @@
 #include "filter.h"
 #include "segdefs.h"
 #include "groupcheck.h"
+#include "idgraph.h"
 #include "input.h"
 #include "msg.h"
 #include "nscount.h"
@@ -89,6 +90,8 @@ typedef struct ctx {
     char *key;                       /* the scanned key */
     size_t key_cap;
     se_rparser *rp;
+    bool pdg;                        /* identityGraph pdg: the group is one stitched profile */
+    se_idguard guard;                /* its distinct identities, up to the limit */
 } ctx;
 
 static void fail(ctx *c, const char *code, const char *fmt, ...)
@@ -180,6 +183,17 @@ static int evaluate(ctx *c, se_profile *p)
     return 0;
 }
 
+/* SPEC §4: a stitched profile of more than 50 identities is left out, as AEP
+ * does; reported, not a bad record (no --max-errors). */
+static void graph_too_big(ctx *c)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "profile \"%s\" left out: its identity graph holds more than %d identities",
+             c->prof.key, SE_GRAPH_MAX_IDENTITIES);
+    se_jobstate_error(c->js, SE_EC_GRAPH_TOO_BIG, msg, "segexport.graph");
+    se_warn("%s", msg);
+}
+
 /* Assembles the finished group, filters it and writes its row(s). */
 static void finish_profile(ctx *c)
 {
@@ -192,6 +206,10 @@ static void finish_profile(ctx *c)
     if (!c->in_group)
         return;
     c->in_group = false;
+    if (c->pdg && c->guard.over) {
+        graph_too_big(c);
+        return;
+    }
     if (c->prefilter && !c->group_live) {
         /* No fragment names a wanted segment: it cannot qualify (SPEC §5.3). */
         c->npend = 0;
@@ -301,6 +319,7 @@ static int group(ctx *c, const char *key, uint64_t h, const se_line *ln)
     }
     if (se_profile_begin(&c->prof, key))
         goto oom;
+    se_idguard_reset(&c->guard);
     c->in_group = true;
     c->group_live = false;
     c->npend = 0;
@@ -747,6 +766,10 @@ static void take_line(ctx *c, const se_chunk *ch, const se_pline *pl, uint64_t *
     if (group(c, key, h, &ln) != 0)
         goto out;
     if (!sure) {
+        json_object *idmap = NULL;
+        if (c->pdg && json_object_object_get_ex(rec.obj, "identityMap", &idmap) &&
+            !se_idguard_add(&c->guard, idmap))
+            goto out; /* the profile is left out: keep nothing more of it */
         if (c->defer && !c->group_live)
             go_live(c);
         if (!c->failed && se_profile_add(&c->prof, &rec))
@@ -931,6 +954,7 @@ int se_export_execute(const se_export_params *ep, char *why, size_t whylen)
     c.ep = ep;
     c.job = ep->job;
     c.js = ep->js;
+    c.pdg = c.job->policy && c.job->policy->graph == SE_GRAPH_PDG;
     se_profile_init(&c.prof);
     c.js->export_start_ms = se_now_ms();
 

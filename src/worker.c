@@ -20,6 +20,7 @@
 #include "errcodes.h"
 #include "export.h"
 #include "msg.h"
+#include "stitch.h"
 #include "timeutil.h"
 #include "worker.h"
 
@@ -204,7 +205,10 @@ int se_worker_run(const se_worker_job *w, bool print)
         .progress = w->o->progress > 0 || (w->o->progress < 0 && isatty(2)),
         .segdefs = w->segdefs, .committing = &committing,
     };
-    rc = se_export_execute(&ep, why, sizeof why) ? SE_EXIT_FAILED : SE_EXIT_OK;
+    /* identityGraph pdg over files: stitched first (--keyed input is already). */
+    bool stitch = w->job->policy && w->job->policy->graph == SE_GRAPH_PDG && !w->o->keyed;
+    rc = (stitch ? se_stitch_execute(&ep, why, sizeof why) : se_export_execute(&ep, why, sizeof why))
+         ? SE_EXIT_FAILED : SE_EXIT_OK;
 
     pthread_mutex_lock(&final_mu);
     finalized = true;

@@ -1,0 +1,488 @@
+/* The identity graph (SPEC §4, identityGraph "pdg"): a union-find over
+ * 64-bit identity hashes.  See idgraph.h for what it costs. */
+#include <stdlib.h>
+#include <string.h>
+#include "idgraph.h"
+
+#define ROOT 0x80000000u      /* p[i]: a root; the low bits are its component */
+#define NOCOMP 0x7fffffffu    /* a root that has no component record yet */
+#define MAXNODES 0x7ffffffeu
+#define FREECOMP UINT32_MAX   /* comps[i].nslen of a free component record */
+
+typedef struct comp {
+    uint64_t koff;             /* the key's ns then id bytes in the arena; next free when free */
+    uint32_t nslen, idlen;
+} comp;
+
+struct se_idgraph {
+    uint64_t *h;               /* identity hashes, by node */
+    uint32_t *p;               /* parent node, or ROOT | component */
+    size_t n, cap;
+    uint32_t *slots;           /* hash index: node + 1, 0 empty; tcap a power of two */
+    size_t tcap;
+    comp *comps;
+    uint8_t *csize;            /* distinct identities, saturated at 255 */
+    size_t ncomps, ccap, live;
+    uint64_t freelist;         /* free component records, UINT64_MAX: none */
+    char *arena;               /* key bytes */
+    size_t alen, acap, astale;
+    size_t peak;
+};
+
+/* ---- identities ------------------------------------------------------- */
+
+uint64_t se_ident_hash(const char *ns, size_t nslen, const char *id, size_t idlen)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < nslen; i++)
+        h = (h ^ (unsigned char)ns[i]) * 1099511628211ULL;
+    h = h * 1099511628211ULL; /* the 0 byte between them */
+    for (size_t i = 0; i < idlen; i++)
+        h = (h ^ (unsigned char)id[i]) * 1099511628211ULL;
+    return h;
+}
+
+static int cmp_bytes(const char *a, size_t an, const char *b, size_t bn)
+{
+    int c = memcmp(a, b, an < bn ? an : bn);
+    if (c != 0)
+        return c;
+    return an < bn ? -1 : an > bn;
+}
+
+int se_ident_cmp(const se_ident *a, const se_ident *b)
+{
+    int c = cmp_bytes(a->ns, a->nslen, b->ns, b->nslen);
+    return c ? c : cmp_bytes(a->id, a->idlen, b->id, b->idlen);
+}
+
+static json_object *get_either(json_object *obj, const char *key, const char *xkey)
+{
+    json_object *v;
+    if (json_object_object_get_ex(obj, key, &v))
+        return v;
+    if (json_object_object_get_ex(obj, xkey, &v))
+        return v;
+    return NULL;
+}
+
+/* Calls fn for every identity item SPEC §3 reads, in document order; stops
+ * when fn returns non-zero and returns that. */
+static int each_ident(json_object *map, int (*fn)(void *, const se_ident *, bool), void *ud)
+{
+    if (!json_object_is_type(map, json_type_object))
+        return 0;
+    json_object_object_foreach(map, ns, items) {
+        if (!json_object_is_type(items, json_type_array))
+            continue;
+        size_t nslen = strlen(ns), n = json_object_array_length(items);
+        for (size_t i = 0; i < n; i++) {
+            json_object *item = json_object_array_get_idx(items, i), *idv, *pv;
+            if (!json_object_is_type(item, json_type_object))
+                continue;
+            idv = get_either(item, "id", "xdm:id");
+            if (!json_object_is_type(idv, json_type_string))
+                continue;
+            se_ident k = { ns, json_object_get_string(idv), nslen, (size_t)json_object_get_string_len(idv) };
+            if (k.idlen == 0 || memchr(k.id, '\0', k.idlen))
+                continue;
+            pv = get_either(item, "primary", "xdm:primary");
+            int r = fn(ud, &k, json_object_is_type(pv, json_type_boolean) && json_object_get_boolean(pv));
+            if (r)
+                return r;
+        }
+    }
+    return 0;
+}
+
+struct collect { se_ident **v; size_t *cap, n, key; bool primary; };
+
+static int collect_one(void *ud, const se_ident *k, bool primary)
+{
+    struct collect *c = ud;
+    if (c->n == *c->cap) {
+        size_t nc = *c->cap ? 2 * *c->cap : 8;
+        se_ident *nv = realloc(*c->v, nc * sizeof *nv);
+        if (!nv)
+            return -1;
+        *c->v = nv;
+        *c->cap = nc;
+    }
+    (*c->v)[c->n] = *k;
+    if (!c->primary && (primary || c->n == 0 || se_ident_cmp(k, &(*c->v)[c->key]) < 0)) {
+        c->key = c->n;
+        c->primary = primary;
+    }
+    c->n++;
+    return 0;
+}
+
+long se_ident_collect(json_object *identity_map, se_ident **v, size_t *cap, size_t *key)
+{
+    struct collect c = { v, cap, 0, 0, false };
+    if (each_ident(identity_map, collect_one, &c) != 0)
+        return -1;
+    *key = c.key;
+    return (long)c.n;
+}
+
+long se_ident_key_text(const se_ident *k, char **buf, size_t *cap)
+{
+    size_t need = 2 * (k->nslen + k->idlen) + 2;
+    if (need > *cap) {
+        char *nb = realloc(*buf, need);
+        if (!nb)
+            return -1;
+        *buf = nb;
+        *cap = need;
+    }
+    char *o = *buf;
+    for (int part = 0; part < 2; part++) {
+        const char *s = part ? k->id : k->ns;
+        size_t n = part ? k->idlen : k->nslen;
+        if (part)
+            *o++ = ':';
+        for (size_t i = 0; i < n; i++) {
+            switch (s[i]) {
+            case '\t': *o++ = '\\'; *o++ = 't'; break;
+            case '\n': *o++ = '\\'; *o++ = 'n'; break;
+            case '\r': *o++ = '\\'; *o++ = 'r'; break;
+            case '\\': *o++ = '\\'; *o++ = '\\'; break;
+            default: *o++ = s[i]; break;
+            }
+        }
+    }
+    *o = '\0';
+    return (long)(o - *buf);
+}
+
+/* ---- the graph -------------------------------------------------------- */
+
+se_idgraph *se_idgraph_new(void)
+{
+    se_idgraph *g = calloc(1, sizeof *g);
+    if (g)
+        g->freelist = UINT64_MAX;
+    return g;
+}
+
+void se_idgraph_free(se_idgraph *g)
+{
+    if (!g)
+        return;
+    free(g->h);
+    free(g->p);
+    free(g->slots);
+    free(g->comps);
+    free(g->csize);
+    free(g->arena);
+    free(g);
+}
+
+size_t se_idgraph_bytes(const se_idgraph *g)
+{
+    return g->cap * (sizeof *g->h + sizeof *g->p) + g->tcap * sizeof *g->slots +
+           g->ccap * (sizeof *g->comps + sizeof *g->csize) + g->acap;
+}
+
+static void note_peak(se_idgraph *g)
+{
+    size_t b = se_idgraph_bytes(g);
+    if (b > g->peak)
+        g->peak = b;
+}
+
+size_t se_idgraph_peak_bytes(const se_idgraph *g) { return g->peak; }
+size_t se_idgraph_identities(const se_idgraph *g) { return g->n; }
+size_t se_idgraph_components(const se_idgraph *g) { return g->live; }
+
+static size_t slot_of(const se_idgraph *g, uint64_t h)
+{
+    /* The hash is FNV-1a: mix the high bits into the index. */
+    uint64_t x = h ^ (h >> 29);
+    x *= 0xbf58476d1ce4e5b9ULL;
+    return (size_t)(x >> 17) & (g->tcap - 1);
+}
+
+/* The node of h, or UINT32_MAX. */
+static uint32_t lookup(const se_idgraph *g, uint64_t h)
+{
+    if (!g->tcap)
+        return UINT32_MAX;
+    for (size_t s = slot_of(g, h);; s = (s + 1) & (g->tcap - 1)) {
+        uint32_t v = g->slots[s];
+        if (!v)
+            return UINT32_MAX;
+        if (g->h[v - 1] == h)
+            return v - 1;
+    }
+}
+
+static void place(se_idgraph *g, uint32_t node)
+{
+    size_t s = slot_of(g, g->h[node]);
+    while (g->slots[s])
+        s = (s + 1) & (g->tcap - 1);
+    g->slots[s] = node + 1;
+}
+
+/* The node of h, created (a root with no component) when new. */
+static int node_of(se_idgraph *g, uint64_t h, uint32_t *out)
+{
+    uint32_t v = lookup(g, h);
+    if (v != UINT32_MAX) {
+        *out = v;
+        return 0;
+    }
+    if (g->n >= MAXNODES)
+        return -1;
+    if (g->n == g->cap) {
+        size_t nc = g->cap ? g->cap + g->cap / 2 : 1024;
+        uint64_t *nh = realloc(g->h, nc * sizeof *nh);
+        if (!nh)
+            return -1;
+        g->h = nh;
+        uint32_t *np = realloc(g->p, nc * sizeof *np);
+        if (!np)
+            return -1;
+        g->p = np;
+        g->cap = nc;
+    }
+    if ((g->n + 1) * 10 > g->tcap * 7) {
+        /* Rebuilt from the nodes: the old index goes first (no peak of both). */
+        size_t nt = g->tcap ? 2 * g->tcap : 2048;
+        free(g->slots);
+        g->tcap = 0;
+        if (!(g->slots = calloc(nt, sizeof *g->slots)))
+            return -1;
+        g->tcap = nt;
+        for (uint32_t i = 0; i < g->n; i++)
+            place(g, i);
+    }
+    g->h[g->n] = h;
+    g->p[g->n] = ROOT | NOCOMP;
+    place(g, (uint32_t)g->n);
+    *out = (uint32_t)g->n++;
+    note_peak(g);
+    return 0;
+}
+
+static uint32_t find(se_idgraph *g, uint32_t x)
+{
+    uint32_t *p = g->p;
+    for (;;) {
+        uint32_t q = p[x];
+        if (q & ROOT)
+            return x;
+        uint32_t r = p[q];
+        if (r & ROOT)
+            return q;
+        p[x] = r; /* path halving */
+        x = r;
+    }
+}
+
+static se_ident comp_key(const se_idgraph *g, uint32_t c)
+{
+    const comp *k = &g->comps[c];
+    const char *s = g->arena + k->koff;
+    return (se_ident){ s, s + k->nslen, k->nslen, k->idlen };
+}
+
+/* Drops stale key bytes once they are half the arena. */
+static int compact(se_idgraph *g)
+{
+    if (g->astale < (1u << 20) || g->astale * 2 < g->alen)
+        return 0;
+    size_t need = g->alen - g->astale, nc = need + need / 4 + 4096;
+    char *na = malloc(nc), *o = na;
+    if (!na)
+        return -1;
+    for (size_t i = 0; i < g->ncomps; i++) {
+        comp *k = &g->comps[i];
+        if (k->nslen == FREECOMP)
+            continue;
+        memcpy(o, g->arena + k->koff, (size_t)k->nslen + k->idlen);
+        k->koff = (uint64_t)(o - na);
+        o += k->nslen + k->idlen;
+    }
+    size_t before = se_idgraph_bytes(g) + nc;
+    if (before > g->peak)
+        g->peak = before;
+    free(g->arena);
+    g->arena = na;
+    g->alen = (size_t)(o - na);
+    g->acap = nc;
+    g->astale = 0;
+    return 0;
+}
+
+/* Sets component c's key to a copy of k. */
+static int set_key(se_idgraph *g, uint32_t c, const se_ident *k)
+{
+    size_t need = k->nslen + k->idlen;
+    if (k->nslen >= FREECOMP || k->idlen >= FREECOMP)
+        return -1;
+    if (g->alen + need > g->acap) {
+        size_t nc = g->acap ? g->acap * 2 : 65536;
+        while (nc < g->alen + need)
+            nc *= 2;
+        char *na = realloc(g->arena, nc);
+        if (!na)
+            return -1;
+        g->arena = na;
+        g->acap = nc;
+        note_peak(g);
+    }
+    comp *x = &g->comps[c];
+    if (x->nslen != FREECOMP)
+        g->astale += (size_t)x->nslen + x->idlen;
+    memcpy(g->arena + g->alen, k->ns, k->nslen);
+    memcpy(g->arena + g->alen + k->nslen, k->id, k->idlen);
+    x->koff = g->alen;
+    x->nslen = (uint32_t)k->nslen;
+    x->idlen = (uint32_t)k->idlen;
+    g->alen += need;
+    return 0;
+}
+
+static int new_comp(se_idgraph *g, uint32_t *out)
+{
+    uint32_t c;
+    if (g->freelist != UINT64_MAX) {
+        c = (uint32_t)g->freelist;
+        g->freelist = g->comps[c].koff;
+    } else {
+        if (g->ncomps >= NOCOMP)
+            return -1;
+        if (g->ncomps == g->ccap) {
+            size_t nc = g->ccap ? g->ccap + g->ccap / 2 : 1024;
+            comp *ncp = realloc(g->comps, nc * sizeof *ncp);
+            if (!ncp)
+                return -1;
+            g->comps = ncp;
+            uint8_t *ns = realloc(g->csize, nc);
+            if (!ns)
+                return -1;
+            g->csize = ns;
+            g->ccap = nc;
+            note_peak(g);
+        }
+        c = (uint32_t)g->ncomps++;
+    }
+    g->comps[c].nslen = FREECOMP; /* no key yet */
+    g->comps[c].idlen = 0;
+    g->csize[c] = 1;
+    g->live++;
+    *out = c;
+    return 0;
+}
+
+static void free_comp(se_idgraph *g, uint32_t c)
+{
+    comp *x = &g->comps[c];
+    if (x->nslen != FREECOMP)
+        g->astale += (size_t)x->nslen + x->idlen;
+    x->nslen = FREECOMP;
+    x->koff = g->freelist;
+    g->freelist = c;
+    g->live--;
+}
+
+/* Unites roots a (which has a component) and b; returns the new root. */
+static uint32_t unite(se_idgraph *g, uint32_t a, uint32_t b)
+{
+    uint32_t ca = g->p[a] & ~ROOT, cb = g->p[b] & ~ROOT;
+    unsigned size = g->csize[ca] + (cb == NOCOMP ? 1u : g->csize[cb]);
+    if (cb != NOCOMP) {
+        se_ident ka = comp_key(g, ca), kb = comp_key(g, cb);
+        if (se_ident_cmp(&kb, &ka) < 0) {
+            /* b's key is smaller: a's record takes it over (no copy). */
+            g->astale += (size_t)g->comps[ca].nslen + g->comps[ca].idlen;
+            g->comps[ca] = g->comps[cb];
+            g->comps[cb].nslen = FREECOMP;
+        }
+        free_comp(g, cb);
+    }
+    g->csize[ca] = (uint8_t)(size > 255 ? 255 : size);
+    /* The older node is the root: deterministic, and paths stay short with halving. */
+    uint32_t root = a < b ? a : b, child = a < b ? b : a;
+    g->p[root] = ROOT | ca;
+    g->p[child] = root;
+    return root;
+}
+
+int se_idgraph_add(se_idgraph *g, const se_ident *ids, size_t n, size_t key)
+{
+    uint32_t k, rk, x;
+    if (n == 0 || key >= n)
+        return 0;
+    if (node_of(g, se_ident_hash(ids[key].ns, ids[key].nslen, ids[key].id, ids[key].idlen), &k) != 0)
+        return -1;
+    rk = find(g, k);
+    if ((g->p[rk] & ~ROOT) == NOCOMP) {
+        uint32_t c;
+        if (new_comp(g, &c) != 0 || set_key(g, c, &ids[key]) != 0)
+            return -1;
+        g->p[rk] = ROOT | c;
+    } else {
+        se_ident cur = comp_key(g, g->p[rk] & ~ROOT);
+        if (se_ident_cmp(&ids[key], &cur) < 0 && set_key(g, g->p[rk] & ~ROOT, &ids[key]) != 0)
+            return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (i == key)
+            continue;
+        if (node_of(g, se_ident_hash(ids[i].ns, ids[i].nslen, ids[i].id, ids[i].idlen), &x) != 0)
+            return -1;
+        x = find(g, x);
+        if (x != rk)
+            rk = unite(g, rk, x);
+    }
+    return compact(g);
+}
+
+bool se_idgraph_find(se_idgraph *g, uint64_t h, se_ident *key, unsigned *size)
+{
+    uint32_t x = lookup(g, h);
+    if (x == UINT32_MAX)
+        return false;
+    uint32_t c = g->p[find(g, x)] & ~ROOT;
+    if (c == NOCOMP)
+        return false; /* only after a failed se_idgraph_add */
+    *key = comp_key(g, c);
+    if (size)
+        *size = g->csize[c];
+    return true;
+}
+
+/* ---- the guardrail ---------------------------------------------------- */
+
+void se_idguard_reset(se_idguard *g)
+{
+    g->n = 0;
+    g->over = false;
+}
+
+static int guard_one(void *ud, const se_ident *k, bool primary)
+{
+    se_idguard *g = ud;
+    (void)primary;
+    uint64_t h = se_ident_hash(k->ns, k->nslen, k->id, k->idlen);
+    for (size_t i = 0; i < g->n; i++)
+        if (g->h[i] == h)
+            return 0;
+    if (g->n == SE_GRAPH_MAX_IDENTITIES) {
+        g->over = true;
+        return 1;
+    }
+    g->h[g->n++] = h;
+    return 0;
+}
+
+bool se_idguard_add(se_idguard *g, json_object *identity_map)
+{
+    if (!g->over)
+        each_ident(identity_map, guard_one, g);
+    return !g->over;
+}
