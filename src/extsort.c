@@ -38,7 +38,7 @@ se_extsort *se_extsort_new(const char *dir, size_t mem)
         se_extsort_free(s);
         return NULL;
     }
-    s->mem = mem < (1u << 20) ? (1u << 20) : mem;
+    s->mem = mem < 4096 ? 4096 : mem;
     return s;
 }
 

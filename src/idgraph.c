@@ -7,24 +7,19 @@
 #define ROOT 0x80000000u      /* p[i]: a root; the low bits are its component */
 #define NOCOMP 0x7fffffffu    /* a root that has no component record yet */
 #define MAXNODES 0x7ffffffeu
-#define FREECOMP UINT32_MAX   /* comps[i].nslen of a free component record */
-
-typedef struct comp {
-    uint64_t koff;             /* the key's ns then id bytes in the arena; next free when free */
-    uint32_t nslen, idlen;
-} comp;
+#define GROW(n) ((n) + (n) / 4)  /* arrays grow by a quarter: little slack (realloc moves pages) */
 
 struct se_idgraph {
     uint64_t *h;               /* identity hashes, by node */
     uint32_t *p;               /* parent node, or ROOT | component */
     size_t n, cap;
-    uint32_t *slots;           /* hash index: node + 1, 0 empty; tcap a power of two */
+    uint32_t *slots;           /* hash index: node + 1, 0 empty */
     size_t tcap;
-    comp *comps;
-    uint8_t *csize;            /* distinct identities, saturated at 255 */
+    uint64_t *koff;            /* by component: its key in the arena; next free when free */
+    uint8_t *csize;            /* distinct identities, saturated at 255; 0: free */
     size_t ncomps, ccap, live;
     uint64_t freelist;         /* free component records, UINT64_MAX: none */
-    char *arena;               /* key bytes */
+    char *arena;               /* keys: varint ns length, varint id length, ns, id */
     size_t alen, acap, astale;
     size_t peak;
 };
@@ -173,7 +168,7 @@ void se_idgraph_free(se_idgraph *g)
     free(g->h);
     free(g->p);
     free(g->slots);
-    free(g->comps);
+    free(g->koff);
     free(g->csize);
     free(g->arena);
     free(g);
@@ -182,12 +177,12 @@ void se_idgraph_free(se_idgraph *g)
 size_t se_idgraph_bytes(const se_idgraph *g)
 {
     return g->cap * (sizeof *g->h + sizeof *g->p) + g->tcap * sizeof *g->slots +
-           g->ccap * (sizeof *g->comps + sizeof *g->csize) + g->acap;
+           g->ccap * (sizeof *g->koff + sizeof *g->csize) + g->acap;
 }
 
-static void note_peak(se_idgraph *g)
+static void note_peak(se_idgraph *g, size_t extra)
 {
-    size_t b = se_idgraph_bytes(g);
+    size_t b = se_idgraph_bytes(g) + extra;
     if (b > g->peak)
         g->peak = b;
 }
@@ -198,10 +193,10 @@ size_t se_idgraph_components(const se_idgraph *g) { return g->live; }
 
 static size_t slot_of(const se_idgraph *g, uint64_t h)
 {
-    /* The hash is FNV-1a: mix the high bits into the index. */
-    uint64_t x = h ^ (h >> 29);
-    x *= 0xbf58476d1ce4e5b9ULL;
-    return (size_t)(x >> 17) & (g->tcap - 1);
+    /* FNV-1a's low bits are weak: mix, then map onto tcap (any size). */
+    uint64_t x = (h ^ (h >> 31)) * 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 29;
+    return (size_t)(((unsigned __int128)x * g->tcap) >> 64);
 }
 
 /* The node of h, or UINT32_MAX. */
@@ -209,7 +204,7 @@ static uint32_t lookup(const se_idgraph *g, uint64_t h)
 {
     if (!g->tcap)
         return UINT32_MAX;
-    for (size_t s = slot_of(g, h);; s = (s + 1) & (g->tcap - 1)) {
+    for (size_t s = slot_of(g, h);; s = s + 1 == g->tcap ? 0 : s + 1) {
         uint32_t v = g->slots[s];
         if (!v)
             return UINT32_MAX;
@@ -222,7 +217,7 @@ static void place(se_idgraph *g, uint32_t node)
 {
     size_t s = slot_of(g, g->h[node]);
     while (g->slots[s])
-        s = (s + 1) & (g->tcap - 1);
+        s = s + 1 == g->tcap ? 0 : s + 1;
     g->slots[s] = node + 1;
 }
 
@@ -237,7 +232,7 @@ static int node_of(se_idgraph *g, uint64_t h, uint32_t *out)
     if (g->n >= MAXNODES)
         return -1;
     if (g->n == g->cap) {
-        size_t nc = g->cap ? g->cap + g->cap / 2 : 1024;
+        size_t nc = g->cap ? GROW(g->cap) : 4096;
         uint64_t *nh = realloc(g->h, nc * sizeof *nh);
         if (!nh)
             return -1;
@@ -248,9 +243,10 @@ static int node_of(se_idgraph *g, uint64_t h, uint32_t *out)
         g->p = np;
         g->cap = nc;
     }
-    if ((g->n + 1) * 10 > g->tcap * 7) {
-        /* Rebuilt from the nodes: the old index goes first (no peak of both). */
-        size_t nt = g->tcap ? 2 * g->tcap : 2048;
+    if ((g->n + 1) * 4 > g->tcap * 3) {
+        /* At most 3/4 full; rebuilt from the nodes, so the old index goes
+         * first (no moment holding both). */
+        size_t nt = g->tcap ? g->tcap + g->tcap / 2 : 8192;
         free(g->slots);
         g->tcap = 0;
         if (!(g->slots = calloc(nt, sizeof *g->slots)))
@@ -263,7 +259,7 @@ static int node_of(se_idgraph *g, uint64_t h, uint32_t *out)
     g->p[g->n] = ROOT | NOCOMP;
     place(g, (uint32_t)g->n);
     *out = (uint32_t)g->n++;
-    note_peak(g);
+    note_peak(g, 0);
     return 0;
 }
 
@@ -282,33 +278,64 @@ static uint32_t find(se_idgraph *g, uint32_t x)
     }
 }
 
-static se_ident comp_key(const se_idgraph *g, uint32_t c)
+static size_t put_varint(char *o, size_t v)
 {
-    const comp *k = &g->comps[c];
-    const char *s = g->arena + k->koff;
-    return (se_ident){ s, s + k->nslen, k->nslen, k->idlen };
+    size_t n = 0;
+    do {
+        unsigned char b = v & 0x7f;
+        v >>= 7;
+        o[n++] = (char)(b | (v ? 0x80 : 0));
+    } while (v);
+    return n;
 }
 
-/* Drops stale key bytes once they are half the arena. */
+static size_t get_varint(const char *s, size_t *v)
+{
+    size_t n = 0, x = 0;
+    unsigned shift = 0;
+    for (;;) {
+        unsigned char b = (unsigned char)s[n++];
+        x |= (size_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            break;
+        shift += 7;
+    }
+    *v = x;
+    return n;
+}
+
+/* Component c's key, and its size in the arena. */
+static se_ident comp_key(const se_idgraph *g, uint32_t c, size_t *bytes)
+{
+    const char *s = g->arena + g->koff[c], *b = s;
+    se_ident k;
+    s += get_varint(s, &k.nslen);
+    s += get_varint(s, &k.idlen);
+    k.ns = s;
+    k.id = s + k.nslen;
+    if (bytes)
+        *bytes = (size_t)(s - b) + k.nslen + k.idlen;
+    return k;
+}
+
+/* Drops stale key bytes once they are half the arena and 1 MiB. */
 static int compact(se_idgraph *g)
 {
     if (g->astale < (1u << 20) || g->astale * 2 < g->alen)
         return 0;
-    size_t need = g->alen - g->astale, nc = need + need / 4 + 4096;
+    size_t need = g->alen - g->astale, nc = GROW(need) + 4096, n;
     char *na = malloc(nc), *o = na;
     if (!na)
         return -1;
+    note_peak(g, nc);
     for (size_t i = 0; i < g->ncomps; i++) {
-        comp *k = &g->comps[i];
-        if (k->nslen == FREECOMP)
+        if (!g->csize[i] || g->koff[i] == UINT64_MAX)
             continue;
-        memcpy(o, g->arena + k->koff, (size_t)k->nslen + k->idlen);
-        k->koff = (uint64_t)(o - na);
-        o += k->nslen + k->idlen;
+        comp_key(g, (uint32_t)i, &n);
+        memcpy(o, g->arena + g->koff[i], n);
+        g->koff[i] = (uint64_t)(o - na);
+        o += n;
     }
-    size_t before = se_idgraph_bytes(g) + nc;
-    if (before > g->peak)
-        g->peak = before;
     free(g->arena);
     g->arena = na;
     g->alen = (size_t)(o - na);
@@ -317,32 +344,38 @@ static int compact(se_idgraph *g)
     return 0;
 }
 
+static void stale(se_idgraph *g, uint32_t c)
+{
+    size_t n;
+    if (g->koff[c] != UINT64_MAX) {
+        comp_key(g, c, &n);
+        g->astale += n;
+    }
+}
+
 /* Sets component c's key to a copy of k. */
 static int set_key(se_idgraph *g, uint32_t c, const se_ident *k)
 {
-    size_t need = k->nslen + k->idlen;
-    if (k->nslen >= FREECOMP || k->idlen >= FREECOMP)
-        return -1;
+    size_t need = k->nslen + k->idlen + 20;
     if (g->alen + need > g->acap) {
-        size_t nc = g->acap ? g->acap * 2 : 65536;
+        size_t nc = g->acap ? GROW(g->acap) : 65536;
         while (nc < g->alen + need)
-            nc *= 2;
+            nc = GROW(nc);
         char *na = realloc(g->arena, nc);
         if (!na)
             return -1;
         g->arena = na;
         g->acap = nc;
-        note_peak(g);
+        note_peak(g, 0);
     }
-    comp *x = &g->comps[c];
-    if (x->nslen != FREECOMP)
-        g->astale += (size_t)x->nslen + x->idlen;
-    memcpy(g->arena + g->alen, k->ns, k->nslen);
-    memcpy(g->arena + g->alen + k->nslen, k->id, k->idlen);
-    x->koff = g->alen;
-    x->nslen = (uint32_t)k->nslen;
-    x->idlen = (uint32_t)k->idlen;
-    g->alen += need;
+    stale(g, c);
+    char *o = g->arena + g->alen;
+    g->koff[c] = g->alen;
+    o += put_varint(o, k->nslen);
+    o += put_varint(o, k->idlen);
+    memcpy(o, k->ns, k->nslen);
+    memcpy(o + k->nslen, k->id, k->idlen);
+    g->alen = (size_t)(o + k->nslen + k->idlen - g->arena);
     return 0;
 }
 
@@ -351,27 +384,26 @@ static int new_comp(se_idgraph *g, uint32_t *out)
     uint32_t c;
     if (g->freelist != UINT64_MAX) {
         c = (uint32_t)g->freelist;
-        g->freelist = g->comps[c].koff;
+        g->freelist = g->koff[c];
     } else {
         if (g->ncomps >= NOCOMP)
             return -1;
         if (g->ncomps == g->ccap) {
-            size_t nc = g->ccap ? g->ccap + g->ccap / 2 : 1024;
-            comp *ncp = realloc(g->comps, nc * sizeof *ncp);
-            if (!ncp)
+            size_t nc = g->ccap ? GROW(g->ccap) : 4096;
+            uint64_t *nk = realloc(g->koff, nc * sizeof *nk);
+            if (!nk)
                 return -1;
-            g->comps = ncp;
+            g->koff = nk;
             uint8_t *ns = realloc(g->csize, nc);
             if (!ns)
                 return -1;
             g->csize = ns;
             g->ccap = nc;
-            note_peak(g);
+            note_peak(g, 0);
         }
         c = (uint32_t)g->ncomps++;
     }
-    g->comps[c].nslen = FREECOMP; /* no key yet */
-    g->comps[c].idlen = 0;
+    g->koff[c] = UINT64_MAX; /* no key yet */
     g->csize[c] = 1;
     g->live++;
     *out = c;
@@ -380,11 +412,9 @@ static int new_comp(se_idgraph *g, uint32_t *out)
 
 static void free_comp(se_idgraph *g, uint32_t c)
 {
-    comp *x = &g->comps[c];
-    if (x->nslen != FREECOMP)
-        g->astale += (size_t)x->nslen + x->idlen;
-    x->nslen = FREECOMP;
-    x->koff = g->freelist;
+    stale(g, c);
+    g->csize[c] = 0;
+    g->koff[c] = g->freelist;
     g->freelist = c;
     g->live--;
 }
@@ -395,12 +425,12 @@ static uint32_t unite(se_idgraph *g, uint32_t a, uint32_t b)
     uint32_t ca = g->p[a] & ~ROOT, cb = g->p[b] & ~ROOT;
     unsigned size = g->csize[ca] + (cb == NOCOMP ? 1u : g->csize[cb]);
     if (cb != NOCOMP) {
-        se_ident ka = comp_key(g, ca), kb = comp_key(g, cb);
+        se_ident ka = comp_key(g, ca, NULL), kb = comp_key(g, cb, NULL);
         if (se_ident_cmp(&kb, &ka) < 0) {
             /* b's key is smaller: a's record takes it over (no copy). */
-            g->astale += (size_t)g->comps[ca].nslen + g->comps[ca].idlen;
-            g->comps[ca] = g->comps[cb];
-            g->comps[cb].nslen = FREECOMP;
+            uint64_t t = g->koff[ca];
+            g->koff[ca] = g->koff[cb];
+            g->koff[cb] = t;
         }
         free_comp(g, cb);
     }
@@ -414,20 +444,20 @@ static uint32_t unite(se_idgraph *g, uint32_t a, uint32_t b)
 
 int se_idgraph_add(se_idgraph *g, const se_ident *ids, size_t n, size_t key)
 {
-    uint32_t k, rk, x;
+    uint32_t k, rk, x, c;
     if (n == 0 || key >= n)
         return 0;
     if (node_of(g, se_ident_hash(ids[key].ns, ids[key].nslen, ids[key].id, ids[key].idlen), &k) != 0)
         return -1;
     rk = find(g, k);
-    if ((g->p[rk] & ~ROOT) == NOCOMP) {
-        uint32_t c;
+    c = g->p[rk] & ~ROOT;
+    if (c == NOCOMP) {
         if (new_comp(g, &c) != 0 || set_key(g, c, &ids[key]) != 0)
             return -1;
         g->p[rk] = ROOT | c;
     } else {
-        se_ident cur = comp_key(g, g->p[rk] & ~ROOT);
-        if (se_ident_cmp(&ids[key], &cur) < 0 && set_key(g, g->p[rk] & ~ROOT, &ids[key]) != 0)
+        se_ident cur = comp_key(g, c, NULL);
+        if (se_ident_cmp(&ids[key], &cur) < 0 && set_key(g, c, &ids[key]) != 0)
             return -1;
     }
     for (size_t i = 0; i < n; i++) {
@@ -448,9 +478,9 @@ bool se_idgraph_find(se_idgraph *g, uint64_t h, se_ident *key, unsigned *size)
     if (x == UINT32_MAX)
         return false;
     uint32_t c = g->p[find(g, x)] & ~ROOT;
-    if (c == NOCOMP)
+    if (c == NOCOMP || g->koff[c] == UINT64_MAX)
         return false; /* only after a failed se_idgraph_add */
-    *key = comp_key(g, c);
+    *key = comp_key(g, c, NULL);
     if (size)
         *size = g->csize[c];
     return true;
