@@ -14,7 +14,7 @@
  * profile: 36 bytes per identity measured with three identities and a 25-30
  * byte key per profile (test_idgraph).  se_idgraph_bytes() tells the total.
  * A giant component costs nothing more than its identities: its size
- * saturates at 255.
+ * saturates at 254.
  *
  * Two identities sharing a 64-bit hash would be one: the odds for n
  * identities are about n^2 / 2^65 (3 * 10^-8 at a million).  At most
@@ -65,8 +65,12 @@ int se_idgraph_add(se_idgraph *g, const se_ident *ids, size_t n, size_t key);
 
 /* The component of the identity with hash h: its key (pointing into the
  * graph, valid until the next se_idgraph_add) and its number of distinct
- * identities (saturated at 255).  false when h is not in the graph. */
+ * identities (saturated at 254).  false when h is not in the graph. */
 bool se_idgraph_find(se_idgraph *g, uint64_t h, se_ident *key, unsigned *size);
+
+/* For a component past SE_GRAPH_MAX_IDENTITIES: true the first time it is
+ * asked about (the caller reports it once), false after; false for others. */
+bool se_idgraph_report_once(se_idgraph *g, uint64_t h);
 
 size_t se_idgraph_identities(const se_idgraph *g); /* distinct identities */
 size_t se_idgraph_components(const se_idgraph *g);

@@ -40,6 +40,10 @@ int se_stitcher_learn(se_stitcher *st, const char *data, size_t len);
 int se_stitcher_key(se_stitcher *st, const char *data, size_t len, const char **key,
                     size_t *klen, unsigned *size, char *err, size_t errlen);
 
+/* After se_stitcher_key gave a component past SE_GRAPH_MAX_IDENTITIES:
+ * true the first time for that component (report it), false after. */
+bool se_stitcher_report_once(se_stitcher *st);
+
 /* Pass 1 over INPUTs (paths borrowed; n >= 1).  0, or -1 with err (a read
  * error naming the input, out of memory, or "cancelled" when *cancel). */
 int se_stitcher_read(se_stitcher *st, char *const *paths, size_t n, size_t max_record_bytes,

@@ -7,6 +7,7 @@
 #define ROOT 0x80000000u      /* p[i]: a root; the low bits are its component */
 #define NOCOMP 0x7fffffffu    /* a root that has no component record yet */
 #define MAXNODES 0x7ffffffeu
+#define REPORTED 255u
 #define GROW(n) ((n) + (n) / 4)  /* arrays grow by a quarter: little slack (realloc moves pages) */
 
 struct se_idgraph {
@@ -16,7 +17,8 @@ struct se_idgraph {
     uint32_t *slots;           /* hash index: node + 1, 0 empty */
     size_t tcap;
     uint64_t *koff;            /* by component: its key in the arena; next free when free */
-    uint8_t *csize;            /* distinct identities, saturated at 255; 0: free */
+    uint8_t *csize;            /* distinct identities, saturated at 254; 0: free;
+                                  REPORTED: past the limit and reported */
     size_t ncomps, ccap, live;
     uint64_t freelist;         /* free component records, UINT64_MAX: none */
     char *arena;               /* keys: varint ns length, varint id length, ns, id */
@@ -423,7 +425,8 @@ static void free_comp(se_idgraph *g, uint32_t c)
 static uint32_t unite(se_idgraph *g, uint32_t a, uint32_t b)
 {
     uint32_t ca = g->p[a] & ~ROOT, cb = g->p[b] & ~ROOT;
-    unsigned size = g->csize[ca] + (cb == NOCOMP ? 1u : g->csize[cb]);
+    unsigned size = (g->csize[ca] == REPORTED ? 254u : g->csize[ca]) +
+                    (cb == NOCOMP ? 1u : g->csize[cb] == REPORTED ? 254u : g->csize[cb]);
     if (cb != NOCOMP) {
         se_ident ka = comp_key(g, ca, NULL), kb = comp_key(g, cb, NULL);
         if (se_ident_cmp(&kb, &ka) < 0) {
@@ -434,7 +437,7 @@ static uint32_t unite(se_idgraph *g, uint32_t a, uint32_t b)
         }
         free_comp(g, cb);
     }
-    g->csize[ca] = (uint8_t)(size > 255 ? 255 : size);
+    g->csize[ca] = (uint8_t)(size > 254 ? 254 : size);
     /* The older node is the root: deterministic, and paths stay short with halving. */
     uint32_t root = a < b ? a : b, child = a < b ? b : a;
     g->p[root] = ROOT | ca;
@@ -482,7 +485,19 @@ bool se_idgraph_find(se_idgraph *g, uint64_t h, se_ident *key, unsigned *size)
         return false; /* only after a failed se_idgraph_add */
     *key = comp_key(g, c, NULL);
     if (size)
-        *size = g->csize[c];
+        *size = g->csize[c] == REPORTED ? 254u : g->csize[c];
+    return true;
+}
+
+bool se_idgraph_report_once(se_idgraph *g, uint64_t h)
+{
+    uint32_t x = lookup(g, h);
+    if (x == UINT32_MAX)
+        return false;
+    uint32_t c = g->p[find(g, x)] & ~ROOT;
+    if (c == NOCOMP || g->csize[c] <= SE_GRAPH_MAX_IDENTITIES || g->csize[c] == REPORTED)
+        return false;
+    g->csize[c] = REPORTED;
     return true;
 }
 

@@ -27,6 +27,7 @@ struct se_stitcher {
     size_t cap;
     char *key;
     size_t key_cap;
+    uint64_t last_h;           /* the identity se_stitcher_key looked up last */
 };
 
 #define ADVICE "give the dump as files, or stitch it on the keyed path: " \
@@ -87,9 +88,185 @@ se_idgraph *se_stitcher_graph(se_stitcher *st)
     return st->g;
 }
 
+/* ---- identities straight from the bytes ------------------------------ */
+
+/* A cursor over JSON the pre-parse validated, without any backslash (so a
+ * string ends at the next quote). */
+typedef struct cur { const char *p, *end; } cur;
+
+static void ws(cur *c)
+{
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\r' || *c->p == '\n'))
+        c->p++;
+}
+
+/* A string's bytes (the cursor on its opening quote). */
+static bool str(cur *c, const char **s, size_t *n)
+{
+    if (c->p >= c->end || *c->p != '"')
+        return false;
+    const char *e = memchr(c->p + 1, '"', (size_t)(c->end - c->p - 1));
+    if (!e)
+        return false;
+    *s = c->p + 1;
+    *n = (size_t)(e - c->p - 1);
+    c->p = e + 1;
+    return true;
+}
+
+/* Past one value. */
+static bool skip(cur *c)
+{
+    int depth = 0;
+    do {
+        ws(c);
+        if (c->p >= c->end)
+            return false;
+        char ch = *c->p;
+        if (ch == '"') {
+            const char *s;
+            size_t n;
+            if (!str(c, &s, &n))
+                return false;
+        } else if (ch == '{' || ch == '[') {
+            depth++;
+            c->p++;
+            continue;
+        } else if (ch == '}' || ch == ']') {
+            depth--;
+            c->p++;
+        } else if (ch == ',' || ch == ':') {
+            c->p++;
+            continue;
+        } else {
+            while (c->p < c->end && !strchr(",}] \t\r\n", *c->p))
+                c->p++;
+        }
+    } while (depth > 0);
+    return true;
+}
+
+static bool lit(cur *c, char ch)
+{
+    ws(c);
+    if (c->p < c->end && *c->p == ch) {
+        c->p++;
+        return true;
+    }
+    return false;
+}
+
+/* The identities of an identityMap value v[0..n), as se_ident_collect reads
+ * them from json-c, straight from the bytes: returns the count (*key the
+ * SPEC §3 key's index), or -2 when not sure (a backslash, a duplicate
+ * namespace or item key, an "xdm:" item key: use json-c), -1 on out of
+ * memory. */
+static long raw_idents(se_stitcher *st, const char *v, size_t n, size_t *key)
+{
+    cur c = { v, v + n };
+    size_t cnt = 0, nns = 0, nsl_seen[64];
+    const char *ns_seen[64];
+    bool primary_found = false;
+    const char *ns, *k;
+    size_t nsl, kl;
+
+    if (memchr(v, '\\', n) || !lit(&c, '{'))
+        return -2;
+    *key = 0;
+    if (lit(&c, '}'))
+        return 0;
+    do {
+        ws(&c);
+        if (!str(&c, &ns, &nsl) || !lit(&c, ':'))
+            return -2;
+        if (memchr(ns, '\0', nsl))
+            return -2;
+        /* a duplicate namespace: json-c keeps the last value, in the first place */
+        for (size_t i = 0; i < nns; i++)
+            if (nsl_seen[i] == nsl && !memcmp(ns_seen[i], ns, nsl))
+                return -2;
+        if (nns == 64)
+            return -2;
+        ns_seen[nns] = ns;
+        nsl_seen[nns++] = nsl;
+        ws(&c);
+        if (c.p < c.end && *c.p == '[') {
+            c.p++;
+            if (!lit(&c, ']')) {
+                do {
+                    ws(&c);
+                    if (c.p >= c.end || *c.p != '{') {
+                        if (!skip(&c))
+                            return -2;
+                        continue;
+                    }
+                    c.p++;
+                    const char *id = NULL;
+                    size_t idl = 0;
+                    bool has_id = false, has_pr = false, pr = false, id_str = false;
+                    if (!lit(&c, '}')) {
+                        do {
+                            ws(&c);
+                            if (!str(&c, &k, &kl) || !lit(&c, ':'))
+                                return -2;
+                            if (kl >= 4 && !memcmp(k, "xdm:", 4))
+                                return -2;
+                            ws(&c);
+                            if (kl == 2 && !memcmp(k, "id", 2)) {
+                                if (has_id)
+                                    return -2;
+                                has_id = true;
+                                if (c.p < c.end && *c.p == '"') {
+                                    if (!str(&c, &id, &idl))
+                                        return -2;
+                                    id_str = true;
+                                } else if (!skip(&c)) {
+                                    return -2;
+                                }
+                            } else if (kl == 7 && !memcmp(k, "primary", 7)) {
+                                if (has_pr)
+                                    return -2;
+                                has_pr = true;
+                                pr = c.end - c.p >= 4 && !memcmp(c.p, "true", 4);
+                                if (!skip(&c))
+                                    return -2;
+                            } else if (!skip(&c)) {
+                                return -2;
+                            }
+                        } while (lit(&c, ','));
+                        if (!lit(&c, '}'))
+                            return -2;
+                    }
+                    if (!id_str || idl == 0)
+                        continue;
+                    if (cnt == st->cap) {
+                        size_t nc = st->cap ? 2 * st->cap : 8;
+                        se_ident *ni = realloc(st->ids, nc * sizeof *ni);
+                        if (!ni)
+                            return -1;
+                        st->ids = ni;
+                        st->cap = nc;
+                    }
+                    st->ids[cnt] = (se_ident){ ns, id, nsl, idl };
+                    if (!primary_found && (pr || cnt == 0 || se_ident_cmp(&st->ids[cnt], &st->ids[*key]) < 0)) {
+                        *key = cnt;
+                        primary_found = pr;
+                    }
+                    cnt++;
+                } while (lit(&c, ','));
+                if (!lit(&c, ']'))
+                    return -2;
+            }
+        } else if (!skip(&c)) {
+            return -2;
+        }
+    } while (lit(&c, ','));
+    return lit(&c, '}') ? (long)cnt : -2;
+}
+
 /* The value of the top-level identityMap of a record the pre-parse was sure
  * of, parsed alone (cheaper than the whole record); NULL when not found. */
-static json_object *scanned_idmap(se_stitcher *st, const char *data, const se_scan *sc)
+static bool idmap_value(const char *data, const se_scan *sc, const char **v, size_t *n)
 {
     for (size_t i = 0; i < sc->nmembers; i++) {
         const se_scan_member *m = &sc->members[i];
@@ -98,10 +275,11 @@ static json_object *scanned_idmap(se_stitcher *st, const char *data, const se_sc
         const char *p = data + m->name_off + 12, *end = data + m->off + m->len; /* past the quote */
         while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == ':'))
             p++;
-        json_tokener_reset(st->tok);
-        return json_tokener_parse_ex(st->tok, p, (int)(end - p));
+        *v = p;
+        *n = (size_t)(end - p);
+        return true;
     }
-    return NULL;
+    return false;
 }
 
 int se_stitcher_learn(se_stitcher *st, const char *data, size_t len)
@@ -114,8 +292,19 @@ int se_stitcher_learn(se_stitcher *st, const char *data, size_t len)
     int rc = 0;
 
     memset(&rec, 0, sizeof rec);
-    if (se_scan_record(data, len, &sc) && sc.members_ok)
-        map = own = scanned_idmap(st, data, &sc);
+    if (se_scan_record(data, len, &sc) && sc.members_ok) {
+        const char *v;
+        size_t vn;
+        if (idmap_value(data, &sc, &v, &vn)) {
+            long n = raw_idents(st, v, vn, &key);
+            if (n == -1)
+                return -1;
+            if (n >= 0)
+                return n > 0 && se_idgraph_add(st->g, st->ids, (size_t)n, key) != 0 ? -1 : 0;
+            json_tokener_reset(st->tok);
+            map = own = json_tokener_parse_ex(st->tok, v, (int)vn);
+        }
+    }
     if (!map) {
         if (se_record_parse(st->rp, data, len, &rec, err, sizeof err) != 0)
             return 0; /* a bad record: pass 2 reports it */
@@ -152,7 +341,8 @@ int se_stitcher_key(se_stitcher *st, const char *data, size_t len, const char **
         }
         k = st->ids[ki];
     }
-    if (!se_idgraph_find(st->g, se_ident_hash(k.ns, k.nslen, k.id, k.idlen), &ck, size)) {
+    st->last_h = se_ident_hash(k.ns, k.nslen, k.id, k.idlen);
+    if (!se_idgraph_find(st->g, st->last_h, &ck, size)) {
         snprintf(err, errlen, "the input changed while it was read (a record's identity is not in the graph)");
         goto out;
     }
@@ -167,6 +357,11 @@ int se_stitcher_key(se_stitcher *st, const char *data, size_t len, const char **
 out:
     se_record_clear(&rec);
     return rc;
+}
+
+bool se_stitcher_report_once(se_stitcher *st)
+{
+    return se_idgraph_report_once(st->g, st->last_h);
 }
 
 int se_stitcher_read(se_stitcher *st, char *const *paths, size_t n, size_t max_record_bytes,
@@ -280,6 +475,16 @@ static void spool(sctx *c, se_stitcher *st, se_extsort *xs)
         int k = se_stitcher_key(st, ln.data, ln.len, &key, &klen, &size, err, sizeof err);
         if (k == 0) {
             bad_record(c, ln.name, ln.lineno, err);
+        } else if (k > 0 && size > SE_GRAPH_MAX_IDENTITIES) {
+            /* SPEC §4: left out, reported once, not a bad record. */
+            c->js->input_records++;
+            if (se_stitcher_report_once(st)) {
+                char msg[1024];
+                snprintf(msg, sizeof msg, "profile \"%.*s\" left out: its identity graph holds more than %d identities",
+                         (int)klen, key, SE_GRAPH_MAX_IDENTITIES);
+                se_jobstate_error(c->js, SE_EC_GRAPH_TOO_BIG, msg, "segexport.graph");
+                se_warn("%s", msg);
+            }
         } else if (k < 0) {
             sfail(c, SE_EC_JOB_FAILED, "Error in Export Job: %s:%llu: %s", ln.name,
                   (unsigned long long)ln.lineno, err);
@@ -316,10 +521,13 @@ int se_stitch_execute(const se_export_params *ep, char *why, size_t whylen)
             sfail(&c, SE_EC_INPUT_READ, "Error reading input: %s", err);
         goto out;
     }
+    size_t ids = se_idgraph_identities(st->g), peak = se_idgraph_peak_bytes(st->g);
     if (ep->progress)
-        se_progress("job %lld: identity graph: %zu identities, %zu profiles, %zu bytes",
-                    (long long)ep->js->id, se_idgraph_identities(st->g),
-                    se_idgraph_components(st->g), se_idgraph_bytes(st->g));
+        se_progress("job %lld: identity graph: %zu identities, %zu profiles",
+                    (long long)ep->js->id, ids, se_idgraph_components(st->g));
+    se_info("job %lld: identity graph: %zu identities, %zu stitched profiles, %zu bytes (peak %zu, %.1f per identity)",
+            (long long)ep->js->id, ids, se_idgraph_components(st->g), se_idgraph_bytes(st->g), peak,
+            ids ? (double)peak / (double)ids : 0.0);
     /* The sort's temporary files go where the batches' do. */
     if (!(dir = se_asprintf("%s/%s", ep->output_root, ep->job->dataset_id)) ||
         !(xs = se_extsort_new(dir, SORT_MEMORY))) {
@@ -355,6 +563,7 @@ int se_stitch_execute(const se_export_params *ep, char *why, size_t whylen)
     kp.o = &o;
     kp.inputs = inputs;
     kp.ninputs = 1;
+    kp.graph_checked = true;
     rc = se_export_execute(&kp, why, whylen);
     ep->js->export_start_ms = start;
     goto done;

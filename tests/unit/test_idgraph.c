@@ -55,6 +55,8 @@ static void test_chain(void **state)
     assert_int_equal(size, 1);
     assert_int_equal(se_idgraph_identities(g), 4);
     assert_int_equal(se_idgraph_components(g), 2);
+    assert_false(se_idgraph_report_once(g, hs("ECID", "e1")));
+    assert_false(se_idgraph_report_once(g, hs("Nope", "x")));
     se_idgraph_free(g);
 }
 
@@ -105,7 +107,7 @@ static void test_giant_saturates(void **state)
     se_idgraph *g = se_idgraph_new();
     unsigned size;
     char id[32], prev[32] = "0";
-    /* a chain of 300 identities: one component, size saturated at 255 */
+    /* a chain of 300 identities: one component, size saturated at 254 */
     for (int i = 1; i < 300; i++) {
         snprintf(id, sizeof id, "%d", i);
         se_ident r[] = { { "N", prev, 1, strlen(prev) }, { "N", id, 1, strlen(id) } };
@@ -113,7 +115,11 @@ static void test_giant_saturates(void **state)
         memcpy(prev, id, sizeof id);
     }
     assert_string_equal(key_of(g, "N", "150", &size), "N:0");
-    assert_int_equal(size, 255);
+    assert_int_equal(size, 254);
+    assert_true(se_idgraph_report_once(g, hs("N", "7")));
+    assert_false(se_idgraph_report_once(g, hs("N", "299")));
+    assert_string_equal(key_of(g, "N", "150", &size), "N:0");
+    assert_int_equal(size, 254);
     assert_int_equal(se_idgraph_components(g), 1);
     se_idgraph_free(g);
 }
