@@ -11,6 +11,7 @@
 #include "fsutil.h"
 #include "input.h"
 #include "msg.h"
+#include "pipeline.h"
 #include "record.h"
 #include "scan.h"
 #include "stitch.h"
@@ -18,6 +19,7 @@
 
 #define SORT_MEMORY ((size_t)64 << 20) /* run's in-memory sort buffer */
 #define WARN_LIMIT 20                  /* as the engine: bad-record warnings on stderr */
+#define RAW_MAX 64                     /* identities of a record read from its bytes (more: json-c) */
 
 struct se_stitcher {
     se_idgraph *g;
@@ -159,9 +161,9 @@ static bool lit(cur *c, char ch)
 /* The identities of an identityMap value v[0..n), as se_ident_collect reads
  * them from json-c, straight from the bytes: returns the count (*key the
  * SPEC §3 key's index), or -2 when not sure (a backslash, a duplicate
- * namespace or item key, an "xdm:" item key: use json-c), -1 on out of
- * memory. */
-static long raw_idents(se_stitcher *st, const char *v, size_t n, size_t *key)
+ * namespace or item key, an "xdm:" item key, more than cap identities: use
+ * json-c).  Reads only v: safe on any thread. */
+static long raw_idents(const char *v, size_t n, se_ident *out, size_t cap, size_t *key)
 {
     cur c = { v, v + n };
     size_t cnt = 0, nns = 0, nsl_seen[64];
@@ -239,16 +241,10 @@ static long raw_idents(se_stitcher *st, const char *v, size_t n, size_t *key)
                     }
                     if (!id_str || idl == 0)
                         continue;
-                    if (cnt == st->cap) {
-                        size_t nc = st->cap ? 2 * st->cap : 8;
-                        se_ident *ni = realloc(st->ids, nc * sizeof *ni);
-                        if (!ni)
-                            return -1;
-                        st->ids = ni;
-                        st->cap = nc;
-                    }
-                    st->ids[cnt] = (se_ident){ ns, id, nsl, idl };
-                    if (!primary_found && (pr || cnt == 0 || se_ident_cmp(&st->ids[cnt], &st->ids[*key]) < 0)) {
+                    if (cnt == cap)
+                        return -2;
+                    out[cnt] = (se_ident){ ns, id, nsl, idl };
+                    if (!primary_found && (pr || cnt == 0 || se_ident_cmp(&out[cnt], &out[*key]) < 0)) {
                         *key = cnt;
                         primary_found = pr;
                     }
@@ -296,11 +292,10 @@ int se_stitcher_learn(se_stitcher *st, const char *data, size_t len)
         const char *v;
         size_t vn;
         if (idmap_value(data, &sc, &v, &vn)) {
-            long n = raw_idents(st, v, vn, &key);
-            if (n == -1)
-                return -1;
+            se_ident tmp[RAW_MAX];
+            long n = raw_idents(v, vn, tmp, RAW_MAX, &key);
             if (n >= 0)
-                return n > 0 && se_idgraph_add(st->g, st->ids, (size_t)n, key) != 0 ? -1 : 0;
+                return n > 0 && se_idgraph_add(st->g, tmp, (size_t)n, key) != 0 ? -1 : 0;
             json_tokener_reset(st->tok);
             map = own = json_tokener_parse_ex(st->tok, v, (int)vn);
         }
@@ -318,12 +313,32 @@ int se_stitcher_learn(se_stitcher *st, const char *data, size_t len)
     return rc;
 }
 
+/* The key text of the component of the identity with hash h: 1, or -1 with err. */
+static int key_of_hash(se_stitcher *st, uint64_t h, const char **key, size_t *klen, unsigned *size,
+                       char *err, size_t errlen)
+{
+    se_ident ck;
+    st->last_h = h;
+    if (!se_idgraph_find(st->g, h, &ck, size)) {
+        snprintf(err, errlen, "the input changed while it was read (a record's identity is not in the graph)");
+        return -1;
+    }
+    long n = se_ident_key_text(&ck, &st->key, &st->key_cap);
+    if (n < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    *key = st->key;
+    *klen = (size_t)n;
+    return 1;
+}
+
 int se_stitcher_key(se_stitcher *st, const char *data, size_t len, const char **key,
                     size_t *klen, unsigned *size, char *err, size_t errlen)
 {
     se_scan sc;
     se_record rec;
-    se_ident k, ck;
+    se_ident k;
     size_t ki;
     int rc = -1;
 
@@ -341,19 +356,7 @@ int se_stitcher_key(se_stitcher *st, const char *data, size_t len, const char **
         }
         k = st->ids[ki];
     }
-    st->last_h = se_ident_hash(k.ns, k.nslen, k.id, k.idlen);
-    if (!se_idgraph_find(st->g, st->last_h, &ck, size)) {
-        snprintf(err, errlen, "the input changed while it was read (a record's identity is not in the graph)");
-        goto out;
-    }
-    long n = se_ident_key_text(&ck, &st->key, &st->key_cap);
-    if (n < 0) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    *key = st->key;
-    *klen = (size_t)n;
-    rc = 1;
+    rc = key_of_hash(st, se_ident_hash(k.ns, k.nslen, k.id, k.idlen), key, klen, size, err, errlen);
 out:
     se_record_clear(&rec);
     return rc;
@@ -364,34 +367,90 @@ bool se_stitcher_report_once(se_stitcher *st)
     return se_idgraph_report_once(st->g, st->last_h);
 }
 
+/* Pass 1's prep, on either thread (reads only the chunk): a record the
+ * pre-parse is sure of, whose identities can be read from its bytes, gets
+ * them in the arena as 4 offsets/lengths each (line-relative); flags 1. */
+static int prep_learn(void *ud, se_chunk *ch)
+{
+    (void)ud;
+    for (size_t i = 0; i < ch->nlines; i++) {
+        se_pline *pl = &ch->lines[i];
+        const char *data, *v;
+        se_scan sc;
+        se_ident tmp[RAW_MAX];
+        size_t vn, key;
+        long n;
+        pl->flags = 0;
+        if (pl->too_long)
+            continue; /* a chunk of only too-long lines has no data at all */
+        data = ch->data + pl->off;
+        if (!se_scan_record(data, pl->len, &sc) || !sc.members_ok ||
+            !idmap_value(data, &sc, &v, &vn) || (n = raw_idents(v, vn, tmp, RAW_MAX, &key)) < 0)
+            continue;
+        char *o = se_chunk_arena(ch, (size_t)n * 4 * sizeof(uint32_t));
+        if (!o && n > 0)
+            return -1;
+        for (long k = 0; k < n; k++) {
+            uint32_t q[4] = { (uint32_t)(tmp[k].ns - data), (uint32_t)tmp[k].nslen,
+                              (uint32_t)(tmp[k].id - data), (uint32_t)tmp[k].idlen };
+            memcpy(o + (size_t)k * sizeof q, q, sizeof q);
+        }
+        pl->flags = 1;
+        pl->a = (uint32_t)n;
+        pl->b = (uint32_t)key;
+        pl->text_off = n > 0 ? (uint32_t)(o - ch->arena) : 0;
+    }
+    return 0;
+}
+
 int se_stitcher_read(se_stitcher *st, char *const *paths, size_t n, size_t max_record_bytes,
                      volatile sig_atomic_t *cancel, char *err, size_t errlen)
 {
-    se_input *in = se_input_open(paths, n, max_record_bytes);
-    se_line ln;
-    int r, rc = -1;
+    se_pipe *pipe = se_pipe_start(paths, n, max_record_bytes, prep_learn, NULL, st);
+    se_ident tmp[RAW_MAX];
+    int rc = -1;
 
-    if (!in) {
+    if (!pipe) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    while ((r = se_input_next(in, &ln)) > 0) {
+    for (;;) {
+        se_chunk *ch = se_pipe_next(pipe);
+        if (ch->status < 0) {
+            snprintf(err, errlen, "%s", ch->err);
+            goto out;
+        }
+        if (ch->status == 0)
+            break;
         if (cancel && *cancel) {
             snprintf(err, errlen, "cancelled");
             goto out;
         }
-        if (!ln.too_long && se_stitcher_learn(st, ln.data, ln.len) != 0) {
-            snprintf(err, errlen, "out of memory");
-            goto out;
+        for (size_t i = 0; i < ch->nlines; i++) {
+            const se_pline *pl = &ch->lines[i];
+            const char *data = ch->data ? ch->data + pl->off : "";
+            int r = 0;
+            if (pl->too_long)
+                continue;
+            if (pl->flags & 1) {
+                for (uint32_t k = 0; k < pl->a; k++) {
+                    uint32_t q[4];
+                    memcpy(q, ch->arena + pl->text_off + (size_t)k * sizeof q, sizeof q);
+                    tmp[k] = (se_ident){ data + q[0], data + q[2], q[1], q[3] };
+                }
+                r = pl->a ? se_idgraph_add(st->g, tmp, pl->a, pl->b) : 0;
+            } else {
+                r = se_stitcher_learn(st, data, pl->len);
+            }
+            if (r != 0) {
+                snprintf(err, errlen, "out of memory");
+                goto out;
+            }
         }
-    }
-    if (r < 0) {
-        snprintf(err, errlen, "%s", se_input_error(in));
-        goto out;
     }
     rc = 0;
 out:
-    se_input_free(in);
+    se_pipe_free(pipe);
     return rc;
 }
 
@@ -447,54 +506,84 @@ static void bad_record(sctx *c, const char *name, uint64_t line, const char *rea
               (unsigned long long)c->js->bad_records, (unsigned long long)c->ep->o->max_errors);
 }
 
+/* Pass 2's prep, on either thread: the key identity's hash of every record
+ * the pre-parse is sure of (flags 1); the others are parsed by the caller. */
+static int prep_key(void *ud, se_chunk *ch)
+{
+    (void)ud;
+    for (size_t i = 0; i < ch->nlines; i++) {
+        se_pline *pl = &ch->lines[i];
+        se_scan sc;
+        pl->flags = 0;
+        if (pl->too_long)
+            continue;
+        const char *data = ch->data + pl->off;
+        if (!se_scan_record(data, pl->len, &sc))
+            continue;
+        pl->flags = 1;
+        pl->h = se_ident_hash(data + sc.ns_off, sc.ns_len, data + sc.id_off, sc.id_len);
+    }
+    return 0;
+}
+
 /* Pass 2: every good record's line, keyed by its component, into the sort. */
 static void spool(sctx *c, se_stitcher *st, se_extsort *xs)
 {
     const se_opts *o = c->ep->o;
-    se_input *in = se_input_open(c->ep->inputs, c->ep->ninputs, (size_t)o->max_record_bytes);
-    se_line ln;
+    se_pipe *pipe = se_pipe_start(c->ep->inputs, c->ep->ninputs, (size_t)o->max_record_bytes,
+                                  prep_key, NULL, st);
     char err[1024];
-    int r;
 
-    if (!in) {
+    if (!pipe) {
         sfail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
         return;
     }
-    while (!c->failed && (r = se_input_next(in, &ln)) > 0) {
-        const char *key;
-        size_t klen;
-        unsigned size;
-        if (cancelled(c))
+    while (!c->failed) {
+        se_chunk *ch = se_pipe_next(pipe);
+        if (ch->status < 0) {
+            sfail(c, SE_EC_INPUT_READ, "Error reading input: %s", ch->err);
             break;
-        if (ln.too_long) {
-            snprintf(err, sizeof err, "record longer than --max-record-bytes %llu",
-                     (unsigned long long)o->max_record_bytes);
-            bad_record(c, ln.name, ln.lineno, err);
-            continue;
         }
-        int k = se_stitcher_key(st, ln.data, ln.len, &key, &klen, &size, err, sizeof err);
-        if (k == 0) {
-            bad_record(c, ln.name, ln.lineno, err);
-        } else if (k > 0 && size > SE_GRAPH_MAX_IDENTITIES) {
-            /* SPEC §4: left out, reported once, not a bad record. */
-            c->js->input_records++;
-            if (se_stitcher_report_once(st)) {
-                char msg[1024];
-                snprintf(msg, sizeof msg, "profile \"%.*s\" left out: its identity graph holds more than %d identities",
-                         (int)klen, key, SE_GRAPH_MAX_IDENTITIES);
-                se_jobstate_error(c->js, SE_EC_GRAPH_TOO_BIG, msg, "segexport.graph");
-                se_warn("%s", msg);
+        if (ch->status == 0 || cancelled(c))
+            break;
+        for (size_t i = 0; i < ch->nlines && !c->failed; i++) {
+            const se_pline *pl = &ch->lines[i];
+            const char *key;
+            size_t klen;
+            unsigned size;
+            int k;
+            if (pl->too_long) {
+                snprintf(err, sizeof err, "record longer than --max-record-bytes %llu",
+                         (unsigned long long)o->max_record_bytes);
+                bad_record(c, ch->name, pl->lineno, err);
+                continue;
             }
-        } else if (k < 0) {
-            sfail(c, SE_EC_JOB_FAILED, "Error in Export Job: %s:%llu: %s", ln.name,
-                  (unsigned long long)ln.lineno, err);
-        } else if (se_extsort_add(xs, key, klen, ln.data, ln.len, err, sizeof err) != 0) {
-            sfail(c, SE_EC_WRITE, "Error writing profiles to output path: %s", err);
+            const char *data = ch->data + pl->off;
+            if (pl->flags & 1)
+                k = key_of_hash(st, pl->h, &key, &klen, &size, err, sizeof err);
+            else
+                k = se_stitcher_key(st, data, pl->len, &key, &klen, &size, err, sizeof err);
+            if (k == 0) {
+                bad_record(c, ch->name, pl->lineno, err);
+            } else if (k > 0 && size > SE_GRAPH_MAX_IDENTITIES) {
+                /* SPEC §4: left out, reported once, not a bad record. */
+                c->js->input_records++;
+                if (se_stitcher_report_once(st)) {
+                    char msg[1024];
+                    snprintf(msg, sizeof msg, "profile \"%.*s\" left out: its identity graph holds more than %d identities",
+                             (int)klen, key, SE_GRAPH_MAX_IDENTITIES);
+                    se_jobstate_error(c->js, SE_EC_GRAPH_TOO_BIG, msg, "segexport.graph");
+                    se_warn("%s", msg);
+                }
+            } else if (k < 0) {
+                sfail(c, SE_EC_JOB_FAILED, "Error in Export Job: %s:%llu: %s", ch->name,
+                      (unsigned long long)pl->lineno, err);
+            } else if (se_extsort_add(xs, key, klen, data, pl->len, err, sizeof err) != 0) {
+                sfail(c, SE_EC_WRITE, "Error writing profiles to output path: %s", err);
+            }
         }
     }
-    if (!c->failed && r < 0)
-        sfail(c, SE_EC_INPUT_READ, "Error reading input: %s", se_input_error(in));
-    se_input_free(in);
+    se_pipe_free(pipe);
 }
 
 int se_stitch_execute(const se_export_params *ep, char *why, size_t whylen)

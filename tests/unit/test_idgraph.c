@@ -231,6 +231,57 @@ static void test_stitcher(void **state)
     se_stitcher_free(st);
 }
 
+/* Pass 1 reads identities straight from the bytes when it can: the graph it
+ * builds must be the one json-c's reading gives (se_ident_collect). */
+static void test_raw_identities_as_json_c(void **state)
+{
+    (void)state;
+    static const char *maps[] = {
+        "{\"A\":[{\"id\":\"1\"}],\"B\":[{\"id\":\"2\",\"primary\":true},{\"id\":\"3\"}]}",
+        "{ \"A\" : [ { \"x\" : {\"id\":\"no\",\"k\":[1,{\"id\":\"no\"}]} , \"id\" : \"9\" , \"primary\" : false } ] , \"C\":[] }",
+        "{\"A\":[{\"id\":\"2\"}],\"A\":[{\"id\":\"1\"}]}",
+        "{\"B\":[],\"A\":[{\"id\":\"1\",\"primary\":true}],\"B\":[{\"id\":\"2\",\"primary\":true}]}",
+        "{\"A\":[{\"id\":\"1\",\"id\":\"2\"}]}",
+        "{\"A\":[{\"id\":\"1\",\"primary\":true,\"primary\":false},{\"id\":\"0\"}]}",
+        "{\"A\":[{\"xdm:id\":\"7\"},{\"id\":\"8\"}]}",
+        "{\"A\":[{\"id\":\"a\\\"b\"},{\"id\":\"\\u0041\"}]}",
+        "{\"A\":[{\"id\":5},{\"id\":\"\"},\"s\",7,null,[{\"id\":\"no\"}],{\"id\":\"ok\"}],\"B\":{\"id\":\"no\"},\"C\":\"x\"}",
+        "{\"Z\":[{\"id\":\"1\",\"primary\":\"true\"}],\"Y\":[{\"id\":\"2\",\"primary\":1}]}",
+        "{\"A\":[{\"id\":\"x\",\"primary\":true}],\"B\":[{\"id\":\"y\",\"primary\":true}]}",
+    };
+    char line[1024], err[256], *kbuf = NULL;
+    size_t kcap = 0;
+    for (size_t t = 0; t < sizeof maps / sizeof maps[0]; t++) {
+        snprintf(line, sizeof line, "{\"identityMap\":%s,\"n\":1}", maps[t]);
+        json_object *m = json_tokener_parse(maps[t]);
+        se_ident *v = NULL;
+        size_t cap = 0, key;
+        assert_non_null(m);
+        long n = se_ident_collect(m, &v, &cap, &key);
+        assert_true(n > 0);
+        assert_true(se_ident_key_text(&v[key], &kbuf, &kcap) > 0);
+        se_stitcher *st = se_stitcher_new();
+        assert_int_equal(se_stitcher_learn(st, line, strlen(line)), 0);
+        const char *k;
+        size_t klen;
+        unsigned size;
+        assert_int_equal(se_stitcher_key(st, line, strlen(line), &k, &klen, &size, err, sizeof err), 1);
+        print_message("%zu: %s -> %s (%ld identities)\n", t, maps[t], kbuf, n);
+        assert_string_equal(k, kbuf);
+        assert_int_equal(se_idgraph_identities(se_stitcher_graph(st)), (size_t)n);
+        assert_int_equal(size, (unsigned)n);
+        for (long i = 0; i < n; i++) {
+            se_ident ck;
+            assert_true(se_idgraph_find(se_stitcher_graph(st), se_ident_hash(v[i].ns, v[i].nslen, v[i].id, v[i].idlen),
+                                        &ck, NULL));
+        }
+        se_stitcher_free(st);
+        free(v);
+        json_object_put(m);
+    }
+    free(kbuf);
+}
+
 static void test_check_inputs(void **state)
 {
     (void)state;
@@ -314,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_memory_per_identity),
         cmocka_unit_test(test_guard),
         cmocka_unit_test(test_stitcher),
+        cmocka_unit_test(test_raw_identities_as_json_c),
         cmocka_unit_test(test_check_inputs),
         cmocka_unit_test(test_extsort),
     };
