@@ -42,9 +42,7 @@ typedef struct pool {
     bool threaded, stop;
     int refs;
     gzbuf *head, *tail;       /* queued, oldest first */
-    gzbuf *free_;             /* spare buffers */
-    gzbuf *all[SE_GZ_INFLIGHT];
-    size_t nall;
+    gzbuf *free_;             /* spare buffers (all of them once no stream is left) */
     /* the compressor's deflate state (thread, or callers in inline mode under mu) */
     z_stream z;
     int zlevel;               /* -1: z not initialized */
@@ -233,8 +231,13 @@ static void pool_destroy(pool *pl)
         pthread_mutex_unlock(&pl->mu);
         pthread_join(pl->th, NULL);
     }
-    for (size_t i = 0; i < pl->nall; i++)
-        buf_free(pl->all[i]);
+    /* Buffers move between streams and the pool; with no stream left, every
+     * spare is on the free list. */
+    while (pl->free_) {
+        gzbuf *b = pl->free_;
+        pl->free_ = b->next;
+        buf_free(b);
+    }
     if (pl->zlevel != -1)
         deflateEnd(&pl->z);
     free(pl->out);
@@ -256,13 +259,15 @@ static pool *pool_create(void)
     pthread_cond_init(&pl->done, NULL);
     pl->zlevel = -1;
     pl->out = malloc(OUT_BUF);
-    for (; pl->nall < SE_GZ_INFLIGHT; pl->nall++) {
-        if (!(pl->all[pl->nall] = buf_new()))
+    size_t n = 0;
+    for (; n < SE_GZ_INFLIGHT; n++) {
+        gzbuf *b = buf_new();
+        if (!b)
             break;
-        pl->all[pl->nall]->next = pl->free_;
-        pl->free_ = pl->all[pl->nall];
+        b->next = pl->free_;
+        pl->free_ = b;
     }
-    if (!pl->out || pl->nall < SE_GZ_INFLIGHT) {
+    if (!pl->out || n < SE_GZ_INFLIGHT) {
         pool_destroy(pl);
         return NULL;
     }
