@@ -71,7 +71,7 @@ void se_gzs_free(se_gzs *s);
 
 /* The 512-byte ustar header libarchive's pax_restricted writer gives a
  * regular file with the fixed metadata above.  Where libarchive would add a
- * pax extended header instead (a size of 8 GiB or more, a time after 2038),
+ * pax extended header instead (a size of 8 GiB or more, a time from 2038-01-19),
  * the ustar field holds the value: octal while it fits, else base-256 (as GNU
  * tar writes; libarchive, GNU tar and Python read both). */
 void se_tar_header(unsigned char h[512], const char *name, uint64_t size, int64_t mtime_s);
