@@ -5,6 +5,10 @@
  * Why a spool: the manifest must come first in the archive but it lists every
  * part's size and CRC, which are known only once all rows are in.  The spool is
  * unlinked right after creation so a crash or kill never leaves it behind.
+ * For tar.gz the spool holds the rows already deflated, in independent
+ * segments, by a background thread while the job runs (gzspool.c); finish
+ * then only assembles.  The other formats spool raw rows and compress in
+ * finish, through libarchive.
  *
  * Reproducibility: entries carry fixed metadata (mode 0644, uid/gid 0, no
  * user/group names, mtime = the caller's mtime_s), gzip omits its timestamp,
