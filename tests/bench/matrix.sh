@@ -147,6 +147,8 @@ main() {
     data="$D/mix-$MB-$SEL-$SEED.ndjson"
     [ -s "$data" ] || { say "generating about $MB MB"; "$D/genmix" "$bytes_want" "$SEL" "$SEED" > "$data.tmp" && mv "$data.tmp" "$data"; } || return 0
     bytes=$(wc -c < "$data")
+    sample="$D/sample.ndjson"   # the other tools' check runs
+    head -n 5000 "$data" > "$sample"
     setup_duckdb
     [ -n "$duck_note" ] && say "$duck_note"
 
@@ -164,24 +166,26 @@ main() {
     for s in $SHAPES; do
         job "$s" > "$D/job-$s.json"
         jqprog "$s" > "$D/jq-$s.jq"
-        # One check run of each first: a failing command is reported, not timed.
+        # A check run of each first (jq and DuckDB on a sample): a failing
+        # command is reported, not timed.
         rm -rf "$D/store" "$D/out"
         $run "$D/job-$s.json" "$data" > "$D/result-$s.json" 2>"$D/err-$s.txt" ||
             { say "$s: segexport failed: $(head -3 "$D/err-$s.txt")"; continue; }
         msg="$s: segexport $(jq -c '{status, rows: .metrics.totalExportedProfileCounter}' "$D/result-$s.json")"
         set -- -n "segexport" "$run $D/job-$s.json $data"
         if [ "${BENCH_JQ:-1}" != 0 ]; then
-            if n=$(jq -c -f "$D/jq-$s.jq" "$data" 2>"$D/err-$s.txt" | wc -l) && [ ! -s "$D/err-$s.txt" ]; then
-                msg="$msg, jq $n rows"
+            if n=$(jq -c -f "$D/jq-$s.jq" "$sample" 2>"$D/err-$s.txt" | wc -l) && [ ! -s "$D/err-$s.txt" ]; then
+                msg="$msg; on the first 5000 records: jq $n rows"
                 set -- "$@" -n "jq pipeline" "sh -c 'jq -c -f $D/jq-$s.jq $data | gzip > $D/jq.gz'"
             else
                 say "$s: the jq pipeline failed, not timed: $(head -c 300 "$D/err-$s.txt")"
             fi
         fi
         if [ -n "$duck" ]; then
-            echo "COPY ($(duckq "$s")) TO '$D/duck.json.gz' (FORMAT JSON, COMPRESSION GZIP);" > "$D/duck-$s.sql"
+            echo "COPY ($(data=$sample duckq "$s")) TO '$D/duck.json.gz' (FORMAT JSON, COMPRESSION GZIP);" > "$D/duck-$s.sql"
             if $duck "$D/duck-$s.sql" >"$D/err-$s.txt" 2>&1; then
                 msg="$msg, DuckDB $(gzip -dc "$D/duck.json.gz" | wc -l) rows"
+                echo "COPY ($(duckq "$s")) TO '$D/duck.json.gz' (FORMAT JSON, COMPRESSION GZIP);" > "$D/duck-$s.sql"
                 set -- "$@" -n "duckdb" "$duck $D/duck-$s.sql"
             else
                 say "$s: DuckDB failed, not timed: $(head -c 300 "$D/err-$s.txt")"
