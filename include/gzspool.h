@@ -32,9 +32,10 @@
 
 typedef struct se_gzs se_gzs;
 
-/* Compression threads for streams created from now on: 1 (the default) or 0
- * (every segment deflated by the caller, synchronously: for tests, and the
- * fallback when a thread cannot be started).  Output bytes are the same. */
+/* Compression threads: 1 (the default) or 0 (every segment deflated by the
+ * caller, synchronously: for tests, and the fallback when a thread cannot be
+ * started).  Output bytes are the same.  Takes effect when no stream exists
+ * (the pool is made with the first stream and ends with the last). */
 void se_gzs_set_threads(int n);
 
 /* A stream over spool_fd (an empty file open for writing and reading, owned by

@@ -35,7 +35,8 @@ struct gzbuf {
     size_t nends, cap_ends;
 };
 
-typedef struct pool {
+typedef struct pool pool;
+struct pool {
     pthread_mutex_t mu;
     pthread_cond_t work, done;
     pthread_t th;
@@ -47,9 +48,10 @@ typedef struct pool {
     z_stream z;
     int zlevel;               /* -1: z not initialized */
     unsigned char *out;
-} pool;
+};
 
 struct se_gzs {
+    struct pool *pl;
     int fd, level;
     gzbuf *cur;
     size_t part;              /* current part */
@@ -286,7 +288,7 @@ static pool *pool_create(void)
  * an empty one. */
 static void submit(se_gzs *s)
 {
-    pool *pl = the_pool;
+    pool *pl = s->pl;
     gzbuf *b = s->cur;
 
     b->owner = s;
@@ -320,7 +322,7 @@ static void submit(se_gzs *s)
 /* Waits until s has nothing in flight; returns its worker error (0 if none). */
 static int drain(se_gzs *s)
 {
-    pool *pl = the_pool;
+    pool *pl = s->pl;
     int e;
 
     pthread_mutex_lock(&pl->mu);
@@ -333,7 +335,7 @@ static int drain(se_gzs *s)
 
 static int werr_now(se_gzs *s)
 {
-    pool *pl = the_pool;
+    pool *pl = s->pl;
     pthread_mutex_lock(&pl->mu);
     int e = s->werr;
     pthread_mutex_unlock(&pl->mu);
@@ -360,6 +362,7 @@ se_gzs *se_gzs_new(int spool_fd, int level)
         return NULL;
     }
     the_pool->refs++;
+    s->pl = the_pool;
     pthread_mutex_unlock(&pool_mu);
     return s;
 }
@@ -368,9 +371,9 @@ void se_gzs_free(se_gzs *s)
 {
     if (!s)
         return;
-    pthread_mutex_lock(&the_pool->mu);
+    pthread_mutex_lock(&s->pl->mu);
     s->discard = true;
-    pthread_mutex_unlock(&the_pool->mu);
+    pthread_mutex_unlock(&s->pl->mu);
     drain(s);
     buf_free(s->cur);
     free(s->comp);
