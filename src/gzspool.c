@@ -61,7 +61,7 @@ struct se_gzs {
     /* worker side */
     uint64_t *comp;           /* compressed bytes per part */
     size_t ncomp, cap_comp;
-    int werr;
+    int werr;                 /* first error; written under pool.mu */
 };
 
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -174,23 +174,24 @@ static int to_spool(void *ud, const unsigned char *p, size_t n)
     return put_comp(k->s, k->part, n);
 }
 
-/* Compresses every segment of b into its owner's spool (worker side). */
-static void compress_buf(pool *pl, gzbuf *b)
+/* Compresses every segment of b into its owner's spool (worker side; the
+ * caller stores a nonzero result in werr under the mutex). */
+static int compress_buf(pool *pl, gzbuf *b)
 {
     se_gzs *s = b->owner;
     size_t start = 0;
+    int e = 0;
 
-    for (size_t i = 0; i <= b->nends && !s->werr; i++) {
+    for (size_t i = 0; i <= b->nends && !e; i++) {
         size_t end = i < b->nends ? b->ends[i] : b->len;
         if (end > start) {
             spool_sink k = { s, b->first_part + i };
-            int e = deflate_seg(&pl->z, &pl->zlevel, s->level, pl->out, OUT_BUF, b->data + start,
-                                end - start, 0, to_spool, &k);
-            if (e)
-                s->werr = e;
+            e = deflate_seg(&pl->z, &pl->zlevel, s->level, pl->out, OUT_BUF, b->data + start,
+                            end - start, 0, to_spool, &k);
         }
         start = end;
     }
+    return e;
 }
 
 static void *compressor(void *arg)
@@ -207,11 +208,15 @@ static void *compressor(void *arg)
         pl->head = b->next;
         if (!pl->head)
             pl->tail = NULL;
-        bool skip = b->owner->discard;
+        /* After an error the stream's later segments are dropped. */
+        bool skip = b->owner->discard || b->owner->werr;
+        int e = 0;
         pthread_mutex_unlock(&pl->mu);
         if (!skip)
-            compress_buf(pl, b);
+            e = compress_buf(pl, b);
         pthread_mutex_lock(&pl->mu);
+        if (e)
+            b->owner->werr = e;
         b->owner->inflight--;
         b->owner = NULL;
         b->next = pl->free_;
@@ -308,8 +313,8 @@ static void submit(se_gzs *s)
         pl->free_ = s->cur->next;
     } else {
         /* Inline: compress here (under the mutex: the deflate state is shared). */
-        if (!s->discard)
-            compress_buf(pl, b);
+        if (!s->discard && !s->werr)
+            s->werr = compress_buf(pl, b);
         b->owner = NULL;
     }
     pthread_mutex_unlock(&pl->mu);
