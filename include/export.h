@@ -44,6 +44,9 @@ typedef struct se_export_params {
     volatile sig_atomic_t *committing; /* set to 1 once the archives start going into place:
                                         * from then on a cancellation waits for the end (may be NULL) */
     const struct se_segdefs *segdefs; /* evaluationInfo.segmentation: the definitions (may be NULL) */
+    bool graph_checked;              /* identityGraph pdg: the (--keyed) groups come from
+                                      * se_stitch_execute, which left out those past the
+                                      * identity limit: no count per group */
 } se_export_params;
 
 /* Runs the job.  Returns 0 when it SUCCEEDED, 1 when it FAILED (js->status,

@@ -5,6 +5,10 @@
  * Why a spool: the manifest must come first in the archive but it lists every
  * part's size and CRC, which are known only once all rows are in.  The spool is
  * unlinked right after creation so a crash or kill never leaves it behind.
+ * For tar.gz the spool holds the rows already deflated, in independent
+ * segments, by a background thread while the job runs (gzspool.c); finish
+ * then only assembles.  The other formats spool raw rows and compress in
+ * finish, through libarchive.
  *
  * Reproducibility: entries carry fixed metadata (mode 0644, uid/gid 0, no
  * user/group names, mtime = the caller's mtime_s), gzip omits its timestamp,
@@ -13,6 +17,7 @@
  * localtime_r - so zip bytes also depend on TZ; the tar formats do not.) */
 #include "batch.h"
 #include "fsutil.h"
+#include "gzspool.h"
 #include "jsonscan.h"
 
 #include <archive.h>
@@ -57,7 +62,8 @@ struct se_batch {
     int64_t mtime_s;
 
     int spool_fd;
-    char *buf;               /* SPOOL_BUF bytes, pending writes to the spool */
+    se_gzs *gz;              /* tar.gz: rows compressed while they come (gzspool.h) */
+    char *buf;               /* SPOOL_BUF bytes, pending writes to the spool (not for gz) */
     size_t buf_len;
     uint64_t spool_size;     /* bytes handed to the spool (flushed or buffered) */
 
@@ -196,11 +202,11 @@ se_batch *se_batch_new(const char *dir, const se_batch_info *info, se_format fmt
     b->batch_id = strdup(info->batch_id);
     b->dataset_id = strdup(info->dataset_id);
     b->schema_name = strdup(info->schema_name);
-    b->buf = malloc(SPOOL_BUF);
+    b->buf = fmt == SE_FMT_TAR_GZ ? NULL : malloc(SPOOL_BUF);
     b->tmp_path = se_asprintf("%s/.%s.%s.tmp-XXXXXX", dir, info->batch_id, ext);
     b->final_path = se_asprintf("%s/%s.%s", dir, info->batch_id, ext);
     spool = se_asprintf("%s/.%s.spool-XXXXXX", dir, info->batch_id);
-    if (!b->dir || !b->batch_id || !b->dataset_id || !b->schema_name || !b->buf ||
+    if (!b->dir || !b->batch_id || !b->dataset_id || !b->schema_name || (!b->buf && fmt != SE_FMT_TAR_GZ) ||
         !b->tmp_path || !b->final_path || !spool)
         goto nomem;
     if (info->segments) {
@@ -221,6 +227,8 @@ se_batch *se_batch_new(const char *dir, const se_batch_info *info, se_format fmt
         goto fail;
     }
     se_tmp_unlock();
+    if (fmt == SE_FMT_TAR_GZ && !(b->gz = se_gzs_new(b->spool_fd, b->level)))
+        goto nomem;
     free(spool);
     return b;
 
@@ -244,6 +252,15 @@ static int spool_flush(se_batch *b, char *err, size_t errlen)
 
 static int spool_put(se_batch *b, const char *p, size_t n, char *err, size_t errlen)
 {
+    if (b->gz) {
+        char why[256];
+        if (se_gzs_write(b->gz, p, n, why, sizeof why) != 0) {
+            snprintf(err, errlen, "%s: %s", b->dir, why);
+            return -1;
+        }
+        b->spool_size += n;
+        return 0;
+    }
     if (b->buf_len + n > SPOOL_BUF) {
         if (spool_flush(b, err, errlen) != 0)
             return -1;
@@ -260,6 +277,17 @@ static int spool_put(se_batch *b, const char *p, size_t n, char *err, size_t err
     memcpy(b->buf + b->buf_len, p, n);
     b->buf_len += n;
     b->spool_size += n;
+    return 0;
+}
+
+static int se_gz_part_begin(se_batch *b, char *err, size_t errlen)
+{
+    char why[256];
+
+    if (se_gzs_part(b->gz, b->nparts, why, sizeof why) != 0) {
+        snprintf(err, errlen, "%s: %s", b->dir, why);
+        return -1;
+    }
     return 0;
 }
 
@@ -282,6 +310,8 @@ int se_batch_add(se_batch *b, const char *row, size_t len, char *err, size_t err
             b->parts = np;
             b->cap_parts = cap;
         }
+        if (b->gz && se_gz_part_begin(b, err, errlen) != 0)
+            return -1;
         pt = &b->parts[b->nparts++];
         pt->off = b->spool_size;
         pt->bytes = 0;
@@ -456,6 +486,29 @@ out:
     return rc;
 }
 
+/* tar.gz: the rows are compressed already (or being compressed): assemble. */
+static int write_gz(se_batch *b, int fd, const char *mtext, char *err, size_t errlen)
+{
+    se_gz_part *gp = calloc(b->nparts ? b->nparts : 1, sizeof *gp);
+    char why[256];
+    int spool_failed = 0, rc;
+
+    if (!gp) {
+        snprintf(err, errlen, "%s: %s", b->tmp_path, strerror(ENOMEM));
+        return -1;
+    }
+    for (size_t i = 0; i < b->nparts; i++) {
+        gp[i].bytes = b->parts[i].bytes;
+        gp[i].crc = b->parts[i].crc;
+    }
+    rc = se_gzs_write_archive(b->gz, fd, mtext, strlen(mtext), gp, b->nparts, b->mtime_s,
+                              &spool_failed, why, sizeof why);
+    if (rc != 0)
+        snprintf(err, errlen, "%s: %s", spool_failed ? b->dir : b->tmp_path, why);
+    free(gp);
+    return rc;
+}
+
 int se_batch_finish(se_batch *b, char *err, size_t errlen)
 {
     struct archive *a = NULL;
@@ -493,6 +546,11 @@ int se_batch_finish(se_batch *b, char *err, size_t errlen)
     b->tmp_exists = 1;
     se_tmp_unlock();
 
+    if (b->gz) {
+        if (write_gz(b, fd, mtext, err, errlen) != 0)
+            goto out;
+        goto written;
+    }
     a = archive_write_new();
     if (!a)
         goto nomem;
@@ -511,6 +569,7 @@ int se_batch_finish(se_batch *b, char *err, size_t errlen)
     /* close flushes the compressor and the trailer: its failure is a write failure. */
     if (archive_write_close(a) != ARCHIVE_OK)
         goto arcerr;
+written:
     if (fsync(fd) != 0) {
         snprintf(err, errlen, "%s: %s", b->tmp_path, strerror(errno));
         goto out;
@@ -612,6 +671,7 @@ void se_batch_free(se_batch *b)
      * leftover second name from the link()+unlink() fallback can remain. */
     if (b->tmp_exists)
         unlink(b->tmp_path);
+    se_gzs_free(b->gz); /* before the spool it writes to */
     if (b->spool_fd >= 0)
         close(b->spool_fd);
     json_object_put(b->segments);

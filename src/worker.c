@@ -22,6 +22,7 @@
 #include "fsutil.h"
 #include "msg.h"
 #include "progress.h"
+#include "stitch.h"
 #include "timeutil.h"
 #include "worker.h"
 
@@ -224,7 +225,10 @@ int se_worker_run(const se_worker_job *w, bool print)
         .on_progress = se_pview_update, .progress_ud = pview,
         .segdefs = w->segdefs, .committing = &committing,
     };
-    rc = se_export_execute(&ep, why, sizeof why) ? SE_EXIT_FAILED : SE_EXIT_OK;
+    /* identityGraph pdg over files: stitched first (--keyed input is already). */
+    bool stitch = w->job->policy && w->job->policy->graph == SE_GRAPH_PDG && !w->o->keyed;
+    rc = (stitch ? se_stitch_execute(&ep, why, sizeof why) : se_export_execute(&ep, why, sizeof why))
+         ? SE_EXIT_FAILED : SE_EXIT_OK;
 
     pthread_mutex_lock(&final_mu);
     /* The final record decides.  A cancel that came before it wins, even
