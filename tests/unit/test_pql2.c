@@ -327,6 +327,10 @@ static void test_lambdas_quantifiers(void **state)
     NO("$1.homeAddress.stateProvince = $1.workAddress.stateProvince", DIFF, NULL);
     YES("Profile => Profile.homeAddress.stateProvince = \"CA\"", DIFF, NULL);
     YES("n.filter(x => x > 1).count() = 2 and n.map(x => $1 * 10).sum() = 60", "{\"n\":[1,2,3]}", NULL);
+    /* in a filter or a per-item argument, $1 is the item */
+    YES("n.filter($1 > 1).count() = 2 and n.map($1 * 10).sum() = 60 and n[$1 = 2]", "{\"n\":[1,2,3]}", NULL);
+    YES("xEvent[$1.eventType = \"view\"] and xEvent.exists($1.eventType = \"view\")", "{}", "[{\"eventType\":\"view\"}]");
+    NO("n[$1 > 3]", "{\"n\":[1,2,3]}", NULL);
     const char *E2 = "[{\"timestamp\":\"2024-03-01T00:00:00Z\",\"commerce\":{\"item\":{\"price\":60}},\"productListItems\":[{\"SKU\":\"PS\"}]},"
                      "{\"timestamp\":\"2024-03-02T00:00:00Z\",\"commerce\":{\"item\":{\"price\":70}},\"productListItems\":[{\"SKU\":\"PS\"},{\"SKU\":\"PS\"}]}]";
     const char *E3 = "[{\"timestamp\":\"2024-03-01T00:00:00Z\",\"commerce\":{\"item\":{\"price\":60}},\"productListItems\":[{\"SKU\":\"PS\"}]},"
