@@ -626,6 +626,31 @@ static int any_item(ectx *c, const val *it, void *st, bool *stop)
     return 0;
 }
 
+/* in / notIn, like, matches, string functions on one left value. */
+static int scalar_test(ectx *c, const node *n, const val *a, const val *b, bool *out)
+{
+    bool found = false;
+    *out = false;
+    switch (n->k) {
+    case N_IN:
+        if (a->k != V_STR && a->k != V_INT && a->k != V_DBL && a->k != V_BOOL)
+            return 0;
+        if (b->k != V_ARR && b->k != V_LIST)
+            return 0;
+        size_t len = pql_seq_len(b);
+        for (size_t i = 0; i < len && !found; i++) {
+            val it = pql_seq_at(b, i);
+            found = pql_vcmp(a, &it) == 0;
+        }
+        *out = n->op ? !found : found;
+        return 0;
+    case N_STRFN:
+        return pql_strfn(c, n, a, b, out);
+    default:
+        return pql_matches(c, n, a, b, out);
+    }
+}
+
 static int ev_cond(ectx *c, const node *n, bool *out)
 {
     val a, b;
@@ -635,26 +660,16 @@ static int ev_cond(ectx *c, const node *n, bool *out)
             return -1;
         *out = compare(n->op, &a, &b);
         return 0;
-    case N_IN: {
-        bool found = false;
+    case N_IN: case N_LIKE: case N_MATCHES: case N_STRFN:
         if (pql_ev(c, n->a, &a) || pql_ev(c, n->b, &b))
             return -1;
-        if (a.k != V_STR && a.k != V_INT && a.k != V_DBL && a.k != V_BOOL)
+        if (a.k == V_LIST && a.proj) { /* a projection: some item */
+            for (size_t i = 0; i < a.n && !*out; i++)
+                if (scalar_test(c, n, &a.items[i], &b, out))
+                    return -1;
             return 0;
-        if (b.k != V_ARR && b.k != V_LIST)
-            return 0;
-        size_t len = pql_seq_len(&b);
-        for (size_t i = 0; i < len && !found; i++) {
-            val it = pql_seq_at(&b, i);
-            found = pql_vcmp(&a, &it) == 0;
         }
-        *out = n->op ? !found : found;
-        return 0;
-    }
-    case N_LIKE: case N_MATCHES: case N_STRFN:
-        if (pql_ev(c, n->a, &a) || pql_ev(c, n->b, &b))
-            return -1;
-        return n->k == N_STRFN ? pql_strfn(c, n, &a, &b, out) : pql_matches(c, n, &a, &b, out);
+        return scalar_test(c, n, &a, &b, out);
     case N_ISNULL:
         if (pql_ev(c, n->a, &a))
             return -1;
