@@ -172,7 +172,7 @@ typedef struct {
     unsigned char scope_ty[MAX_VARS]; /* a let variable's type; TY_ANY otherwise */
     int nscope, maxslots;
     int filters;         /* filter [..] levels open around the current point */
-    int lambda_slot;     /* slot of the innermost lambda's first parameter, or -1 */
+    int lambda_slot;     /* the innermost lambda's first slot; -1: $1 is the profile, -2: the item */
 } parser;
 
 __attribute__((format(printf, 3, 4)))
@@ -212,7 +212,7 @@ typedef struct {
     json_object *const *events;
     size_t nevents;
     int64_t now, today;
-    json_object *ctx[MAX_UP + 2];  /* ctx[0] the profile; one more per open filter */
+    val ctx[MAX_UP + 2];           /* ctx[0] the profile; one more per open filter (the item) */
     int sp;
     val vars[MAX_VARS];
     arena_chunk *arena;

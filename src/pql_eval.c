@@ -249,7 +249,7 @@ static int ev_path(ectx *c, const node *n, val *out)
     else if (n->up < 0)
         base = pql_val_of(c->profile);
     else
-        base = pql_val_of(c->ctx[c->sp - n->up]);
+        base = c->ctx[c->sp - n->up];
     if (base.k == V_OBJ && n->nsegs == 1) { /* the common case, inlined */
         memset(out, 0, sizeof *out);
         json_object *o = get_key(base.j, n->segs[0]);
@@ -285,7 +285,7 @@ static int filter_item(ectx *c, const val *it, void *st, bool *stop)
     filt *f = st;
     bool ok = false;
     amark m = pql_mark(c);
-    c->ctx[++c->sp] = it->k == V_OBJ ? it->j : NULL;
+    c->ctx[++c->sp] = *it;
     int rc = pql_ev_bool(c, f->cond, &ok);
     c->sp--;
     pql_release(c, m);
@@ -346,8 +346,10 @@ int pql_items(ectx *c, const node *n, val *out)
 
 typedef int (*tuple_fn)(ectx *c, const node *n, void *st, bool *stop);
 
-/* Every tuple of the clauses from k on (each clause's condition holding). */
-static int tuples(ectx *c, const node *n, size_t k, tuple_fn fn, void *st, bool *stop)
+/* Every tuple of the clauses from k on (each clause's condition holding).
+ * What the arrays needed is released at the end, unless fn keeps values
+ * (keep: select's list is built in the same arena). */
+static int tuples(ectx *c, const node *n, size_t k, tuple_fn fn, void *st, bool *stop, bool keep)
 {
     val arr;
     int rc = 0;
@@ -367,9 +369,10 @@ static int tuples(ectx *c, const node *n, size_t k, tuple_fn fn, void *st, bool 
         if (n->cl[k].cond && pql_ev_bool(c, n->cl[k].cond, &ok))
             rc = -1;
         else if (ok)
-            rc = tuples(c, n, k + 1, fn, st, stop);
+            rc = tuples(c, n, k + 1, fn, st, stop, keep);
     }
-    pql_release(c, m);
+    if (!keep)
+        pql_release(c, m);
     return rc;
 }
 
@@ -518,7 +521,7 @@ int pql_ev(ectx *c, const node *n, val *out)
     case N_SELECT: {
         vec x = {0};
         bool stop = false;
-        if (tuples(c, n, 0, t_select, &x, &stop))
+        if (tuples(c, n, 0, t_select, &x, &stop, true))
             return -1;
         *out = vec_val(&x, false);
         return 0;
@@ -528,7 +531,7 @@ int pql_ev(ectx *c, const node *n, val *out)
         bool stop = false;
         memset(&st, 0, sizeof st);
         st.fn = n->op;
-        if (tuples(c, n, 0, t_agg, &st, &stop))
+        if (tuples(c, n, 0, t_agg, &st, &stop, false))
             return -1;
         return pql_agg_result(&st, out);
     }
@@ -554,7 +557,7 @@ int pql_ev(ectx *c, const node *n, val *out)
                 return -1;
         return pql_ev(c, n->a, out);
     case N_LAMBDA:
-        c->vars[n->slot] = pql_val_of(c->ctx[c->sp]);
+        c->vars[n->slot] = c->ctx[c->sp];
         return pql_ev(c, n->a, out);
     case N_CALL:
         return pql_call(c, n, out);
@@ -623,6 +626,31 @@ static int any_item(ectx *c, const val *it, void *st, bool *stop)
     return 0;
 }
 
+/* in / notIn, like, matches, string functions on one left value. */
+static int scalar_test(ectx *c, const node *n, const val *a, const val *b, bool *out)
+{
+    bool found = false;
+    *out = false;
+    switch (n->k) {
+    case N_IN:
+        if (a->k != V_STR && a->k != V_INT && a->k != V_DBL && a->k != V_BOOL)
+            return 0;
+        if (b->k != V_ARR && b->k != V_LIST)
+            return 0;
+        size_t len = pql_seq_len(b);
+        for (size_t i = 0; i < len && !found; i++) {
+            val it = pql_seq_at(b, i);
+            found = pql_vcmp(a, &it) == 0;
+        }
+        *out = n->op ? !found : found;
+        return 0;
+    case N_STRFN:
+        return pql_strfn(c, n, a, b, out);
+    default:
+        return pql_matches(c, n, a, b, out);
+    }
+}
+
 static int ev_cond(ectx *c, const node *n, bool *out)
 {
     val a, b;
@@ -632,26 +660,16 @@ static int ev_cond(ectx *c, const node *n, bool *out)
             return -1;
         *out = compare(n->op, &a, &b);
         return 0;
-    case N_IN: {
-        bool found = false;
+    case N_IN: case N_LIKE: case N_MATCHES: case N_STRFN:
         if (pql_ev(c, n->a, &a) || pql_ev(c, n->b, &b))
             return -1;
-        if (a.k != V_STR && a.k != V_INT && a.k != V_DBL && a.k != V_BOOL)
+        if (a.k == V_LIST && a.proj) { /* a projection: some item */
+            for (size_t i = 0; i < a.n && !*out; i++)
+                if (scalar_test(c, n, &a.items[i], &b, out))
+                    return -1;
             return 0;
-        if (b.k != V_ARR && b.k != V_LIST)
-            return 0;
-        size_t len = pql_seq_len(&b);
-        for (size_t i = 0; i < len && !found; i++) {
-            val it = pql_seq_at(&b, i);
-            found = pql_vcmp(&a, &it) == 0;
         }
-        *out = n->op ? !found : found;
-        return 0;
-    }
-    case N_LIKE: case N_MATCHES: case N_STRFN:
-        if (pql_ev(c, n->a, &a) || pql_ev(c, n->b, &b))
-            return -1;
-        return n->k == N_STRFN ? pql_strfn(c, n, &a, &b, out) : pql_matches(c, n, &a, &b, out);
+        return scalar_test(c, n, &a, &b, out);
     case N_ISNULL:
         if (pql_ev(c, n->a, &a))
             return -1;
@@ -682,7 +700,7 @@ static int ev_cond(ectx *c, const node *n, bool *out)
     }
     case N_SELECT: case N_EXISTS: {
         bool stop = false;
-        return tuples(c, n, 0, t_any, out, &stop);
+        return tuples(c, n, 0, t_any, out, &stop, false);
     }
     case N_FORALL:
         return forall(c, n, 0, out);
@@ -738,7 +756,7 @@ int se_pql_eval(const se_pql *q, json_object *profile, json_object *const *event
     int rc;
     memset(&c, 0, sizeof c);
     c.profile = profile;
-    c.ctx[0] = profile;
+    c.ctx[0] = pql_val_of(profile);
     c.events = events;
     c.nevents = events ? nevents : 0;
     c.now = now_ms;

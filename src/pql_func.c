@@ -300,7 +300,7 @@ static int keep(ectx *c, itemst *s, val v)
 static int on_item(ectx *c, const node *arg, const val *it, val *out, bool *b)
 {
     int rc;
-    c->ctx[++c->sp] = it->k == V_OBJ ? it->j : NULL;
+    c->ctx[++c->sp] = *it;
     if (arg->k == N_LAMBDA)
         c->vars[arg->slot] = *it;
     if (b)

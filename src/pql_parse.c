@@ -135,10 +135,11 @@ static node *parse_ref(parser *p)
     if (t->k == TK_PARAM) {
         if (p->lambda_slot < 0) {
             if (t->i != 1) {
-                perr(&p->e, t->pos, "only $1 (the profile) is defined here");
+                perr(&p->e, t->pos, "only $1 (%s) is defined here",
+                     p->lambda_slot == -1 ? "the profile" : "the item");
                 goto fail;
             }
-            n->up = -1; /* the profile */
+            n->up = p->lambda_slot == -1 ? -1 : 0; /* the profile, or the item */
         } else {
             n->var = p->lambda_slot + (int)t->i - 1;
             if (n->var >= p->nscope) {
@@ -401,8 +402,11 @@ static node *parse_postfix(parser *p)
             p->i++;
             if (!(m = mk(p, N_FILTER, TY_SET, t->pos)))
                 goto fail;
+            int lam0 = p->lambda_slot;
             p->filters++;
+            p->lambda_slot = -2; /* $1: the item */
             m->b = pql_parse_expr(p);
+            p->lambda_slot = lam0;
             p->filters--;
             if (!m->b || pql_need_cond(p, m->b) || expect(p, TK_RB, "']'"))
                 goto fail;

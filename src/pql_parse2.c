@@ -265,8 +265,12 @@ static int parse_args(parser *p, node *n, bool peritem)
             pql_perr(&p->e, cur(p)->pos, "filters nested too deeply");
             return -1;
         }
+        int lam0 = p->lambda_slot;
         p->filters += item;
+        if (item)
+            p->lambda_slot = -2; /* $1: the item */
         a = pql_parse_expr(p);
+        p->lambda_slot = lam0;
         p->filters -= item;
         if (!a || pql_add_item(p, n, a))
             return -1;
@@ -653,13 +657,17 @@ node *pql_parse_chain(parser *p)
         }
         s = &n->steps[n->nsteps++];
         memset(s, 0, sizeof *s);
+        int lam0 = p->lambda_slot;
         p->filters++;
+        p->lambda_slot = -2; /* $1: the event */
         while (cur(p)->k == TK_IDENT && peek(p, 1)->k == TK_LP) {
             if (step_clause(p, s, cur(p))) {
                 p->filters--;
+                p->lambda_slot = lam0;
                 goto fail;
             }
         }
+        p->lambda_slot = lam0;
         p->filters--;
         if (!s->what) {
             unexpected(p, "WHAT(...)");

@@ -189,7 +189,7 @@ int pql_occurs(ectx *c, const occspec *o, int64_t t, bool *out)
 static int step_ok(ectx *c, const node *n, const chainstep *s, json_object *ev, bool *ok)
 {
     int rc = 0;
-    c->ctx[++c->sp] = ev;
+    c->ctx[++c->sp] = pql_val_of(ev);
     rc = pql_ev_bool(c, s->what, ok);
     if (!rc && *ok && s->where)
         rc = pql_ev_bool(c, s->where, ok);
@@ -241,7 +241,7 @@ int pql_chain(ectx *c, const node *n, bool *out)
         val tv;
         if (!c->events[i])
             continue;
-        c->ctx[++c->sp] = c->events[i];
+        c->ctx[++c->sp] = pql_val_of(c->events[i]);
         int rc = pql_ev(c, n->a, &tv);
         c->sp--;
         if (rc)

@@ -658,6 +658,7 @@ static void test_reject_messages(void **state)
     reject("xEvent[^ = 1]", "pql: expected a field name, found '=' at column 10");
     reject("$2.a = 1", "pql: only $1 (the profile) is defined here at column 1");
     reject("x.filter(Y => $2.a = 1)", "pql: the lambda has no parameter $2 at column 15");
+    reject("xEvent[$2 = 1]", "pql: only $1 (the item) is defined here at column 8");
     reject("$0 = 1", "pql: expected a parameter number after '$' at column 1");
     reject("(A, B) => A.x = 1", "pql: a query lambda takes one parameter (the profile) at column 1");
     reject("(A, A) => A.x = 1", "pql: variable 'A' is already declared at column 5");

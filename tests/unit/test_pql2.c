@@ -301,6 +301,20 @@ static void test_array_functions(void **state)
     YES("person.orders.count() = 3 and person.favoriteColors.count() = 3", P, NULL);
     YES("\"Rome\" in person.visitedCities", P, NULL);
     YES("person.orders.storeId = \"s2\"", P, NULL);        /* a projection: some item */
+    YES("person.orders.storeId in [\"s2\", \"s9\"] and person.orders.storeId notIn [\"s1\"]", P, NULL);
+    NO("person.orders.storeId in [\"s9\"]", P, NULL);
+    YES("person.orders.storeId.startsWith(\"S\", false) and person.orders.storeId like \"s_\" and person.orders.storeId matches \"2$\"", P, NULL);
+    NO("person.orders.storeId.endsWith(\"3\")", P, NULL);
+    /* kirby "Operation on a Set": a field of a select's result */
+    YES("(select X from xEvent where X.type = \"FLIGHT\").homeAddress.countryISO = \"US\"", P,
+        "[{\"type\":\"FLIGHT\",\"homeAddress\":{\"countryISO\":\"US\"}},{\"type\":\"BUS\"}]");
+    NO("(select X from xEvent where X.type = \"LOST_BAG\").homeAddress.countryISO = \"US\"", P,
+        "[{\"type\":\"FLIGHT\",\"homeAddress\":{\"countryISO\":\"US\"}}]");
+    /* kirby Example 2: two variables, F1 != F2 compares the events */
+    YES("select F1 from xEvent where F1.type = \"FLIGHT\", F2 from xEvent where F2.type = \"FLIGHT\" and F1 != F2 and F2.ts_flight occurs <= 30 days after F1.ts_flight", P,
+        "[{\"type\":\"FLIGHT\",\"ts_flight\":\"2024-01-01T00:00:00Z\"},{\"type\":\"FLIGHT\",\"ts_flight\":\"2024-01-20T00:00:00Z\"}]");
+    NO("select F1 from xEvent where F1.type = \"FLIGHT\", F2 from xEvent where F2.type = \"FLIGHT\" and F1 != F2 and F2.ts_flight occurs <= 30 days after F1.ts_flight", P,
+        "[{\"type\":\"FLIGHT\",\"ts_flight\":\"2024-01-01T00:00:00Z\"},{\"type\":\"FLIGHT\",\"ts_flight\":\"2024-03-20T00:00:00Z\"}]");
     /* map-functions.md */
     YES("identityMap.get(\"example@example.com\")", P, NULL);
     NO("identityMap.get(\"other\")", P, NULL);
@@ -327,6 +341,10 @@ static void test_lambdas_quantifiers(void **state)
     NO("$1.homeAddress.stateProvince = $1.workAddress.stateProvince", DIFF, NULL);
     YES("Profile => Profile.homeAddress.stateProvince = \"CA\"", DIFF, NULL);
     YES("n.filter(x => x > 1).count() = 2 and n.map(x => $1 * 10).sum() = 60", "{\"n\":[1,2,3]}", NULL);
+    /* in a filter or a per-item argument, $1 is the item */
+    YES("n.filter($1 > 1).count() = 2 and n.map($1 * 10).sum() = 60 and n[$1 = 2]", "{\"n\":[1,2,3]}", NULL);
+    YES("xEvent[$1.eventType = \"view\"] and xEvent.exists($1.eventType = \"view\")", "{}", "[{\"eventType\":\"view\"}]");
+    NO("n[$1 > 3]", "{\"n\":[1,2,3]}", NULL);
     const char *E2 = "[{\"timestamp\":\"2024-03-01T00:00:00Z\",\"commerce\":{\"item\":{\"price\":60}},\"productListItems\":[{\"SKU\":\"PS\"}]},"
                      "{\"timestamp\":\"2024-03-02T00:00:00Z\",\"commerce\":{\"item\":{\"price\":70}},\"productListItems\":[{\"SKU\":\"PS\"},{\"SKU\":\"PS\"}]}]";
     const char *E3 = "[{\"timestamp\":\"2024-03-01T00:00:00Z\",\"commerce\":{\"item\":{\"price\":60}},\"productListItems\":[{\"SKU\":\"PS\"}]},"
