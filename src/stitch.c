@@ -461,7 +461,28 @@ typedef struct sctx {
     se_jobstate *js;
     bool failed;
     char why[1024];
+    char **giants;             /* keys of the components left out, reported at the end of pass 2 */
+    size_t ngiants, cap_giants;
 } sctx;
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* SPEC §4: the left-out profiles, after the bad records and in key order, as
+ * the keyed path reports them (bad-record lines sort first, then groups). */
+static void report_giants(sctx *c)
+{
+    qsort(c->giants, c->ngiants, sizeof *c->giants, cmp_str);
+    for (size_t i = 0; i < c->ngiants; i++) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "profile \"%s\" left out: its identity graph holds more than %d identities",
+                 c->giants[i], SE_GRAPH_MAX_IDENTITIES);
+        se_jobstate_error(c->js, SE_EC_GRAPH_TOO_BIG, msg, "segexport.graph");
+        se_warn("%s", msg);
+    }
+}
 
 static void sfail(sctx *c, const char *code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -569,11 +590,21 @@ static void spool(sctx *c, se_stitcher *st, se_extsort *xs)
                 /* SPEC §4: left out, reported once, not a bad record. */
                 c->js->input_records++;
                 if (se_stitcher_report_once(st)) {
-                    char msg[1024];
-                    snprintf(msg, sizeof msg, "profile \"%.*s\" left out: its identity graph holds more than %d identities",
-                             (int)klen, key, SE_GRAPH_MAX_IDENTITIES);
-                    se_jobstate_error(c->js, SE_EC_GRAPH_TOO_BIG, msg, "segexport.graph");
-                    se_warn("%s", msg);
+                    if (c->ngiants == c->cap_giants) {
+                        size_t nc = c->cap_giants ? 2 * c->cap_giants : 8;
+                        char **ng = realloc(c->giants, nc * sizeof *ng);
+                        if (!ng) {
+                            sfail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
+                            break;
+                        }
+                        c->giants = ng;
+                        c->cap_giants = nc;
+                    }
+                    if (!(c->giants[c->ngiants] = strndup(key, klen))) {
+                        sfail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
+                        break;
+                    }
+                    c->ngiants++;
                 }
             } else if (k < 0) {
                 sfail(c, SE_EC_JOB_FAILED, "Error in Export Job: %s:%llu: %s", ch->name,
@@ -630,6 +661,7 @@ int se_stitch_execute(const se_export_params *ep, char *why, size_t whylen)
     spool(&c, st, xs);
     if (c.failed)
         goto out;
+    report_giants(&c);
     se_stitcher_free(st); /* the graph is not needed past here */
     st = NULL;
     if ((fd = se_extsort_finish(xs, err, sizeof err)) < 0) {
@@ -669,5 +701,8 @@ done:
     se_extsort_free(xs);
     se_stitcher_free(st);
     free(dir);
+    for (size_t i = 0; i < c.ngiants; i++)
+        free(c.giants[i]);
+    free(c.giants);
     return rc;
 }

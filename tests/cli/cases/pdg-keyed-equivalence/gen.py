@@ -1,6 +1,7 @@
 # 400 records over 300 people: fragments with 1-3 identities, events, links
 # between random people (so chains form), and a chain of 55 Cookie ids (a
-# component past 50 identities), in random order; deterministic.
+# component past 50 identities), in random order, and two bad records;
+# deterministic.
 import json, random
 r = random.Random(11)
 ns = ["ECID", "Email", "CRM", "Phone"]
@@ -19,5 +20,7 @@ for i in range(400):
 for i in range(54):
     recs.append({"identityMap": {"Cookie": [{"id": "k%02d" % i}, {"id": "k%02d" % (i + 1)}]}, "n": i})
 r.shuffle(recs)
-for rec in recs:
+for i, rec in enumerate(recs):
     print(json.dumps(rec, separators=(",", ":")))
+    if i in (40, 300):
+        print('{"identityMap":{"ECID":[{"id":"p1"}]},"broken":')
