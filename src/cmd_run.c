@@ -1,5 +1,5 @@
-/* `segexport run` and `segexport key`: the export in this process, and the
- * scale-out mapper. */
+/* `segexport run` and `segexport create`: the export in this process or in a
+ * detached worker.  (`key` is in cmd_key.c.) */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -153,6 +153,7 @@ static int prepare(const se_opts *o, struct prepared *p)
     if (o->shard) {
         p->js.shard_k = o->shard_k;
         p->js.shard_n = o->shard_n;
+        p->js.max_errors = o->max_errors;
     }
     return 0;
 }
@@ -292,65 +293,5 @@ out:
     }
     json_object_put(out);
     prepared_free(&p);
-    return rc;
-}
-
-/* key: KEY<TAB>RECORD per good record; bad records are reported and, beyond
- * --max-errors, make the exit status 1 (the sort that follows would otherwise
- * silently lose them). */
-int se_cmd_key(const se_opts *o)
-{
-    char *const *inputs = o->operands;
-    size_t ninputs = o->noperands;
-    se_input *in = NULL;
-    se_rparser *rp = NULL;
-    se_line ln;
-    se_record rec;
-    uint64_t bad = 0;
-    char err[1024];
-    int r, rc = SE_EXIT_OK;
-
-    memset(&rec, 0, sizeof rec);
-    if (se_input_check_paths(inputs, ninputs, err, sizeof err)) {
-        se_error("%s", err);
-        return SE_EXIT_SYSTEM;
-    }
-    in = se_input_open(inputs, ninputs, (size_t)o->max_record_bytes);
-    rp = se_rparser_new();
-    if (!in || !rp) {
-        se_error("out of memory");
-        rc = SE_EXIT_SYSTEM;
-        goto out;
-    }
-    while ((r = se_input_next(in, &ln)) > 0) {
-        if (ln.too_long) {
-            snprintf(err, sizeof err, "record longer than --max-record-bytes %llu",
-                     (unsigned long long)o->max_record_bytes);
-        } else if (se_record_parse(rp, ln.data, ln.len, &rec, err, sizeof err) == 0) {
-            if (fputs(rec.key, stdout) == EOF || putchar('\t') == EOF ||
-                fwrite(ln.data, 1, ln.len, stdout) != ln.len || putchar('\n') == EOF) {
-                se_error("error writing to standard output");
-                rc = SE_EXIT_SYSTEM;
-                goto out;
-            }
-            se_record_clear(&rec);
-            continue;
-        }
-        se_error("%s:%llu: %s", ln.name, (unsigned long long)ln.lineno, err);
-        if (++bad > o->max_errors) {
-            se_error("%llu bad input records, more than --max-errors %llu",
-                     (unsigned long long)bad, (unsigned long long)o->max_errors);
-            rc = SE_EXIT_FAILED;
-            goto out;
-        }
-    }
-    if (r < 0) {
-        se_error("%s", se_input_error(in));
-        rc = SE_EXIT_FAILED;
-    }
-out:
-    se_record_clear(&rec);
-    se_rparser_free(rp);
-    se_input_free(in);
     return rc;
 }
