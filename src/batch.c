@@ -18,6 +18,7 @@
 #include "batch.h"
 #include "fsutil.h"
 #include "gzspool.h"
+#include "zipspool.h"
 #include "jsonscan.h"
 
 #include <archive.h>
@@ -145,6 +146,12 @@ static int valid_batch_id(const char *s)
     return n == 32;
 }
 
+/* Formats whose rows are deflated while the job runs (gzspool.h). */
+static int streamed(se_format fmt)
+{
+    return fmt == SE_FMT_TAR_GZ || fmt == SE_FMT_ZIP;
+}
+
 se_batch *se_batch_new(const char *dir, const se_batch_info *info, se_format fmt,
                        int level, uint64_t rows_per_file, int64_t mtime_s,
                        char *err, size_t errlen)
@@ -202,11 +209,11 @@ se_batch *se_batch_new(const char *dir, const se_batch_info *info, se_format fmt
     b->batch_id = strdup(info->batch_id);
     b->dataset_id = strdup(info->dataset_id);
     b->schema_name = strdup(info->schema_name);
-    b->buf = fmt == SE_FMT_TAR_GZ ? NULL : malloc(SPOOL_BUF);
+    b->buf = streamed(fmt) ? NULL : malloc(SPOOL_BUF);
     b->tmp_path = se_asprintf("%s/.%s.%s.tmp-%ld", dir, info->batch_id, ext, (long)getpid());
     b->final_path = se_asprintf("%s/%s.%s", dir, info->batch_id, ext);
     spool = se_asprintf("%s/.%s.spool-XXXXXX", dir, info->batch_id);
-    if (!b->dir || !b->batch_id || !b->dataset_id || !b->schema_name || (!b->buf && fmt != SE_FMT_TAR_GZ) ||
+    if (!b->dir || !b->batch_id || !b->dataset_id || !b->schema_name || (!b->buf && !streamed(fmt)) ||
         !b->tmp_path || !b->final_path || !spool)
         goto nomem;
     if (info->segments) {
@@ -226,7 +233,7 @@ se_batch *se_batch_new(const char *dir, const se_batch_info *info, se_format fmt
         snprintf(err, errlen, "%s: %s", spool, strerror(errno));
         goto fail;
     }
-    if (fmt == SE_FMT_TAR_GZ && !(b->gz = se_gzs_new(b->spool_fd, b->level)))
+    if (streamed(fmt) && !(b->gz = se_gzs_new(b->spool_fd, b->level)))
         goto nomem;
     free(spool);
     return b;
@@ -485,7 +492,7 @@ out:
     return rc;
 }
 
-/* tar.gz: the rows are compressed already (or being compressed): assemble. */
+/* tar.gz, zip: the rows are compressed already (or being compressed): assemble. */
 static int write_gz(se_batch *b, int fd, const char *mtext, char *err, size_t errlen)
 {
     se_gz_part *gp = calloc(b->nparts ? b->nparts : 1, sizeof *gp);
@@ -500,8 +507,12 @@ static int write_gz(se_batch *b, int fd, const char *mtext, char *err, size_t er
         gp[i].bytes = b->parts[i].bytes;
         gp[i].crc = b->parts[i].crc;
     }
-    rc = se_gzs_write_archive(b->gz, fd, mtext, strlen(mtext), gp, b->nparts, b->mtime_s,
-                              &spool_failed, why, sizeof why);
+    if (b->fmt == SE_FMT_ZIP)
+        rc = se_zip_write_archive(b->gz, b->level, fd, mtext, strlen(mtext), gp, b->nparts,
+                                  b->mtime_s, &spool_failed, why, sizeof why);
+    else
+        rc = se_gzs_write_archive(b->gz, fd, mtext, strlen(mtext), gp, b->nparts, b->mtime_s,
+                                  &spool_failed, why, sizeof why);
     if (rc != 0)
         snprintf(err, errlen, "%s: %s", spool_failed ? b->dir : b->tmp_path, why);
     free(gp);
