@@ -5,16 +5,15 @@
  * Why a spool: the manifest must come first in the archive but it lists every
  * part's size and CRC, which are known only once all rows are in.  The spool is
  * unlinked right after creation so a crash or kill never leaves it behind.
- * For tar.gz the spool holds the rows already deflated, in independent
- * segments, by a background thread while the job runs (gzspool.c); finish
- * then only assembles.  The other formats spool raw rows and compress in
- * finish, through libarchive.
+ * For tar.gz and zip the spool holds the rows already deflated, in
+ * independent segments, by a background thread while the job runs
+ * (gzspool.c); finish then only assembles (gzspool.c, zipspool.c).  The other
+ * formats spool raw rows and compress in finish, through libarchive.
  *
  * Reproducibility: entries carry fixed metadata (mode 0644, uid/gid 0, no
  * user/group names, mtime = the caller's mtime_s), gzip omits its timestamp,
- * and the last block is not padded, so identical inputs give identical bytes.
- * (Zip stores MS-DOS times in local time - libarchive converts with
- * localtime_r - so zip bytes also depend on TZ; the tar formats do not.) */
+ * and the last block is not padded, so identical inputs give identical bytes
+ * (zip's MS-DOS times are UTC: zipspool.c converts with gmtime_r). */
 #include "batch.h"
 #include "fsutil.h"
 #include "gzspool.h"
@@ -396,13 +395,7 @@ static int setup_archive(const se_batch *b, struct archive *a)
     char lvl[16];
 
     snprintf(lvl, sizeof lvl, "%d", b->level);
-    if (b->fmt == SE_FMT_ZIP) {
-        return archive_write_set_format_zip(a) != ARCHIVE_OK ||
-               archive_write_add_filter_none(a) != ARCHIVE_OK ||
-               archive_write_set_format_option(a, "zip", "compression", "deflate") != ARCHIVE_OK ||
-               archive_write_set_format_option(a, "zip", "compression-level", lvl) != ARCHIVE_OK
-                   ? -1 : 0;
-    }
+    /* (tar.gz and zip never come here: see write_gz.) */
     /* pax_restricted writes plain ustar headers unless an entry needs more. */
     if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK)
         return -1;
