@@ -67,6 +67,17 @@ int se_gzs_write_archive(se_gzs *s, int out_fd, const char *mtext, size_t mlen,
                          const se_gz_part *parts, size_t nparts, int64_t mtime_s,
                          int *spool_failed, char *err, size_t errlen);
 
+/* For other archive writers (zipspool.c).  se_gzs_sync: hands over the last
+ * segment and waits until all are in the spool; 0, or -1 with err ("spool:
+ * reason").  Then se_gzs_comp(part) is the compressed size of a part: its
+ * segments, each ending with a sync flush (no final block), lie in the spool
+ * in part order from offset 0.  se_gzs_copy copies n spool bytes from off to
+ * out_fd; -1 with err (*spool_failed set when the spool failed). */
+int se_gzs_sync(se_gzs *s, size_t nparts, char *err, size_t errlen);
+uint64_t se_gzs_comp(const se_gzs *s, size_t part);
+int se_gzs_copy(se_gzs *s, uint64_t off, uint64_t n, int out_fd, int *spool_failed,
+                char *err, size_t errlen);
+
 /* Waits for (or discards) this stream's pending segments, frees.  NULL ok. */
 void se_gzs_free(se_gzs *s);
 

@@ -5,19 +5,19 @@
  * Why a spool: the manifest must come first in the archive but it lists every
  * part's size and CRC, which are known only once all rows are in.  The spool is
  * unlinked right after creation so a crash or kill never leaves it behind.
- * For tar.gz the spool holds the rows already deflated, in independent
- * segments, by a background thread while the job runs (gzspool.c); finish
- * then only assembles.  The other formats spool raw rows and compress in
- * finish, through libarchive.
+ * For tar.gz and zip the spool holds the rows already deflated, in
+ * independent segments, by a background thread while the job runs
+ * (gzspool.c); finish then only assembles (gzspool.c, zipspool.c).  The other
+ * formats spool raw rows and compress in finish, through libarchive.
  *
  * Reproducibility: entries carry fixed metadata (mode 0644, uid/gid 0, no
  * user/group names, mtime = the caller's mtime_s), gzip omits its timestamp,
- * and the last block is not padded, so identical inputs give identical bytes.
- * (Zip stores MS-DOS times in local time - libarchive converts with
- * localtime_r - so zip bytes also depend on TZ; the tar formats do not.) */
+ * and the last block is not padded, so identical inputs give identical bytes
+ * (zip's MS-DOS times are UTC: zipspool.c converts with gmtime_r). */
 #include "batch.h"
 #include "fsutil.h"
 #include "gzspool.h"
+#include "zipspool.h"
 #include "jsonscan.h"
 
 #include <archive.h>
@@ -145,6 +145,12 @@ static int valid_batch_id(const char *s)
     return n == 32;
 }
 
+/* Formats whose rows are deflated while the job runs (gzspool.h). */
+static int streamed(se_format fmt)
+{
+    return fmt == SE_FMT_TAR_GZ || fmt == SE_FMT_ZIP;
+}
+
 se_batch *se_batch_new(const char *dir, const se_batch_info *info, se_format fmt,
                        int level, uint64_t rows_per_file, int64_t mtime_s,
                        char *err, size_t errlen)
@@ -202,11 +208,11 @@ se_batch *se_batch_new(const char *dir, const se_batch_info *info, se_format fmt
     b->batch_id = strdup(info->batch_id);
     b->dataset_id = strdup(info->dataset_id);
     b->schema_name = strdup(info->schema_name);
-    b->buf = fmt == SE_FMT_TAR_GZ ? NULL : malloc(SPOOL_BUF);
+    b->buf = streamed(fmt) ? NULL : malloc(SPOOL_BUF);
     b->tmp_path = se_asprintf("%s/.%s.%s.tmp-XXXXXX", dir, info->batch_id, ext);
     b->final_path = se_asprintf("%s/%s.%s", dir, info->batch_id, ext);
     spool = se_asprintf("%s/.%s.spool-XXXXXX", dir, info->batch_id);
-    if (!b->dir || !b->batch_id || !b->dataset_id || !b->schema_name || (!b->buf && fmt != SE_FMT_TAR_GZ) ||
+    if (!b->dir || !b->batch_id || !b->dataset_id || !b->schema_name || (!b->buf && !streamed(fmt)) ||
         !b->tmp_path || !b->final_path || !spool)
         goto nomem;
     if (info->segments) {
@@ -227,7 +233,7 @@ se_batch *se_batch_new(const char *dir, const se_batch_info *info, se_format fmt
         goto fail;
     }
     se_tmp_unlock();
-    if (fmt == SE_FMT_TAR_GZ && !(b->gz = se_gzs_new(b->spool_fd, b->level)))
+    if (streamed(fmt) && !(b->gz = se_gzs_new(b->spool_fd, b->level)))
         goto nomem;
     free(spool);
     return b;
@@ -390,13 +396,7 @@ static int setup_archive(const se_batch *b, struct archive *a)
     char lvl[16];
 
     snprintf(lvl, sizeof lvl, "%d", b->level);
-    if (b->fmt == SE_FMT_ZIP) {
-        return archive_write_set_format_zip(a) != ARCHIVE_OK ||
-               archive_write_add_filter_none(a) != ARCHIVE_OK ||
-               archive_write_set_format_option(a, "zip", "compression", "deflate") != ARCHIVE_OK ||
-               archive_write_set_format_option(a, "zip", "compression-level", lvl) != ARCHIVE_OK
-                   ? -1 : 0;
-    }
+    /* (tar.gz and zip never come here: see write_gz.) */
     /* pax_restricted writes plain ustar headers unless an entry needs more. */
     if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK)
         return -1;
@@ -486,7 +486,7 @@ out:
     return rc;
 }
 
-/* tar.gz: the rows are compressed already (or being compressed): assemble. */
+/* tar.gz, zip: the rows are compressed already (or being compressed): assemble. */
 static int write_gz(se_batch *b, int fd, const char *mtext, char *err, size_t errlen)
 {
     se_gz_part *gp = calloc(b->nparts ? b->nparts : 1, sizeof *gp);
@@ -501,8 +501,12 @@ static int write_gz(se_batch *b, int fd, const char *mtext, char *err, size_t er
         gp[i].bytes = b->parts[i].bytes;
         gp[i].crc = b->parts[i].crc;
     }
-    rc = se_gzs_write_archive(b->gz, fd, mtext, strlen(mtext), gp, b->nparts, b->mtime_s,
-                              &spool_failed, why, sizeof why);
+    if (b->fmt == SE_FMT_ZIP)
+        rc = se_zip_write_archive(b->gz, b->level, fd, mtext, strlen(mtext), gp, b->nparts,
+                                  b->mtime_s, &spool_failed, why, sizeof why);
+    else
+        rc = se_gzs_write_archive(b->gz, fd, mtext, strlen(mtext), gp, b->nparts, b->mtime_s,
+                                  &spool_failed, why, sizeof why);
     if (rc != 0)
         snprintf(err, errlen, "%s: %s", spool_failed ? b->dir : b->tmp_path, why);
     free(gp);

@@ -449,6 +449,51 @@ int se_gzs_write(se_gzs *s, const void *p, size_t n, char *err, size_t errlen)
     return 0;
 }
 
+int se_gzs_sync(se_gzs *s, size_t nparts, char *err, size_t errlen)
+{
+    int e;
+
+    if (s->cur->len)
+        submit(s);
+    if ((e = drain(s)) != 0)
+        return fail(err, errlen, e);
+    for (size_t i = 0; i < nparts; i++) {
+        if (i >= s->ncomp || s->comp[i] == 0) {
+            snprintf(err, errlen, "spool: part %zu missing", i);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+uint64_t se_gzs_comp(const se_gzs *s, size_t part)
+{
+    return part < s->ncomp ? s->comp[part] : 0;
+}
+
+int se_gzs_copy(se_gzs *s, uint64_t off, uint64_t n, int out_fd, int *spool_failed,
+                char *err, size_t errlen)
+{
+    char buf[64 << 10];
+
+    for (uint64_t done = 0; done < n;) {
+        size_t k = n - done > sizeof buf ? sizeof buf : (size_t)(n - done);
+        ssize_t r = pread(s->fd, buf, k, (off_t)(off + done));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            *spool_failed = 1;
+            return fail(err, errlen, r == 0 ? EIO : errno);
+        }
+        if (se_write_all(out_fd, buf, (size_t)r) != 0) {
+            snprintf(err, errlen, "%s", strerror(errno ? errno : EIO));
+            return -1;
+        }
+        done += (uint64_t)r;
+    }
+    return 0;
+}
+
 /* ---- the archive ---- */
 
 static void octal(unsigned char *f, size_t width, uint64_t v)
@@ -564,19 +609,9 @@ int se_gzs_write_archive(se_gzs *s, int out_fd, const char *mtext, size_t mlen,
     memset(&z, 0, sizeof z);
     if (!zout)
         goto nomem;
-    if (s->cur->len)
-        submit(s);
-    if ((e = drain(s)) != 0) {
+    if (se_gzs_sync(s, nparts, err, errlen) != 0) {
         *spool_failed = 1;
-        free(zout);
-        return fail(err, errlen, e);
-    }
-    for (size_t i = 0; i < nparts; i++) {
-        if ((i < s->ncomp ? s->comp[i] : 0) == 0 && parts[i].bytes) {
-            snprintf(err, errlen, "spool: part %zu missing", i);
-            *spool_failed = 1;
-            goto out;
-        }
+        goto out;
     }
     /* gzip header: no name, no time; XFL as gzip(1) and libarchive set it. */
     hdr[8] = s->level == 9 ? 2 : s->level == 1 ? 4 : 0;
@@ -604,21 +639,8 @@ int se_gzs_write_archive(se_gzs *s, int out_fd, const char *mtext, size_t mlen,
         if (i == nparts)
             break;
         /* The part's spooled segments, as they are. */
-        for (uint64_t done = 0, want = s->comp[i]; done < want;) {
-            size_t k = want - done > OUT_BUF ? OUT_BUF : (size_t)(want - done);
-            ssize_t r = pread(s->fd, zout, k, (off_t)(spool_off + done));
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r <= 0) {
-                e = r == 0 ? EIO : errno;
-                *spool_failed = 1;
-                fail(err, errlen, e);
-                goto out;
-            }
-            if (se_write_all(out_fd, (const char *)zout, (size_t)r) != 0)
-                goto ioerr;
-            done += (uint64_t)r;
-        }
+        if (se_gzs_copy(s, spool_off, s->comp[i], out_fd, spool_failed, err, errlen) != 0)
+            goto out;
         spool_off += s->comp[i];
         crc = crc32_combine(crc, parts[i].crc, (z_off_t)parts[i].bytes);
         total += parts[i].bytes;

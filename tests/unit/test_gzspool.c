@@ -5,6 +5,9 @@
  *    smaller and larger than a segment, 1 / 3 / many rows per part, every level;
  *  - the archive bytes are the same with the compression thread and without,
  *    and with several batches filled in turn (shared pool, bounded buffers);
+ *  - zip batches from the same stream: same members and bytes as the tar
+ *    archive's, read by libarchive (seekable and streaming), unzip and Python,
+ *    also with zip64 fields forced; the same bytes with and without the thread;
  *  - an error met by the thread (the spool cannot be written) fails the next
  *    write or the archive, naming the spool. */
 #include <stdarg.h>
@@ -26,6 +29,7 @@
 
 #include "batch.h"
 #include "gzspool.h"
+#include "zipspool.h"
 
 #define BID "00112233445566778899aabbccddeeff"
 #define MTIME ((int64_t)1538611200)
@@ -323,6 +327,102 @@ static void spool_error(const char *dir, int threads, int many)
     se_gzs_set_threads(1);
 }
 
+/* Every member of an archive in memory as "name\n<size>\n<data>" records. */
+static blob members(blob in, int fmt_zip, int seekable)
+{
+    blob out = { NULL, 0 };
+    size_t cap = 1 << 16;
+    struct archive *a = archive_read_new();
+    struct archive_entry *e;
+    out.p = malloc(cap);
+    if (!fmt_zip) {
+        archive_read_support_format_tar(a);
+        archive_read_support_filter_all(a);
+    } else if (seekable) {
+        archive_read_support_format_zip_seekable(a);
+    } else {
+        archive_read_support_format_zip_streamable(a);
+    }
+    assert_int_equal(archive_read_open_memory(a, in.p, in.n), ARCHIVE_OK);
+    int rc;
+    while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+        char head[128];
+        la_int64_t size = archive_entry_size(e);
+        int k = snprintf(head, sizeof head, "%s\n%lld\n", archive_entry_pathname(e), (long long)size);
+        while (out.n + (size_t)k + (size_t)size + 1 > cap)
+            cap *= 2;
+        out.p = realloc(out.p, cap);
+        assert_non_null(out.p);
+        memcpy(out.p + out.n, head, (size_t)k);
+        out.n += (size_t)k;
+        assert_true(archive_read_data(a, out.p + out.n, (size_t)size) == size);
+        out.n += (size_t)size;
+        assert_true(archive_entry_mtime(e) == (time_t)MTIME);
+    }
+    assert_int_equal(rc, ARCHIVE_EOF);
+    archive_read_free(a);
+    return out;
+}
+
+static int have(const char *cmd)
+{
+    char c[256];
+    snprintf(c, sizeof c, "command -v %s >/dev/null 2>&1", cmd);
+    return system(c) == 0;
+}
+
+static void zip_case(const char *dir, int level, uint64_t rpf, unsigned nrows, int force64)
+{
+    char sub[64];
+    snprintf(sub, sizeof sub, "ztar-%d-%llu-%u-%d", level, (unsigned long long)rpf, nrows, force64);
+    char *tp = build(dir, sub, SE_FMT_TAR, -1, rpf, nrows);
+    se_zip_force64 = force64;
+    se_gzs_set_threads(1);
+    snprintf(sub, sizeof sub, "z1-%d-%llu-%u-%d", level, (unsigned long long)rpf, nrows, force64);
+    char *z1 = build(dir, sub, SE_FMT_ZIP, level, rpf, nrows);
+    se_gzs_set_threads(0);
+    snprintf(sub, sizeof sub, "z0-%d-%llu-%u-%d", level, (unsigned long long)rpf, nrows, force64);
+    char *z0 = build(dir, sub, SE_FMT_ZIP, level, rpf, nrows);
+    se_gzs_set_threads(1);
+    se_zip_force64 = 0;
+
+    blob t = slurp(tp), a = slurp(z1), b = slurp(z0);
+    assert_int_equal(a.n, b.n);
+    assert_memory_equal(a.p, b.p, a.n);
+    blob mt = members(t, 0, 0);
+    for (int seekable = 0; seekable <= 1; seekable++) {
+        blob mz = members(a, 1, seekable);
+        assert_int_equal(mz.n, mt.n);
+        assert_memory_equal(mz.p, mt.p, mt.n);
+        free(mz.p);
+    }
+    char cmd[1400];
+    if (have("unzip")) {
+        snprintf(cmd, sizeof cmd, "unzip -tq '%s' >/dev/null", z1);
+        assert_int_equal(system(cmd), 0);
+    }
+    if (have("python3")) {
+        snprintf(cmd, sizeof cmd,
+                 "python3 -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); "
+                 "assert z.testzip() is None; assert z.namelist()[0] == \"manifest.json\"' '%s'", z1);
+        assert_int_equal(system(cmd), 0);
+    }
+    free(t.p); free(a.p); free(b.p); free(mt.p);
+    free(tp); free(z1); free(z0);
+}
+
+static void test_zip(void **state)
+{
+    const char *dir = *state;
+    zip_case(dir, -1, 1000000, 0, 0);   /* empty batch */
+    zip_case(dir, -1, 1, 30, 0);
+    zip_case(dir, 1, 3, 200, 0);        /* rows over a segment */
+    zip_case(dir, 9, 1000, 150, 0);
+    zip_case(dir, 0, 50, 120, 0);       /* stored blocks */
+    zip_case(dir, -1, 1000000, 0, 1);   /* zip64 fields everywhere */
+    zip_case(dir, -1, 40, 200, 1);
+}
+
 static void test_spool_error(void **state)
 {
     for (int t = 0; t <= 1; t++)
@@ -336,6 +436,7 @@ int main(void)
         cmocka_unit_test(test_tar_header),
         cmocka_unit_test_setup_teardown(test_same_as_libarchive_tar, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_interleaved_batches, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_zip, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_spool_error, setup_dir, teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
