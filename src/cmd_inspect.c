@@ -142,10 +142,17 @@ static void arc_close(arc *r)
 static int why(arc *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int why(arc *r, const char *fmt, ...)
 {
+    /* One line, whatever the archive's names or libarchive's message hold
+     * (libarchive ends some of its messages with a newline). */
+    char raw[sizeof r->why];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(r->why, sizeof r->why, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    size_t n = strlen(raw);
+    while (n > 0 && (raw[n - 1] == '\n' || raw[n - 1] == '\r' || raw[n - 1] == ' '))
+        n--;
+    se_escape_bytes(r->why, sizeof r->why, raw, n, 0);
     return -1;
 }
 
