@@ -562,7 +562,22 @@ out:
  * on filesystems without it (EINVAL/ENOSYS) link()+unlink() gives the same
  * no-clobber guarantee (link fails with EEXIST), at the cost of a moment where
  * both names exist. */
+static int commit_locked(se_batch *b, char *err, size_t errlen);
+
+/* The rename happens under the temporary-file lock and is noted, so the
+ * forced end of a cancelled job knows exactly which archives to take back. */
 int se_batch_commit(se_batch *b, char *err, size_t errlen)
+{
+    int rc;
+    se_tmp_lock();
+    rc = commit_locked(b, err, errlen);
+    if (b->committed)
+        se_tmp_note_committed(b->final_path);
+    se_tmp_unlock();
+    return rc;
+}
+
+static int commit_locked(se_batch *b, char *err, size_t errlen)
 {
     if (b->committed) {
         snprintf(err, errlen, "%s: batch already committed", b->final_path);

@@ -138,6 +138,9 @@ static void force_cancel(const se_worker_job *w, bool print)
      * so the sweep sees all of them. */
     se_tmp_freeze();
     se_worker_cleanup(w->output_root, (out = se_jobstate_json(&js, w->job)));
+    /* The engine may have begun renaming archives into place just as this
+     * began: those it renamed go too, and no other after the freeze. */
+    se_tmp_remove_committed();
     if (out && se_store_put_ex(w->st, js.id, 0, w->output_root, out, err, sizeof err))
         se_error("%s", err);
     se_error("job %lld FAILED: %s", (long long)js.id, cancel_reason);
@@ -226,9 +229,7 @@ int se_worker_run(const se_worker_job *w, bool print)
      * treats it as a finished job: SPEC §10). */
     finalized = true;
     if (!rc && cancel_flag) {
-        out = se_jobstate_json(w->js, w->job);
-        se_worker_remove_archives(w->output_root, out);
-        json_object_put(out);
+        se_tmp_remove_committed(); /* exactly the archives this job put in place */
         w->js->status = "FAILED";
         se_jobstate_error(w->js, SE_EC_CANCELLED, cancel_reason, "segexport");
         snprintf(why, sizeof why, "%s", cancel_reason);
