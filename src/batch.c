@@ -646,10 +646,15 @@ int se_batch_remove_temps(const char *dir, const char *batch_id)
     char prefix[64];
     struct dirent *de;
     int n = 0;
-    DIR *d = opendir(dir);
+    /* never through a link planted in place of the dataset directory */
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 
-    if (!d)
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
         return 0;
+    }
     snprintf(prefix, sizeof prefix, ".%s.", batch_id);
     while ((de = readdir(d)) != NULL) {
         if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)

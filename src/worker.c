@@ -8,6 +8,7 @@
  * files, records FAILED with the cancellation error and ends the process.  A
  * mutex makes sure exactly one of the two writes the final record. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -80,15 +81,20 @@ void se_worker_cleanup(const char *output_root, json_object *job_json)
 static void remove_final(const char *dir, const char *batch_id)
 {
     static const se_format fmts[] = {SE_FMT_TAR_GZ, SE_FMT_TAR_ZST, SE_FMT_TAR_XZ, SE_FMT_TAR, SE_FMT_ZIP};
-    char *path;
+    char *name;
+    int dfd;
     if (!hex32(batch_id))
         return;
+    /* never through a link planted in place of the dataset directory */
+    if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        return;
     for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
-        if (asprintf(&path, "%s/%s.%s", dir, batch_id, se_format_ext(fmts[i])) < 0)
-            return;
-        unlink(path);
-        free(path);
+        if (asprintf(&name, "%s.%s", batch_id, se_format_ext(fmts[i])) < 0)
+            break;
+        unlinkat(dfd, name, 0);
+        free(name);
     }
+    close(dfd);
 }
 
 void se_worker_remove_archives(const char *output_root, json_object *job_json)
