@@ -6,12 +6,14 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "batch.h"
 #include "errcodes.h"
 #include "export.h"
 #include "filter.h"
 #include "segdefs.h"
 #include "groupcheck.h"
+#include "idgraph.h"
 #include "input.h"
 #include "keyed.h"
 #include "msg.h"
@@ -38,7 +40,7 @@ typedef struct ctx {
     const se_export_params *ep;
     json_object **evobjs;            /* segment evaluation: the profile's events */
     size_t evcap;
-    int64_t progress_ms;             /* monotonic time of the last progress line */
+    uint64_t in_bytes;               /* input bytes read, for progress */
     const se_job *job;
     se_jobstate *js;
     se_batch **batches;
@@ -93,6 +95,8 @@ typedef struct ctx {
     char *key;                       /* the scanned key */
     size_t key_cap;
     se_rparser *rp;
+    bool pdg;                        /* identityGraph pdg, groups not checked yet: count identities */
+    se_idguard guard;                /* its distinct identities, up to the limit */
 } ctx;
 
 static void fail(ctx *c, const char *code, const char *fmt, ...)
@@ -200,6 +204,17 @@ static int evaluate(ctx *c, se_profile *p)
     return 0;
 }
 
+/* SPEC §4: a stitched profile of more than 50 identities is left out, as AEP
+ * does; reported, not a bad record (no --max-errors). */
+static void graph_too_big(ctx *c)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "profile \"%s\" left out: its identity graph holds more than %d identities",
+             c->prof.key, SE_GRAPH_MAX_IDENTITIES);
+    se_jobstate_error(c->js, SE_EC_GRAPH_TOO_BIG, msg, "segexport.graph");
+    se_warn("%s", msg);
+}
+
 /* Assembles the finished group, filters it and writes its row(s). */
 static void finish_profile(ctx *c)
 {
@@ -212,6 +227,10 @@ static void finish_profile(ctx *c)
     if (!c->in_group)
         return;
     c->in_group = false;
+    if (c->pdg && c->guard.over) {
+        graph_too_big(c);
+        return;
+    }
     if (c->prefilter && !c->group_live) {
         /* No fragment names a wanted segment: it cannot qualify (SPEC §5.3). */
         c->npend = 0;
@@ -321,6 +340,7 @@ static int group(ctx *c, const char *key, uint64_t h, const se_line *ln)
     }
     if (se_profile_begin(&c->prof, key))
         goto oom;
+    se_idguard_reset(&c->guard);
     c->in_group = true;
     c->group_live = false;
     c->npend = 0;
@@ -430,7 +450,9 @@ static int fast_setup(ctx *c)
     static const char *const event_base[] = { "identityMap", "timestamp", "_acp_system_metadata", NULL };
 
     /* Segment evaluation and identity graphs read whole records. */
-    c->fast = !job->eval_segmentation && (!job->policy || job->policy->graph == SE_GRAPH_NONE);
+    /* Segment evaluation reads whole records.  An unchecked pdg group (stitched
+     * input is --keyed) is parsed record by record, for its identity count. */
+    c->fast = !job->eval_segmentation && (!c->pdg || c->ep->o->keyed);
     if (!c->fast)
         return 0;
     if (!c->proj) {
@@ -452,7 +474,7 @@ static int fast_setup(ctx *c)
     }
     /* SEGEXPORT_NO_RAWROW=1: always the json-c path (tests/bench/rawdiff.sh). */
     const char *nr = getenv("SEGEXPORT_NO_RAWROW");
-    c->rawrow = c->proj && !job->has_event_list && job->nsegs == 0 && !job->has_sqt &&
+    c->rawrow = c->proj && !c->pdg && !job->has_event_list && job->nsegs == 0 && !job->has_sqt &&
                 !job->has_from_ingest && c->js->nbatches == 1 &&
                 (!job->policy || job->policy->attr == SE_ATTR_TIMESTAMP_ORDERED) &&
                 se_proj_raw_ok(c->proj) && !(nr && *nr);
@@ -460,7 +482,7 @@ static int fast_setup(ctx *c)
         return -1;
     /* An id that JSON must escape ('"', '\\', control characters) cannot be
      * found as raw bytes: no pre-filter then. */
-    c->prefilter = job->nsegs > 0;
+    c->prefilter = job->nsegs > 0 && !c->pdg;
     for (size_t i = 0; i < job->nsegs && c->prefilter; i++) {
         const unsigned char *id = (const unsigned char *)job->segs[i].segment_id;
         if (!id || !*id)
@@ -546,6 +568,15 @@ static bool may_qualify(const ctx *c, const char *data, const se_scan *sc)
     return false;
 }
 
+/* pdg: false once the group holds more than 50 identities (then it is left
+ * out, and nothing more of it is kept). */
+static bool guard_keep(ctx *c, const se_record *rec)
+{
+    json_object *idmap = NULL;
+    return !c->pdg || !json_object_object_get_ex(rec->obj, "identityMap", &idmap) ||
+           se_idguard_add(&c->guard, idmap);
+}
+
 /* Parses a text the pre-parse was sure of and adds it to the profile. */
 static int parse_add(ctx *c, const char *text, size_t len, uint64_t seq)
 {
@@ -557,6 +588,10 @@ static int parse_add(ctx *c, const char *text, size_t len, uint64_t seq)
         return -1;
     }
     rec.seq = seq;
+    if (!guard_keep(c, &rec)) {
+        se_record_clear(&rec);
+        return 0;
+    }
     if (se_profile_add(&c->prof, &rec) != 0) {
         se_record_clear(&rec);
         fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
@@ -813,6 +848,8 @@ static void take_line(ctx *c, const se_chunk *ch, const se_pline *pl, uint64_t *
     if (group(c, key, h, &ln) != 0)
         goto out;
     if (!sure) {
+        if (!guard_keep(c, &rec))
+            goto out; /* the profile is left out: keep nothing more of it */
         if (c->defer && !c->group_live)
             go_live(c);
         if (!c->failed && se_profile_add(&c->prof, &rec))
@@ -860,26 +897,18 @@ out:
     se_record_clear(&rec);
 }
 
-/* --progress: one line on stderr about once a second, checked once a chunk
- * (about 1 MiB), so it costs nothing per record. */
-static void progress(ctx *c, uint64_t bytes, bool last)
+/* Progress goes to the caller's callback once a chunk (about 1 MiB), so it
+ * costs nothing per record; the caller rate-limits and draws. */
+static void progress(ctx *c, const se_chunk *ch, se_prog_phase phase, size_t batch)
 {
-    struct timespec ts;
-    int64_t now;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    if (!last && now - c->progress_ms < 1000)
-        return;
-    if (c->progress_ms == 0 && !last) { /* the first second starts now */
-        c->progress_ms = now;
-        return;
-    }
-    c->progress_ms = now;
-    se_progress("job %lld: %.1f MB read, %llu records, %llu profiles, %llu rows%s",
-                (long long)c->js->id, (double)bytes / 1e6, (unsigned long long)c->js->input_records,
-                (unsigned long long)c->js->profiles, (unsigned long long)c->js->exported,
-                last ? ", done" : "");
+    se_export_progress p = {
+        .phase = phase, .in_bytes = ch ? ch->in_pos : c->in_bytes,
+        .records = c->js->input_records, .profiles = c->js->profiles, .rows = c->js->exported,
+        .batch = batch, .nbatches = c->nbatches,
+    };
+    c->in_bytes = p.in_bytes;
+    if (c->ep->on_progress)
+        c->ep->on_progress(c->ep->progress_ud, &p);
 }
 
 static void read_all(ctx *c)
@@ -887,7 +916,7 @@ static void read_all(ctx *c)
     const se_opts *o = c->ep->o;
     se_rparser *rp = se_rparser_new();
     se_pipe *pipe = NULL;
-    uint64_t seq = 0, bytes = 0;
+    uint64_t seq = 0;
 
     c->rp = rp;
     /* --keyed: a line is KEY<TAB>RECORD; the limit is RECORD's (take_line). */
@@ -907,13 +936,10 @@ static void read_all(ctx *c)
         }
         if (ch->status == 0) {
             finish_profile(c);
-            if (c->ep->progress)
-                progress(c, bytes, true);
+            progress(c, ch, SE_PROG_READ, 0);
             break;
         }
-        bytes += ch->data_len;
-        if (c->ep->progress)
-            progress(c, bytes, false);
+        progress(c, ch, SE_PROG_READ, 0);
         for (size_t i = 0; i < ch->nlines && !c->failed; i++) {
             if (c->ep->cancel && *c->ep->cancel) {
                 fail(c, SE_EC_CANCELLED, "%s", cancel_text(c->ep));
@@ -970,9 +996,13 @@ out:
 static void finish_batches(ctx *c)
 {
     char err[1024];
-    for (size_t i = 0; i < c->nbatches && !c->failed; i++)
+    for (size_t i = 0; i < c->nbatches && !c->failed; i++) {
+        progress(c, NULL, SE_PROG_WRITE, i);
         if (se_batch_finish(c->batches[i], err, sizeof err))
             fail(c, SE_EC_WRITE, "Error writing profiles to output path: %s", err);
+    }
+    if (!c->failed)
+        progress(c, NULL, SE_PROG_COMMIT, 0);
     /* Past this point a cancellation is either seen here or too late: the
      * worker's forced cancel must not run while archives go into place. */
     if (c->ep->committing)
@@ -988,6 +1018,15 @@ static void finish_batches(ctx *c)
     for (size_t i = 0; i < c->nbatches && c->failed; i++)
         if (se_batch_rollback(c->batches[i], err, sizeof err))
             se_warn("%s", err);
+    for (size_t i = 0; i < c->nbatches && !c->failed && c->ep->on_progress; i++) {
+        se_export_progress p = { .phase = SE_PROG_ARCHIVE, .batch = i, .nbatches = c->nbatches,
+                                 .path = se_batch_final_path(c->batches[i]),
+                                 .archive_rows = se_batch_records(c->batches[i]) };
+        struct stat st;
+        if (p.path && stat(p.path, &st) == 0)
+            p.archive_bytes = (uint64_t)st.st_size;
+        c->ep->on_progress(c->ep->progress_ud, &p);
+    }
 }
 
 int se_export_execute(const se_export_params *ep, char *why, size_t whylen)
@@ -999,6 +1038,7 @@ int se_export_execute(const se_export_params *ep, char *why, size_t whylen)
     c.ep = ep;
     c.job = ep->job;
     c.js = ep->js;
+    c.pdg = c.job->policy && c.job->policy->graph == SE_GRAPH_PDG && !ep->graph_checked;
     se_profile_init(&c.prof);
     c.js->export_start_ms = se_now_ms();
 
