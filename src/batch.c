@@ -625,7 +625,22 @@ out:
  * on filesystems without it (EINVAL/ENOSYS) link()+unlink() gives the same
  * no-clobber guarantee (link fails with EEXIST), at the cost of a moment where
  * both names exist. */
+static int commit_locked(se_batch *b, char *err, size_t errlen);
+
+/* The rename happens under the temporary-file lock and is noted, so the
+ * forced end of a cancelled job knows exactly which archives to take back. */
 int se_batch_commit(se_batch *b, char *err, size_t errlen)
+{
+    int rc;
+    se_tmp_lock();
+    rc = commit_locked(b, err, errlen);
+    if (b->committed)
+        se_tmp_note_committed(b->final_path);
+    se_tmp_unlock();
+    return rc;
+}
+
+static int commit_locked(se_batch *b, char *err, size_t errlen)
 {
     if (b->committed) {
         snprintf(err, errlen, "%s: batch already committed", b->final_path);
@@ -695,10 +710,15 @@ int se_batch_remove_temps(const char *dir, const char *batch_id)
     char prefix[64];
     struct dirent *de;
     int n = 0;
-    DIR *d = opendir(dir);
+    /* never through a link planted in place of the dataset directory */
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 
-    if (!d)
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
         return 0;
+    }
     snprintf(prefix, sizeof prefix, ".%s.", batch_id);
     while ((de = readdir(d)) != NULL) {
         if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)

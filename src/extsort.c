@@ -72,11 +72,15 @@ static int temp_file(const se_extsort *s, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    /* under the temporary-file lock: a cancelled job's forced end never
+     * comes between creation and unlink (fsutil.h) */
+    se_tmp_lock();
     int tfd = mkostemp(path, O_CLOEXEC);
     if (tfd < 0)
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
     else
         unlink(path);
+    se_tmp_unlock();
     free(path);
     return tfd;
 }
