@@ -48,6 +48,7 @@ typedef struct se_chunk {
     size_t ext_cap;
     char err[1024];
     int prepared;              /* internal: 0 no, 1 in progress, 2 done */
+    uint64_t in_pos;           /* input bytes consumed (compressed) once this chunk was cut */
 } se_chunk;
 
 /* prep must be safe to run on either thread (it only reads shared state) and

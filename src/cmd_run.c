@@ -12,6 +12,7 @@
 #include "fsutil.h"
 #include "segdefs.h"
 #include "input.h"
+#include "joblocate.h"
 #include "jobstate.h"
 #include "msg.h"
 #include "record.h"
@@ -23,19 +24,44 @@
 
 #define JOB_MAX_BYTES (64u << 20) /* a job definition is small; refuse absurd ones */
 
+/* json-c prints an empty object over two lines ("{", "}"); print it "{}".
+ * A raw newline cannot occur inside a JSON string, so "{" followed by a
+ * newline, blanks and "}" is always an empty object. */
 int se_print_json(json_object *obj)
 {
     const char *s = json_object_to_json_string_ext(
         obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
-    if (!s || fputs(s, stdout) == EOF || fputc('\n', stdout) == EOF)
+    if (!s)
+        return -1;
+    for (const char *p; (p = strstr(s, "{\n"));) {
+        size_t k = 2;
+        while (p[k] == ' ')
+            k++;
+        if (fwrite(s, 1, (size_t)(p - s) + 1, stdout) != (size_t)(p - s) + 1)
+            return -1;
+        s = p[k] == '}' ? p + k : p + 1;
+    }
+    if (fputs(s, stdout) == EOF || fputc('\n', stdout) == EOF)
         return -1;
     return 0;
 }
 
+/* The job file, for messages that name it and the line. */
+struct jobsrc {
+    const char *name;
+    const char *text;
+    size_t len;
+};
+
 static void warn_unknown(const char *path, void *ctx)
 {
-    (void)ctx;
-    se_warn("job: unknown key \"%s\" ignored", path);
+    const struct jobsrc *js = ctx;
+    char buf[512];
+    const char *s = se_job_key_suggest(path, buf, sizeof buf);
+
+    se_warn("%s:%zu: unknown key \"%s\" ignored%s%s%s", js->name,
+            se_json_path_line(js->text, js->len, path), path, s ? " (did you mean \"" : "",
+            s ? s : "", s ? "\"?)" : "");
 }
 
 /* Loads the registry and the job.  Returns an exit status (0 = go on). */
@@ -60,9 +86,12 @@ static int load_job(const se_opts *o, const char *path, se_mp_registry **reg, se
         se_error("%s", err);
         return SE_EXIT_INVALID;
     }
-    if (se_job_parse(text, len, *reg, job, warn_unknown, NULL, err, sizeof err)) {
+    struct jobsrc src = { strcmp(path, "-") ? path : "stdin", text, len };
+    if (se_job_parse(text, len, *reg, job, warn_unknown, &src, err, sizeof err)) {
+        char msg[1200];
+        se_json_locate_error(src.name, text, len, err, msg, sizeof msg);
         free(text);
-        se_error("job: %s", err);
+        se_error("%s", msg);
         return SE_EXIT_INVALID;
     }
     *text_out = text;

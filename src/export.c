@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "batch.h"
 #include "errcodes.h"
 #include "export.h"
@@ -39,7 +40,7 @@ typedef struct ctx {
     const se_export_params *ep;
     json_object **evobjs;            /* segment evaluation: the profile's events */
     size_t evcap;
-    int64_t progress_ms;             /* monotonic time of the last progress line */
+    uint64_t in_bytes;               /* input bytes read, for progress */
     const se_job *job;
     se_jobstate *js;
     se_batch **batches;
@@ -896,26 +897,18 @@ out:
     se_record_clear(&rec);
 }
 
-/* --progress: one line on stderr about once a second, checked once a chunk
- * (about 1 MiB), so it costs nothing per record. */
-static void progress(ctx *c, uint64_t bytes, bool last)
+/* Progress goes to the caller's callback once a chunk (about 1 MiB), so it
+ * costs nothing per record; the caller rate-limits and draws. */
+static void progress(ctx *c, const se_chunk *ch, se_prog_phase phase, size_t batch)
 {
-    struct timespec ts;
-    int64_t now;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    if (!last && now - c->progress_ms < 1000)
-        return;
-    if (c->progress_ms == 0 && !last) { /* the first second starts now */
-        c->progress_ms = now;
-        return;
-    }
-    c->progress_ms = now;
-    se_progress("job %lld: %.1f MB read, %llu records, %llu profiles, %llu rows%s",
-                (long long)c->js->id, (double)bytes / 1e6, (unsigned long long)c->js->input_records,
-                (unsigned long long)c->js->profiles, (unsigned long long)c->js->exported,
-                last ? ", done" : "");
+    se_export_progress p = {
+        .phase = phase, .in_bytes = ch ? ch->in_pos : c->in_bytes,
+        .records = c->js->input_records, .profiles = c->js->profiles, .rows = c->js->exported,
+        .batch = batch, .nbatches = c->nbatches,
+    };
+    c->in_bytes = p.in_bytes;
+    if (c->ep->on_progress)
+        c->ep->on_progress(c->ep->progress_ud, &p);
 }
 
 static void read_all(ctx *c)
@@ -923,7 +916,7 @@ static void read_all(ctx *c)
     const se_opts *o = c->ep->o;
     se_rparser *rp = se_rparser_new();
     se_pipe *pipe = NULL;
-    uint64_t seq = 0, bytes = 0;
+    uint64_t seq = 0;
 
     c->rp = rp;
     /* --keyed: a line is KEY<TAB>RECORD; the limit is RECORD's (take_line). */
@@ -943,13 +936,10 @@ static void read_all(ctx *c)
         }
         if (ch->status == 0) {
             finish_profile(c);
-            if (c->ep->progress)
-                progress(c, bytes, true);
+            progress(c, ch, SE_PROG_READ, 0);
             break;
         }
-        bytes += ch->data_len;
-        if (c->ep->progress)
-            progress(c, bytes, false);
+        progress(c, ch, SE_PROG_READ, 0);
         for (size_t i = 0; i < ch->nlines && !c->failed; i++) {
             if (c->ep->cancel && *c->ep->cancel) {
                 fail(c, SE_EC_CANCELLED, "%s", cancel_text(c->ep));
@@ -1006,9 +996,13 @@ out:
 static void finish_batches(ctx *c)
 {
     char err[1024];
-    for (size_t i = 0; i < c->nbatches && !c->failed; i++)
+    for (size_t i = 0; i < c->nbatches && !c->failed; i++) {
+        progress(c, NULL, SE_PROG_WRITE, i);
         if (se_batch_finish(c->batches[i], err, sizeof err))
             fail(c, SE_EC_WRITE, "Error writing profiles to output path: %s", err);
+    }
+    if (!c->failed)
+        progress(c, NULL, SE_PROG_COMMIT, 0);
     /* Past this point a cancellation is either seen here or too late: the
      * worker's forced cancel must not run while archives go into place. */
     if (c->ep->committing)
@@ -1024,6 +1018,15 @@ static void finish_batches(ctx *c)
     for (size_t i = 0; i < c->nbatches && c->failed; i++)
         if (se_batch_rollback(c->batches[i], err, sizeof err))
             se_warn("%s", err);
+    for (size_t i = 0; i < c->nbatches && !c->failed && c->ep->on_progress; i++) {
+        se_export_progress p = { .phase = SE_PROG_ARCHIVE, .batch = i, .nbatches = c->nbatches,
+                                 .path = se_batch_final_path(c->batches[i]),
+                                 .archive_rows = se_batch_records(c->batches[i]) };
+        struct stat st;
+        if (p.path && stat(p.path, &st) == 0)
+            p.archive_bytes = (uint64_t)st.st_size;
+        c->ep->on_progress(c->ep->progress_ud, &p);
+    }
 }
 
 int se_export_execute(const se_export_params *ep, char *why, size_t whylen)

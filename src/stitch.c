@@ -643,9 +643,6 @@ int se_stitch_execute(const se_export_params *ep, char *why, size_t whylen)
         goto out;
     }
     size_t ids = se_idgraph_identities(st->g), peak = se_idgraph_peak_bytes(st->g);
-    if (ep->progress)
-        se_progress("job %lld: identity graph: %zu identities, %zu profiles",
-                    (long long)ep->js->id, ids, se_idgraph_components(st->g));
     se_info("job %lld: identity graph: %zu identities, %zu stitched profiles, %zu bytes (peak %zu, %.1f per identity)",
             (long long)ep->js->id, ids, se_idgraph_components(st->g), se_idgraph_bytes(st->g), peak,
             ids ? (double)peak / (double)ids : 0.0);

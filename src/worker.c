@@ -21,6 +21,7 @@
 #include "export.h"
 #include "fsutil.h"
 #include "msg.h"
+#include "progress.h"
 #include "stitch.h"
 #include "timeutil.h"
 #include "worker.h"
@@ -30,6 +31,8 @@
 static volatile sig_atomic_t cancel_flag;
 static volatile sig_atomic_t committing;   /* the engine is putting archives in place */
 static const char *cancel_reason = "job cancelled";
+static volatile sig_atomic_t cancel_sig;   /* the signal that cancelled the job, or 0 */
+static se_pview *pview;
 static pthread_mutex_t final_mu = PTHREAD_MUTEX_INITIALIZER;
 static bool finalized;
 
@@ -145,7 +148,7 @@ static void force_cancel(const se_worker_job *w, bool print)
     if (print && out)
         se_print_json(out);
     fflush(stdout);
-    _exit(SE_EXIT_FAILED);
+    _exit(128 + cancel_sig);
 }
 
 static void *signal_thread(void *arg)
@@ -159,6 +162,9 @@ static void *signal_thread(void *arg)
         if (sig == SIGUSR1) /* the job is over: quit */
             return NULL;
         cancel_reason = sig == SIGINT ? "job cancelled (SIGINT)" : "job cancelled";
+        if (sig == SIGINT)
+            se_pview_interrupt(pview); /* the terminal's ^C is on the current line */
+        cancel_sig = sig;
         cancel_flag = 1;
         for (int waited = 0; waited < CANCEL_GRACE_MS; waited += 50) {
             sleep_ms(50);
@@ -202,6 +208,7 @@ int se_worker_run(const se_worker_job *w, bool print)
     sigaddset(&sc.set, SIGTERM);
     sigaddset(&sc.set, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &sc.set, NULL);
+    pview = se_pview_new(w->o, w->js->id, w->inputs, w->ninputs);
     have_thr = pthread_create(&thr, NULL, signal_thread, &sc) == 0;
 
     w->js->status = "PROCESSING";
@@ -215,7 +222,7 @@ int se_worker_run(const se_worker_job *w, bool print)
     se_export_params ep = {
         .o = w->o, .job = w->job, .js = w->js, .inputs = w->inputs, .ninputs = w->ninputs,
         .output_root = w->output_root, .cancel = &cancel_flag, .cancel_reason = &cancel_reason,
-        .progress = w->o->progress > 0 || (w->o->progress < 0 && isatty(2)),
+        .on_progress = se_pview_update, .progress_ud = pview,
         .segdefs = w->segdefs, .committing = &committing,
     };
     /* identityGraph pdg over files: stitched first (--keyed input is already). */
@@ -238,8 +245,8 @@ int se_worker_run(const se_worker_job *w, bool print)
         snprintf(why, sizeof why, "%s", cancel_reason);
         rc = SE_EXIT_FAILED;
     }
-    if (rc)
-        se_error("job %lld FAILED: %s", (long long)w->js->id, why);
+    if (rc && cancel_flag && cancel_sig)
+        rc = 128 + cancel_sig; /* SPEC §11: 130 for SIGINT, 143 for SIGTERM */
     out = se_jobstate_json(w->js, w->job);
     /* Whatever a stopped batch left under a temporary name goes. */
     se_worker_cleanup(w->output_root, out);
@@ -255,6 +262,12 @@ int se_worker_run(const se_worker_job *w, bool print)
         pthread_kill(thr, SIGUSR1);
         pthread_join(thr, NULL);
     }
+    /* "done" only now: the archives are in place and the record says so. */
+    se_pview_end(pview, rc == SE_EXIT_OK);
+    if (rc && *why)
+        se_error("job %lld FAILED: %s", (long long)w->js->id, why);
+    se_pview_free(pview);
+    pview = NULL;
     if (print && out && se_print_json(out))
         rc = rc ? rc : SE_EXIT_SYSTEM;
     json_object_put(out);

@@ -53,6 +53,15 @@ JOB
     cat > "$D/job-all.json" <<JOB
 {"fields":"$FIELDS","destination":{"datasetId":"bench"},"schema":{"name":"_xdm.context.profile"}}
 JOB
+    # Segment evaluation (docs/pql.md): a typical 3-clause segment with one
+    # event aggregation, evaluated on every profile of the full job.
+    cat > "$D/job-seg.json" <<JOB
+{"fields":"$FIELDS","evaluationInfo":{"segmentation":true},"destination":{"datasetId":"bench"},"schema":{"name":"_xdm.context.profile"}}
+JOB
+    cat > "$D/defs.json" <<'DEFS'
+[{"id":"recent-buyers","name":"NL loyal buyers","expression":{"type":"PQL","format":"pql/text",
+  "value":"homeAddress.countryCode = \"NL\" and loyalty.points > 1000 and xEvent[eventType = \"commerce.purchases\" and timestamp occurs <= 30 days before now].count() > 0"}}]
+DEFS
     proj='{person:{name:.person.name},personalEmail:{address:.personalEmail.address},homeAddress:{city:.homeAddress.city}}'
     jsel="select(.segmentMembership.ups[\"$SEG\"].status == \"realized\") | $proj"
     run="$BIN run -q --store $D/store --output $D/out"
@@ -63,6 +72,7 @@ JOB
         --export-json "$D/hf.json" \
         -n "segexport selective" "$run $D/job-sel.json $data" \
         -n "segexport full" "$run $D/job-all.json $data" \
+        -n "segexport full segmentation" "$run --segment-definitions $D/defs.json $D/job-seg.json $data" \
         -n "segexport selective gz-input" "$run $D/job-sel.json $data.gz" \
         -n "jq selective" "sh -c 'jq -c '\''$jsel'\'' $data | gzip > $D/jq.gz'" \
         -n "jq full" "sh -c 'jq -c '\''$proj'\'' $data | gzip > $D/jq.gz'" \
@@ -82,6 +92,7 @@ print()
 print("selective: %.1fx jq (target >= 15), %.2f GB/s (target >= 0.5)" % (ratio("segexport selective", "jq selective"), b / med["segexport selective"] / 1e9))
 print("full:      %.1fx jq (target >= 3)" % ratio("segexport full", "jq full"))
 print("gz input:  %.2fx zcat (target <= 1.5)" % (med["segexport selective gz-input"] / med["zcat"]))
+print("segmentation: %.2fx the same job without it (target <= 1.5)" % ratio("segexport full", "segexport full segmentation"))
 PY
     [ "${BENCH_SCALEOUT:-1}" = 0 ] || sh tests/bench/scaleout.sh "$BIN"
     [ -n "$BENCH_QUICK" ] && return 0
