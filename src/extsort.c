@@ -132,7 +132,8 @@ static int cmp_ent(const void *x, const void *y, void *ud)
 /* Sorts the buffer and writes it to fd. */
 static int write_sorted(se_extsort *s, int fd, char *err, size_t errlen)
 {
-    qsort_r(s->ents, s->nents, sizeof *s->ents, cmp_ent, s->buf);
+    if (s->nents > 1)
+        qsort_r(s->ents, s->nents, sizeof *s->ents, cmp_ent, s->buf);
     for (size_t i = 0; i < s->nents; i++)
         if (wput(s, fd, s->buf + s->ents[i].off, s->ents[i].len, err, errlen) != 0)
             return -1;
