@@ -511,6 +511,29 @@ static int verify_one(arc *r, const char *path, size_t *nfiles, int64_t *nrecord
     return 0;
 }
 
+/* One result line on stdout: "PATH: OK: ..." or "PATH: FAILED: why".  Member
+ * names and libarchive's messages come from the archive: escaped like every
+ * message (one line, no terminal sequence). */
+static void result_line(const char *path, const char *verdict, const char *detail)
+{
+    char *line = se_asprintf("%s: %s: %s", path, verdict, detail);
+    size_t n, need;
+    char *esc;
+
+    if (!line)
+        return;
+    n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
+        line[--n] = '\0';
+    need = se_escape_bytes(NULL, 0, line, n, 0);
+    if ((esc = malloc(need + 1))) {
+        se_escape_bytes(esc, need + 1, line, n, 0);
+        printf("%s\n", esc);
+        free(esc);
+    }
+    free(line);
+}
+
 int se_cmd_verify(const se_opts *o)
 {
     int rc = SE_EXIT_OK;
@@ -535,19 +558,21 @@ int se_cmd_verify(const se_opts *o)
                 return SE_EXIT_SYSTEM;
             }
         } else if (find_batch(o, arg, &path)) {
-            printf("%s: FAILED: batch not found\n", arg);
+            result_line(arg, "FAILED", "batch not found");
             bad++;
             continue;
         }
         if (stat(path, &st) != 0) {
-            printf("%s: FAILED: %s\n", path, strerror(errno));
+            result_line(path, "FAILED", strerror(errno));
             bad++;
         } else if (verify_one(&r, path, &nfiles, &nrecords)) {
-            printf("%s: FAILED: %s\n", path, r.why);
+            result_line(path, "FAILED", r.why);
             bad++;
         } else if (se_verbosity >= 0) {
-            printf("%s: OK: %zu file%s, %lld record%s\n", path, nfiles, nfiles == 1 ? "" : "s",
-                   (long long)nrecords, nrecords == 1 ? "" : "s");
+            char detail[96];
+            snprintf(detail, sizeof detail, "%zu file%s, %lld record%s", nfiles,
+                     nfiles == 1 ? "" : "s", (long long)nrecords, nrecords == 1 ? "" : "s");
+            result_line(path, "OK", detail);
         }
         fflush(stdout);
         arc_close(&r);
