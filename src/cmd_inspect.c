@@ -205,10 +205,20 @@ static int load_manifest(arc *r, const char *text, size_t len)
 }
 
 /* libarchive leaves some failures (a cut gzip trailer) without a message. */
+/* libarchive's message, on one line: some end with a newline (its zip
+ * reader's "wrong size"), which goes; other control bytes are escaped. */
 static const char *aerr(struct archive *a)
 {
+    static char buf[512];
     const char *m = archive_error_string(a);
-    return m && *m ? m : "the data ends early or does not match its checksum";
+    size_t n = m ? strlen(m) : 0;
+
+    while (n && (m[n - 1] == '\n' || m[n - 1] == '\r' || m[n - 1] == ' '))
+        n--;
+    if (!n)
+        return "the data ends early or does not match its checksum";
+    se_escape_bytes(buf, sizeof buf, m, n, 0);
+    return buf;
 }
 
 static struct archive *open_reader(const char *path, bool raw)
