@@ -103,8 +103,7 @@ static const struct cmd {
       "Cancel a running job, or delete a finished job's record.", "segexport cancel 12" },
     { "delete", SE_CMD_CANCEL, "ID", "Same as cancel.", "segexport delete 12" },
     { "key", SE_CMD_KEY, "[INPUT...]",
-      "Print KEY<TAB>RECORD for every input record (scale-out mapper); a bad record\n"
-      "is passed on as a line with an empty key that run --keyed reports.",
+      "Print KEY<TAB>RECORD for every input record (scale-out mapper); bad ones too.",
       "segexport key dump.json.gz | LC_ALL=C sort -t \"$(printf '\\t')\" -k1,1 -s | "
       "segexport run --keyed job.json" },
     { "merge", SE_CMD_MERGE, "RESULT.json...",

@@ -97,7 +97,8 @@ for sig in INT TERM; do
     kill -$sig $pid
     wait $pid; rc=$?
     exec 3>&-
-    [ $rc = 1 ] || { bad "$n: exit $rc, want 1"; continue; }
+    want=$([ $sig = INT ] && echo 130 || echo 143) # SPEC §11: 128 + the signal
+    [ $rc = $want ] || { bad "$n: exit $rc, want $want"; continue; }
     expect_failed "$n" r.json e.txt 0100000013 "cancelled" || continue
     nothing_left st/datasets/ds || { bad "$n: left $(ls -A st/datasets/ds)"; continue; }
     [ "$("$bin" get --store st 1 | jq -r .status)" = FAILED ] || { bad "$n: get does not say FAILED"; continue; }
