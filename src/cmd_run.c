@@ -319,7 +319,7 @@ int se_cmd_key(const se_opts *o)
         if (ln.too_long) {
             snprintf(err, sizeof err, "record longer than --max-record-bytes %llu",
                      (unsigned long long)o->max_record_bytes);
-        } else if (se_record_parse(rp, ln.data, ln.len, &rec, err, sizeof err) == 0) {
+        } else if (se_record_facts(rp, ln.data, ln.len, &rec, err, sizeof err) == 0) {
             if (fputs(rec.key, stdout) == EOF || putchar('\t') == EOF ||
                 fwrite(ln.data, 1, ln.len, stdout) != ln.len || putchar('\n') == EOF) {
                 se_error("error writing to standard output");

@@ -723,7 +723,8 @@ static void take_line(ctx *c, const se_chunk *ch, const se_pline *pl, uint64_t *
             return;
         }
     } else {
-        if (se_record_parse(c->rp, data, len, &rec, err, sizeof err)) {
+        /* The facts first: a record another shard takes needs no tree. */
+        if (se_record_facts(c->rp, data, len, &rec, err, sizeof err)) {
             bad_record(c, ln.name, ln.lineno, err);
             return;
         }
@@ -744,6 +745,10 @@ static void take_line(ctx *c, const se_chunk *ch, const se_pline *pl, uint64_t *
     uint64_t h = sure && !o->keyed ? pl->h : se_fnv1a64(key, strlen(key));
     if (o->shard && h % o->shard_n != o->shard_k)
         goto out;
+    if (!sure && se_record_tree(c->rp, &rec, err, sizeof err) != 0) {
+        fail(c, SE_EC_JOB_FAILED, "Error in Export Job: %s", err);
+        goto out;
+    }
     if (group(c, key, h, &ln) != 0)
         goto out;
     if (!sure) {
