@@ -48,6 +48,11 @@ int se_record_facts(se_rparser *p, const char *data, size_t len, se_record *rec,
                     char *err, size_t errlen);
 int se_record_tree(se_rparser *p, se_record *rec, char *err, size_t errlen);
 
+/* The normalization se_record_parse applies to a record's tree (above), in
+ * place (*objp may be replaced), _acp_system_metadata kept.  -1 on out of
+ * memory.  For tests/fuzz/ref_record.h, the reference record reader. */
+int se_record_normalize(json_object **objp);
+
 /* Profile key of an identityMap (normalized or not: "xdm:id"/"xdm:primary" are
  * read too): the first item with "primary": true in document order, else the
  * smallest (namespace, id) by bytes.  Items need a string id.  Returns a malloc'd

@@ -268,8 +268,7 @@ static int normalize_membership_entries(json_object *sm)
     return 0;
 }
 
-/* Normalizes *objp in place (it may be replaced).  -1 on out of memory. */
-static int normalize(json_object **objp)
+int se_record_normalize(json_object **objp)
 {
     static const char *const names[][2] = {
         {"identityMap", "xdm:identityMap"},
@@ -497,7 +496,7 @@ int se_record_tree(se_rparser *p, se_record *rec, char *err, size_t errlen)
 {
     bool oom = false;
     json_object *obj = se_tape_to_json(&p->tape, 0, &oom);
-    if (oom || normalize(&obj) != 0) {
+    if (oom || se_record_normalize(&obj) != 0) {
         json_object_put(obj);
         snprintf(err, errlen, "out of memory");
         return -1;

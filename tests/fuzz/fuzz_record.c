@@ -1,10 +1,12 @@
-/* Fuzz target: one input line through the record reader (se_record_parse),
+/* Fuzz target: one input line through the record reader (se_record_parse,
+ * held to the reference json-c reader of tests/fuzz/ref_record.h),
  * the profile key (se_identity_key) and projection (se_proj_compile/apply).
  * Input: FIELDS '\n' RECORD; without a LF (or a first line over 256 bytes) the
  * whole input is the record and the fields come from its first byte. */
 #include "fuzz_common.h"
 #include "project.h"
 #include "record.h"
+#include "ref_record.h"
 
 static const char *const fixed_fields[] = {
     NULL, "", "identityMap", "a.b, c", "person.name.firstName,identityMap.ECID",
@@ -33,6 +35,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (se_proj_compile(fields ? fields
                                : fixed_fields[(size ? data[0] : 0) % (sizeof fixed_fields / sizeof *fixed_fields)],
                         &pj) != 0)
+        abort();
+    /* The tape-based reader against the reference json-c path. */
+    if (ref_record_compare(rp, rec_data, rec_len) != NULL)
         abort();
     if (se_record_parse(rp, rec_data, rec_len, &rec, err, sizeof err) == 0) {
         if (!rec.obj || !rec.key || !json_object_is_type(rec.obj, json_type_object))
