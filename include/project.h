@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <json-c/json.h>
 #include "scan.h"
+#include "tape.h"
 
 typedef struct se_proj se_proj;
 
@@ -38,5 +39,15 @@ bool se_proj_raw_ok(const se_proj *pj);
  * "-0", a long integer, a duplicate key, deep nesting ...): use json-c then.
  * Allocates nothing; safe on any thread. */
 int se_proj_raw(const se_proj *pj, const char *rec, const se_scan *sc, char *out, size_t *outlen);
+
+/* The row of a profile made of one fragment, straight from the fragment's
+ * tape tp (a record se_record_parse accepts): appends to *buf (length *len,
+ * capacity *cap, grown with realloc) exactly the bytes json-c prints
+ * (JSON_C_TO_STRING_PLAIN | NOSLASHESCAPE) for se_proj_apply(pj, merged),
+ * merged being se_profile_assemble's profile of that fragment alone
+ * (timestampOrdered).  pj NULL: the whole profile.  Returns 1; 0 when not
+ * sure (an xdm: spelling the normalization renames, identity items it folds
+ * by deep equality): *len unchanged, build the tree; -1 on out of memory. */
+int se_proj_tape_row(const se_proj *pj, const se_tape *tp, char **buf, size_t *len, size_t *cap);
 
 #endif

@@ -8,16 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct pnode {
-    char *name;
-    bool terminal;          /* the path ends here: the whole value is selected */
-    struct pnode *kids;
-    size_t nkids, capkids;
-} pnode;
-
-struct se_proj {
-    pnode root;
-};
+#include "project_int.h"
 
 static void node_free_kids(pnode *n)
 {
