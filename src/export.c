@@ -20,6 +20,7 @@
 #include "project.h"
 #include "record.h"
 #include "scan.h"
+#include "tape.h"
 #include "timeutil.h"
 
 #define WARN_LIMIT 20 /* bad-record warnings printed on stderr; all go to errors[] */
@@ -67,7 +68,7 @@ typedef struct ctx {
     size_t npend, cap_pend;
     /* Raw rows (full exports without segment or time filters): when every
      * fragment of a profile was pre-parsed surely and had its row built from
-     * its bytes by prep (se_proj_raw), and at most one of them holds any of
+     * its tape by prep (se_proj_tape_row), and at most one of them holds any of
      * the projection's top-level names, the merged profile's projection is
      * that fragment's (the others add no projected key, and the merge copies
      * a key found in one fragment as it is).  With more than one fragment the
@@ -432,11 +433,10 @@ static int fast_setup(ctx *c)
     }
     /* SEGEXPORT_NO_RAWROW=1: always the json-c path (tests/bench/rawdiff.sh). */
     const char *nr = getenv("SEGEXPORT_NO_RAWROW");
-    c->rawrow = c->proj && !job->has_event_list && job->nsegs == 0 && !job->has_sqt &&
+    c->rawrow = !job->has_event_list && job->nsegs == 0 && !job->has_sqt &&
                 !job->has_from_ingest && c->js->nbatches == 1 &&
-                (!job->policy || job->policy->attr == SE_ATTR_TIMESTAMP_ORDERED) &&
-                se_proj_raw_ok(c->proj) && !(nr && *nr);
-    if (c->rawrow && (add_heads(&c->heads, job->fields) != 0 || !(c->nsc = se_nscount_new())))
+                (!job->policy || job->policy->attr == SE_ATTR_TIMESTAMP_ORDERED) && !(nr && *nr);
+    if (c->rawrow && ((c->proj && add_heads(&c->heads, job->fields) != 0) || !(c->nsc = se_nscount_new())))
         return -1;
     /* An id that JSON must escape ('"', '\\', control characters) cannot be
      * found as raw bytes: no pre-filter then. */
@@ -615,12 +615,27 @@ static const char *record_of(const ctx *c, const char *line, size_t len, size_t 
 
 /* The pipeline's prep, on either thread: pre-parses every line of the chunk
  * (reads c, writes only the chunk). */
+static int prep_lines(const ctx *c, se_chunk *ch, se_tape *tp, char **row, size_t *row_cap);
+
 static int prep_chunk(void *ud, se_chunk *ch)
 {
     const ctx *c = ud;
-    se_scan sc;
+    se_tape tp;
+    char *row = NULL;
+    size_t row_cap = 0;
     if (!c->fast)
         return 0;
+    /* Per call: prep may run on either thread. */
+    se_tape_init(&tp);
+    int rc = prep_lines(c, ch, &tp, &row, &row_cap);
+    se_tape_free(&tp);
+    free(row);
+    return rc;
+}
+
+static int prep_lines(const ctx *c, se_chunk *ch, se_tape *tp, char **row, size_t *row_cap)
+{
+    se_scan sc;
     for (size_t i = 0; i < ch->nlines; i++) {
         se_pline *pl = &ch->lines[i];
         size_t len, size;
@@ -653,24 +668,34 @@ static int prep_chunk(void *ud, se_chunk *ch)
             pl->flags |= PL_WHOLE;
             continue;
         }
-        if (c->rawrow && !sc.event) {
-            char *o = se_chunk_arena(ch, 2 * len + 16);
-            size_t rl, sl;
+        /* A projection's rows need every member's name (PL_HEADS). */
+        if (c->rawrow && !sc.event && (!c->proj || sc.members_ok)) {
+            /* The row of a profile of this fragment alone, from its tape. */
+            size_t rl = 0, sl;
             bool all;
-            if (!o)
+            int r = se_tape_parse(tp, data, len);
+            if (r == SE_TAPE_NOMEM)
                 return -1;
-            if (se_proj_raw(c->proj, data, &sc, o, &rl) &&
-                se_scan_id_namespaces(data, &sc, o + rl, &sl, &all)) {
+            r = r == SE_TAPE_OK ? se_proj_tape_row(c->proj, tp, row, &rl, row_cap) : 0;
+            if (r < 0)
+                return -1;
+            char *o = r ? se_chunk_arena(ch, rl + len) : NULL;
+            if (r && !o)
+                return -1;
+            if (r && se_scan_id_namespaces(data, &sc, o + rl, &sl, &all)) {
+                memcpy(o, *row, rl);
                 pl->flags |= PL_RAW | (all ? PL_NSALL : 0);
-                for (size_t mi = 0; mi < sc.nmembers; mi++)
+                if (!c->proj)
+                    pl->flags |= PL_HEADS; /* a whole row: every member */
+                for (size_t mi = 0; c->proj && mi < sc.nmembers; mi++)
                     if (names_has(&c->heads, data + sc.members[mi].name_off, sc.members[mi].name_len))
                         pl->flags |= PL_HEADS;
                 pl->row_off = (uint32_t)(o - ch->arena);
                 pl->row_len = (uint32_t)rl;
                 pl->sig_len = (uint32_t)sl;
-                ch->arena_len -= 2 * len + 16 - rl - sl;
-            } else {
-                ch->arena_len -= 2 * len + 16;
+                ch->arena_len -= len - sl;
+            } else if (r) {
+                ch->arena_len -= rl + len;
             }
         }
         if (!reduced_size(c, data, &sc, &size)) {
