@@ -10,6 +10,26 @@
 #include "jobstate.h"
 #include "opts.h"
 
+/* What the engine reports while it works; the CLI decides what to show. */
+typedef enum {
+    SE_PROG_READ,      /* reading input (about once a chunk of ~1 MiB, and at its end) */
+    SE_PROG_WRITE,     /* writing (compressing) archive `batch` of `nbatches` */
+    SE_PROG_COMMIT,    /* putting the archives into place */
+    SE_PROG_ARCHIVE    /* archive `path` is in place: archive_rows rows, archive_bytes bytes */
+} se_prog_phase;
+
+typedef struct se_export_progress {
+    se_prog_phase phase;
+    uint64_t in_bytes;               /* input bytes consumed (compressed size) */
+    uint64_t records, profiles, rows;
+    size_t batch, nbatches;
+    const char *path;
+    uint64_t archive_rows, archive_bytes;
+} se_export_progress;
+
+/* Called on the engine's thread; must not call back into the engine. */
+typedef void (*se_export_progress_fn)(void *ud, const se_export_progress *p);
+
 typedef struct se_export_params {
     const se_opts *o;
     const se_job *job;
@@ -19,7 +39,8 @@ typedef struct se_export_params {
     const char *output_root;         /* batches go to output_root/<datasetId>/ */
     volatile sig_atomic_t *cancel;   /* non-zero: stop, clean up, FAILED (may be NULL) */
     const char *const *cancel_reason; /* message for a cancellation, read when it happens (may be NULL) */
-    bool progress;                   /* a progress line on stderr about once a second */
+    se_export_progress_fn on_progress; /* may be NULL */
+    void *progress_ud;
     volatile sig_atomic_t *committing; /* set to 1 once the archives start going into place:
                                         * from then on a cancellation waits for the end (may be NULL) */
     const struct se_segdefs *segdefs; /* evaluationInfo.segmentation: the definitions (may be NULL) */

@@ -3,6 +3,7 @@
 /* File-system steps that the writers of durable files (archives, job records)
  * share.  Messages are "PATH: reason", written into err; nothing prints. */
 #include <stddef.h>
+#include <sys/types.h>
 
 /* vasprintf that returns the string, or NULL on out of memory. */
 char *se_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -21,5 +22,21 @@ int se_write_all(int fd, const char *p, size_t n);
  * buffer of *len bytes; files over max bytes fail with EFBIG.  NULL with errno
  * set on failure. */
 char *se_slurp(const char *path, size_t max, size_t *len);
+
+/* Creates a new file from tmpl, whose last six characters are "XXXXXX" and are
+ * replaced (in tmpl) by random letters and digits: open(O_CREAT | O_EXCL |
+ * O_NOFOLLOW | O_CLOEXEC | flags, mode), retried under another name while one
+ * exists.  Never opens an existing file or follows a link planted at the name.
+ * The fd, or -1 with errno. */
+int se_create_unique(char *tmpl, int flags, mode_t mode);
+
+/* Temporary files of a job's batches are created between se_tmp_lock() and
+ * se_tmp_unlock() (creation and, for a spool, its unlink).  se_tmp_freeze()
+ * takes the lock for good: after it, no thread of this process creates another
+ * temporary file, so a sweep that follows sees every name there will be (the
+ * forced end of a cancelled job, which then exits). */
+void se_tmp_lock(void);
+void se_tmp_unlock(void);
+void se_tmp_freeze(void);
 
 #endif

@@ -30,6 +30,12 @@ typedef struct se_jobstate {
     uint64_t input_records, bad_records, profiles; /* extra metrics */
     uint64_t shard_k, shard_n;     /* run --shard K/N (shard_n 0: not a shard run):
                                       metrics.shard {"index":K,"count":N}, for merge */
+    /* A shard reports only the bad records it owns (docs/scale-out.md); for
+     * merge, metrics.shard also says --max-errors and, for each bad record
+     * listed in errors[], its ordinal in the input ("badRecordSeq"). */
+    uint64_t max_errors;
+    uint64_t *bad_seq;             /* owned; at most SE_ERRORS_KEPT + 1 */
+    size_t nbad_seq;
     /* metrics.totalTime normally spans creation_ms..update_ms.  A job made of
      * others (`merge`: the shard runs) spans theirs instead: when total_set,
      * totalTime is total_start_ms..total_end_ms.  memset/init leave it unset. */

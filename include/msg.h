@@ -11,7 +11,10 @@ extern int se_verbosity; /* -1 quiet, 0 normal, 1 verbose */
 void se_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void se_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));   /* suppressed by -q */
 void se_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));   /* only with -v */
-void se_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* --progress lines, even with -q */
+
+/* fn (or NULL) runs before each message is printed: the progress display
+ * clears its redrawn line there, so that a message never lands inside it. */
+void se_msg_set_prelude(void (*fn)(void));
 
 /* Escapes s[0..n) into out (at most outlen bytes with the NUL; outlen 0: only
  * measure): newline as \n, tab as \t, ESC and every other control byte, C1

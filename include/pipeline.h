@@ -27,7 +27,7 @@ typedef struct se_pline {
     uint64_t lineno;
     bool too_long;
     /* For prep: */
-    uint8_t flags;
+    uint16_t flags;
     uint32_t a, b, c, d;       /* e.g. offsets of the key parts, relative to the line */
     uint32_t text_off, text_len; /* prep's text in chunk->arena */
     uint64_t h;                /* e.g. a hash of the line's key */
@@ -48,6 +48,7 @@ typedef struct se_chunk {
     size_t ext_cap;
     char err[1024];
     int prepared;              /* internal: 0 no, 1 in progress, 2 done */
+    uint64_t in_pos;           /* input bytes consumed (compressed) once this chunk was cut */
 } se_chunk;
 
 /* prep must be safe to run on either thread (it only reads shared state) and

@@ -34,12 +34,28 @@ int se_store_put(se_store *st, int64_t id, pid_t pid, json_object *job, char *er
 int se_store_put_ex(se_store *st, int64_t id, pid_t pid, const char *output_dir,
                     json_object *job, char *err, size_t errlen);
 
-/* 1 when process pid is alive and (start != 0) started at start. */
+/* 1 when process pid is alive and started at start (0 when start is 0: a pid
+ * alone may be anybody's). */
 int se_store_worker_alive(pid_t pid, uint64_t start);
 
+/* After se_store_next_id: a notice to show the user (the counter was behind
+ * the records and was repaired), or NULL. */
+const char *se_store_notice(const se_store *st);
+
+/* Sends sig to job id's worker, only when its pid, start time and boot all
+ * match the record (through a pidfd, so not to a process that took the pid
+ * meanwhile).  0 sent, 1 no live worker (or no record in scope), -1 with err. */
+int se_store_signal(se_store *st, int64_t id, int sig, char *err, size_t errlen);
+
+/* Creates STORE/jobs/<id>.log for a new job's worker (O_EXCL|O_NOFOLLOW; a
+ * file or link already at that name is removed first, never written
+ * through).  fd open for appending, or -1 with err. */
+int se_store_open_log(se_store *st, int64_t id, char *err, size_t errlen);
+
 /* Reads job id.  Returns 0 with *job (new reference) and *pid, 1 when there is
- * no such job in this scope, -1 when the record is damaged or unreadable (err
- * says which file and why). */
+ * no such job in this scope, 2 when its record is damaged so that no scope can
+ * be read from it (no scope's job; err says which file and why), -1 when it is
+ * a damaged record of this scope or unreadable (err says which file and why). */
 int se_store_get(se_store *st, int64_t id, json_object **job, pid_t *pid, char *err, size_t errlen);
 
 /* As se_store_get; *pid is 0 when the recorded worker is no longer alive;
@@ -48,7 +64,8 @@ int se_store_get(se_store *st, int64_t id, json_object **job, pid_t *pid, char *
 int se_store_get_ex(se_store *st, int64_t id, json_object **job, pid_t *pid, char **output_dir,
                     char *err, size_t errlen);
 
-/* Removes job id's record.  0, 1 when not found in scope, -1 on error. */
+/* Removes job id's record (and its worker log).  0, 1 when not found in
+ * scope, 2 when damaged with no readable scope (left alone), -1 on error. */
 int se_store_remove(se_store *st, int64_t id, char *err, size_t errlen);
 
 /* Calls fn for every job id in the store (any scope), ascending.  Stops and

@@ -197,7 +197,7 @@ se_batch *se_batch_new(const char *dir, const se_batch_info *info, se_format fmt
     b->dataset_id = strdup(info->dataset_id);
     b->schema_name = strdup(info->schema_name);
     b->buf = malloc(SPOOL_BUF);
-    b->tmp_path = se_asprintf("%s/.%s.%s.tmp-%ld", dir, info->batch_id, ext, (long)getpid());
+    b->tmp_path = se_asprintf("%s/.%s.%s.tmp-XXXXXX", dir, info->batch_id, ext);
     b->final_path = se_asprintf("%s/%s.%s", dir, info->batch_id, ext);
     spool = se_asprintf("%s/.%s.spool-XXXXXX", dir, info->batch_id);
     if (!b->dir || !b->batch_id || !b->dataset_id || !b->schema_name || !b->buf ||
@@ -210,16 +210,17 @@ se_batch *se_batch_new(const char *dir, const se_batch_info *info, se_format fmt
         goto nomem;
     }
 
-    b->spool_fd = mkostemp(spool, O_CLOEXEC);
-    if (b->spool_fd < 0) {
+    /* Unlinked at once, under the temporary-file lock, so the forced end of
+     * a cancelled job (se_tmp_freeze, then a sweep) never comes between the
+     * two: the spool lives only as long as the descriptor. */
+    se_tmp_lock();
+    b->spool_fd = se_create_unique(spool, O_RDWR, 0600);
+    if (b->spool_fd < 0 || unlink(spool) != 0) {
         snprintf(err, errlen, "%s: %s", spool, strerror(errno));
+        se_tmp_unlock();
         goto fail;
     }
-    /* Unlinked at once: the spool lives only as long as the descriptor. */
-    if (unlink(spool) != 0) {
-        snprintf(err, errlen, "%s: %s", spool, strerror(errno));
-        goto fail;
-    }
+    se_tmp_unlock();
     free(spool);
     return b;
 
@@ -480,12 +481,17 @@ int se_batch_finish(se_batch *b, char *err, size_t errlen)
             goto nomem;
     }
 
-    fd = open(b->tmp_path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+    /* An unpredictable new name (O_EXCL, O_NOFOLLOW): nothing planted in the
+     * dataset directory is written through. */
+    se_tmp_lock();
+    fd = se_create_unique(b->tmp_path, O_WRONLY, 0644);
     if (fd < 0) {
         snprintf(err, errlen, "%s: %s", b->tmp_path, strerror(errno));
+        se_tmp_unlock();
         goto out;
     }
     b->tmp_exists = 1;
+    se_tmp_unlock();
 
     a = archive_write_new();
     if (!a)

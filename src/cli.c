@@ -55,7 +55,7 @@ static const struct opt {
       "merge policy definitions (default: built-ins only)" },
     { "segment-definitions", 0, O_SEGDEFS, "FILE", C_EXPORT | C(SE_CMD_MERGE),
       "segment definitions for evaluationInfo.segmentation (default none)" },
-    { "max-errors", 0, O_MAX_ERRORS, "N", C_EXPORT | C(SE_CMD_KEY),
+    { "max-errors", 0, O_MAX_ERRORS, "N", C_EXPORT,
       "bad input records tolerated before the job fails (default 0)" },
     { "max-record-bytes", 0, O_MAX_RECORD_BYTES, "N", C_EXPORT | C(SE_CMD_KEY),
       "longest input line accepted (default 16777216)" },
@@ -101,7 +101,8 @@ static const struct cmd {
       "Cancel a running job, or delete a finished job's record.", "segexport cancel 12" },
     { "delete", SE_CMD_CANCEL, "ID", "Same as cancel.", "segexport delete 12" },
     { "key", SE_CMD_KEY, "[INPUT...]",
-      "Print KEY<TAB>RECORD for every input record (scale-out mapper).",
+      "Print KEY<TAB>RECORD for every input record (scale-out mapper); a bad record\n"
+      "is passed on as a line with an empty key that run --keyed reports.",
       "segexport key dump.json.gz | LC_ALL=C sort -t \"$(printf '\\t')\" -k1,1 -s | "
       "segexport run --keyed job.json" },
     { "merge", SE_CMD_MERGE, "RESULT.json...",

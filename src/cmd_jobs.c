@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include "commands.h"
@@ -120,6 +121,12 @@ static int fetch_one(const se_opts *o, struct one_job *j, bool *damaged)
         se_error("job %lld not found", (long long)j->id);
         return SE_EXIT_NOT_FOUND;
     }
+    if (r == 2) {
+        /* Nobody's record: not shown to, nor removable by, any scope. */
+        se_error("job %lld not found (%s, whose scope cannot be read: only removed by hand)",
+                 (long long)j->id, j->err);
+        return SE_EXIT_NOT_FOUND;
+    }
     if (r < 0)
         *damaged = true;
     else
@@ -165,7 +172,7 @@ static int collect(int64_t id, void *vctx)
     char err[1024], *outdir = NULL;
     int r = se_store_get_ex(l->st, id, &job, &pid, &outdir, err, sizeof err);
 
-    if (r == 1)
+    if (r == 1 || r == 2) /* another scope's, or nobody's */
         return 0;
     if (r < 0) {
         se_warn("%s", err); /* one damaged record must not hide the others */
@@ -272,6 +279,69 @@ out:
     return rc;
 }
 
+static void pause_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+        ;
+}
+
+static bool was_cancelled(json_object *job)
+{
+    json_object *errs, *v;
+    if (!json_object_object_get_ex(job, "errors", &errs) || !json_object_is_type(errs, json_type_array))
+        return false;
+    for (size_t i = 0; i < json_object_array_length(errs); i++)
+        if (json_object_object_get_ex(json_object_array_get_idx(errs, i), "code", &v) &&
+            !strcmp(json_object_get_string(v), SE_EC_CANCELLED))
+            return true;
+    return false;
+}
+
+/* After the signal: waits until the job is over (its worker stops within a
+ * second; CANCEL_WAIT_MS at most), so the answer is what happened.  The
+ * worker's final record decides: a cancel that reached it first made the job
+ * FAILED (cancelled), archives taken back even mid-commit.  A job that had
+ * already finished is a finished job (SPEC §10): its record is removed, its
+ * archives stay, and stderr says so - never "marked for cancelling" and then
+ * SUCCEEDED.  Returns an exit status. */
+#define CANCEL_WAIT_MS 60000
+static int cancel_outcome(const se_opts *o, struct one_job *j)
+{
+    char err[1024];
+    (void)o;
+    for (int waited = 0; waited < CANCEL_WAIT_MS; waited += 20) {
+        json_object *job = NULL;
+        pid_t pid = 0;
+        char *outdir = NULL;
+        int r = se_store_get_ex(j->st, j->id, &job, &pid, &outdir, err, sizeof err);
+        if (r != 0) { /* removed or damaged meanwhile: nothing left to cancel */
+            free(outdir);
+            return 0;
+        }
+        detect_dead(j->st, j->id, job, pid, outdir);
+        free(outdir);
+        const char *s = job_status(job);
+        if (strcmp(s, "NEW") && strcmp(s, "PROCESSING")) {
+            if (!was_cancelled(job)) {
+                se_warn("job %lld had already finished (%s) when the cancel reached it: "
+                        "its record is removed, its archives stay", (long long)j->id, s);
+                json_object_put(job);
+                if (se_store_remove(j->st, j->id, err, sizeof err) < 0) {
+                    se_error("%s", err);
+                    return SE_EXIT_SYSTEM;
+                }
+                return 0;
+            }
+            json_object_put(job);
+            return 0;
+        }
+        json_object_put(job);
+        pause_ms(20);
+    }
+    return 0; /* signalled; the worker ends it (its forced end needs no help) */
+}
+
 int se_cmd_cancel(const se_opts *o)
 {
     struct one_job j;
@@ -290,15 +360,19 @@ int se_cmd_cancel(const se_opts *o)
         }
     } else {
         const char *s = job_status(j.job);
+        int r = 1;
         if ((!strcmp(s, "NEW") || !strcmp(s, "PROCESSING")) && j.pid > 0) {
-            /* The worker turns SIGTERM into a clean cancellation. */
-            if (kill(j.pid, SIGTERM) && errno != ESRCH) {
-                se_error("job %lld: cannot signal worker %d: %s", (long long)j.id, (int)j.pid,
-                         strerror(errno));
+            /* The worker turns SIGTERM into a clean cancellation; only a
+             * process with the recorded pid and start time gets it. */
+            if ((r = se_store_signal(j.st, j.id, SIGTERM, err, sizeof err)) < 0) {
+                se_error("%s", err);
                 rc = SE_EXIT_SYSTEM;
                 goto out;
             }
-        } else if (se_store_remove(j.st, j.id, err, sizeof err) < 0) {
+            if (r == 0 && (rc = cancel_outcome(o, &j)))
+                goto out;
+        }
+        if (r != 0 && se_store_remove(j.st, j.id, err, sizeof err) < 0) {
             se_error("%s", err);
             rc = SE_EXIT_SYSTEM;
             goto out;

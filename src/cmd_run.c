@@ -1,5 +1,5 @@
-/* `segexport run` and `segexport key`: the export in this process, and the
- * scale-out mapper. */
+/* `segexport run` and `segexport create`: the export in this process or in a
+ * detached worker.  (`key` is in cmd_key.c.) */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -12,6 +12,7 @@
 #include "fsutil.h"
 #include "segdefs.h"
 #include "input.h"
+#include "joblocate.h"
 #include "jobstate.h"
 #include "msg.h"
 #include "record.h"
@@ -22,19 +23,44 @@
 
 #define JOB_MAX_BYTES (64u << 20) /* a job definition is small; refuse absurd ones */
 
+/* json-c prints an empty object over two lines ("{", "}"); print it "{}".
+ * A raw newline cannot occur inside a JSON string, so "{" followed by a
+ * newline, blanks and "}" is always an empty object. */
 int se_print_json(json_object *obj)
 {
     const char *s = json_object_to_json_string_ext(
         obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
-    if (!s || fputs(s, stdout) == EOF || fputc('\n', stdout) == EOF)
+    if (!s)
+        return -1;
+    for (const char *p; (p = strstr(s, "{\n"));) {
+        size_t k = 2;
+        while (p[k] == ' ')
+            k++;
+        if (fwrite(s, 1, (size_t)(p - s) + 1, stdout) != (size_t)(p - s) + 1)
+            return -1;
+        s = p[k] == '}' ? p + k : p + 1;
+    }
+    if (fputs(s, stdout) == EOF || fputc('\n', stdout) == EOF)
         return -1;
     return 0;
 }
 
+/* The job file, for messages that name it and the line. */
+struct jobsrc {
+    const char *name;
+    const char *text;
+    size_t len;
+};
+
 static void warn_unknown(const char *path, void *ctx)
 {
-    (void)ctx;
-    se_warn("job: unknown key \"%s\" ignored", path);
+    const struct jobsrc *js = ctx;
+    char buf[512];
+    const char *s = se_job_key_suggest(path, buf, sizeof buf);
+
+    se_warn("%s:%zu: unknown key \"%s\" ignored%s%s%s", js->name,
+            se_json_path_line(js->text, js->len, path), path, s ? " (did you mean \"" : "",
+            s ? s : "", s ? "\"?)" : "");
 }
 
 /* Loads the registry and the job.  Returns an exit status (0 = go on). */
@@ -59,9 +85,12 @@ static int load_job(const se_opts *o, const char *path, se_mp_registry **reg, se
         se_error("%s", err);
         return SE_EXIT_INVALID;
     }
-    if (se_job_parse(text, len, *reg, job, warn_unknown, NULL, err, sizeof err)) {
+    struct jobsrc src = { strcmp(path, "-") ? path : "stdin", text, len };
+    if (se_job_parse(text, len, *reg, job, warn_unknown, &src, err, sizeof err)) {
+        char msg[1200];
+        se_json_locate_error(src.name, text, len, err, msg, sizeof msg);
         free(text);
-        se_error("job: %s", err);
+        se_error("%s", msg);
         return SE_EXIT_INVALID;
     }
     *text_out = text;
@@ -134,6 +163,8 @@ static int prepare(const se_opts *o, struct prepared *p)
         se_error("%s", err);
         return SE_EXIT_SYSTEM;
     }
+    if (se_store_notice(p->st))
+        se_warn("%s", se_store_notice(p->st));
     if (o->output_dir)
         p->output_root = strdup(o->output_dir);
     else if (asprintf(&p->output_root, "%s/datasets", o->store_dir) < 0)
@@ -151,6 +182,7 @@ static int prepare(const se_opts *o, struct prepared *p)
     if (o->shard) {
         p->js.shard_k = o->shard_k;
         p->js.shard_n = o->shard_n;
+        p->js.max_errors = o->max_errors;
     }
     return 0;
 }
@@ -174,14 +206,17 @@ int se_cmd_run(const se_opts *o)
 /* The detached worker: waits for the go pipe to close (the NEW record is then
  * written), sends its stdout to /dev/null and its messages to
  * STORE/jobs/<id>.log, runs the job and exits. */
-static void run_worker(const se_opts *o, struct prepared *p, int go_fd)
+static void run_worker(const se_opts *o, struct prepared *p, int go_fd, int log_fd)
 {
-    char buf[1], *log = NULL;
+    char buf[1];
     int fd, rc;
 
     while (read(go_fd, buf, 1) < 0 && errno == EINTR)
         ;
     close(go_fd);
+    /* The log (made by create: new, never through a link) becomes stderr. */
+    dup2(log_fd, 2);
+    close(log_fd);
     /* Let go of every descriptor the caller had open but stdin: a worker that
      * kept the write end of a caller's pipe or FIFO (exec 3>fifo; a CI
      * runner's output pipe) would keep that reader waiting until the job ends,
@@ -195,12 +230,6 @@ static void run_worker(const se_opts *o, struct prepared *p, int go_fd)
         dup2(fd, 1);
         close(fd);
     }
-    if (asprintf(&log, "%s/jobs/%lld.log", o->store_dir, (long long)p->js.id) >= 0 &&
-        (fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) >= 0) {
-        dup2(fd, 2);
-        close(fd);
-    }
-    free(log);
     se_worker_job w = {
         .o = o, .job = p->job, .st = p->st, .js = &p->js, .inputs = p->inputs,
         .ninputs = p->ninputs, .output_root = p->output_root, .segdefs = p->defs,
@@ -221,10 +250,16 @@ int se_cmd_create(const se_opts *o)
     int pidpipe[2] = { -1, -1 }, gopipe[2] = { -1, -1 };
     char err[1024];
     pid_t mid, worker = 0;
+    int log_fd = -1;
     int rc = prepare(o, &p);
 
     if (rc)
         goto out;
+    if ((log_fd = se_store_open_log(p.st, p.js.id, err, sizeof err)) < 0) {
+        se_error("%s", err);
+        rc = SE_EXIT_SYSTEM;
+        goto out;
+    }
     if (pipe(pidpipe) || pipe(gopipe)) {
         se_error("cannot start a worker: %s", strerror(errno));
         rc = SE_EXIT_SYSTEM;
@@ -255,7 +290,7 @@ int se_cmd_create(const se_opts *o)
             _exit(n == (ssize_t)sizeof wp && wp > 0 ? 0 : 1);
         }
         close(pidpipe[1]);
-        run_worker(o, &p, gopipe[0]); /* does not return */
+        run_worker(o, &p, gopipe[0], log_fd); /* does not return */
     }
     close(pidpipe[1]);
     close(gopipe[0]);
@@ -276,6 +311,8 @@ int se_cmd_create(const se_opts *o)
     }
     rc = se_print_json(out) ? SE_EXIT_SYSTEM : SE_EXIT_OK;
 out:
+    if (log_fd >= 0)
+        close(log_fd);
     /* closing the go pipe lets the worker start */
     for (int i = 0; i < 2; i++) {
         if (pidpipe[i] >= 0)
@@ -285,65 +322,5 @@ out:
     }
     json_object_put(out);
     prepared_free(&p);
-    return rc;
-}
-
-/* key: KEY<TAB>RECORD per good record; bad records are reported and, beyond
- * --max-errors, make the exit status 1 (the sort that follows would otherwise
- * silently lose them). */
-int se_cmd_key(const se_opts *o)
-{
-    char *const *inputs = o->operands;
-    size_t ninputs = o->noperands;
-    se_input *in = NULL;
-    se_rparser *rp = NULL;
-    se_line ln;
-    se_record rec;
-    uint64_t bad = 0;
-    char err[1024];
-    int r, rc = SE_EXIT_OK;
-
-    memset(&rec, 0, sizeof rec);
-    if (se_input_check_paths(inputs, ninputs, err, sizeof err)) {
-        se_error("%s", err);
-        return SE_EXIT_SYSTEM;
-    }
-    in = se_input_open(inputs, ninputs, (size_t)o->max_record_bytes);
-    rp = se_rparser_new();
-    if (!in || !rp) {
-        se_error("out of memory");
-        rc = SE_EXIT_SYSTEM;
-        goto out;
-    }
-    while ((r = se_input_next(in, &ln)) > 0) {
-        if (ln.too_long) {
-            snprintf(err, sizeof err, "record longer than --max-record-bytes %llu",
-                     (unsigned long long)o->max_record_bytes);
-        } else if (se_record_facts(rp, ln.data, ln.len, &rec, err, sizeof err) == 0) {
-            if (fputs(rec.key, stdout) == EOF || putchar('\t') == EOF ||
-                fwrite(ln.data, 1, ln.len, stdout) != ln.len || putchar('\n') == EOF) {
-                se_error("error writing to standard output");
-                rc = SE_EXIT_SYSTEM;
-                goto out;
-            }
-            se_record_clear(&rec);
-            continue;
-        }
-        se_error("%s:%llu: %s", ln.name, (unsigned long long)ln.lineno, err);
-        if (++bad > o->max_errors) {
-            se_error("%llu bad input records, more than --max-errors %llu",
-                     (unsigned long long)bad, (unsigned long long)o->max_errors);
-            rc = SE_EXIT_FAILED;
-            goto out;
-        }
-    }
-    if (r < 0) {
-        se_error("%s", se_input_error(in));
-        rc = SE_EXIT_FAILED;
-    }
-out:
-    se_record_clear(&rec);
-    se_rparser_free(rp);
-    se_input_free(in);
     return rc;
 }

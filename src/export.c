@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "batch.h"
 #include "errcodes.h"
 #include "export.h"
@@ -13,6 +14,7 @@
 #include "segdefs.h"
 #include "groupcheck.h"
 #include "input.h"
+#include "keyed.h"
 #include "msg.h"
 #include "nscount.h"
 #include "pipeline.h"
@@ -20,9 +22,11 @@
 #include "project.h"
 #include "record.h"
 #include "scan.h"
+#include "shardkey.h"
 #include "tape.h"
 #include "timeutil.h"
 
+#define KEY_SLACK 65536 /* --keyed: room for KEY<TAB> beyond --max-record-bytes */
 #define WARN_LIMIT 20 /* bad-record warnings printed on stderr; all go to errors[] */
 
 /* Top-level member names a record kind needs (no escapes: see scan.h). */
@@ -36,7 +40,7 @@ typedef struct ctx {
     const se_export_params *ep;
     json_object **evobjs;            /* segment evaluation: the profile's events */
     size_t evcap;
-    int64_t progress_ms;             /* monotonic time of the last progress line */
+    uint64_t in_bytes;               /* input bytes read, for progress */
     const se_job *job;
     se_jobstate *js;
     se_batch **batches;
@@ -47,6 +51,7 @@ typedef struct ctx {
     bool *qual;
     se_groupcheck *seen;
     char *prev_key;                  /* keyed: the previous group's key */
+    bool not_mine;                   /* --shard: the current line's bad record is another shard's */
     bool failed;
     char why[1024];
 
@@ -112,10 +117,19 @@ static const char *cancel_text(const se_export_params *ep)
     return ep->cancel_reason && *ep->cancel_reason ? *ep->cancel_reason : "job cancelled";
 }
 
-static void bad_record(ctx *c, const char *name, uint64_t line, const char *reason)
+/* msg: "NAME:LINE: reason" */
+static void bad_record_msg(ctx *c, const char *msg)
 {
-    char msg[1024];
-    snprintf(msg, sizeof msg, "%s:%llu: %s", name, (unsigned long long)line, reason);
+    se_jobstate *js = c->js;
+    if (c->not_mine)
+        return; /* another shard's to report */
+    if (js->shard_n && js->nbad_seq <= SE_ERRORS_KEPT) {
+        uint64_t *n = realloc(js->bad_seq, (js->nbad_seq + 1) * sizeof *n);
+        if (n) {
+            js->bad_seq = n;
+            js->bad_seq[js->nbad_seq++] = js->input_records;
+        }
+    }
     c->js->bad_records++;
     se_jobstate_error(c->js, SE_EC_BAD_RECORD, msg, "segexport.input");
     if (c->js->bad_records <= WARN_LIMIT)
@@ -124,6 +138,13 @@ static void bad_record(ctx *c, const char *name, uint64_t line, const char *reas
         fail(c, SE_EC_JOB_FAILED,
              "Error in Export Job: %llu bad input records, more than --max-errors %llu",
              (unsigned long long)c->js->bad_records, (unsigned long long)c->ep->o->max_errors);
+}
+
+static void bad_record(ctx *c, const char *name, uint64_t line, const char *reason)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s:%llu: %s", name, (unsigned long long)line, reason);
+    bad_record_msg(c, msg);
 }
 
 static int write_row(ctx *c, size_t b, const char *s, size_t len)
@@ -596,7 +617,7 @@ static int go_live(ctx *c)
 }
 
 enum { PL_SURE = 1, PL_EVENT = 2, PL_MAYQ = 4, PL_WHOLE = 8, PL_RAW = 16, PL_HEADS = 32,
-       PL_NSALL = 64 };
+       PL_NSALL = 64, PL_SKIP = 128, PL_QKEY = 256 };
 
 /* The record bytes of a line (after the key and TAB with --keyed); NULL when
  * a keyed line has no TAB. */
@@ -643,9 +664,24 @@ static int prep_lines(const ctx *c, se_chunk *ch, se_tape *tp, char **row, size_
             continue;
         const char *line = ch->data + pl->off;
         const char *data = record_of(c, line, pl->len, &len);
-        if (!data || !se_scan_record(data, len, &sc))
+        if (!data)
             continue;
-        pl->flags = PL_SURE | (sc.event ? PL_EVENT : 0);
+        if (c->ep->o->shard) {
+            /* Decided from the key alone (shardkey.h): another shard's record
+             * is neither parsed nor validated here; its owner does that. */
+            uint64_t qh;
+            bool q = c->ep->o->keyed ? data > line + 1 : se_shardkey_hash(data, len, &qh);
+            if (q && c->ep->o->keyed)
+                qh = se_fnv1a64(line, (size_t)(data - 1 - line));
+            if (q && qh % c->ep->o->shard_n != c->ep->o->shard_k) {
+                pl->flags = PL_SKIP;
+                continue;
+            }
+            pl->flags = q ? PL_QKEY : 0;
+        }
+        if (!se_scan_record(data, len, &sc))
+            continue;
+        pl->flags |= PL_SURE | (sc.event ? PL_EVENT : 0);
         if (!c->ep->o->keyed) {
             /* se_fnv1a64 of the key NS ":" ID, here on either thread. */
             uint64_t h = 14695981039346656037ULL;
@@ -655,6 +691,14 @@ static int prep_lines(const ctx *c, se_chunk *ch, se_tape *tp, char **row, size_
             for (uint32_t k = 0; k < sc.id_len; k++)
                 h = (h ^ (unsigned char)data[sc.id_off + k]) * 1099511628211ULL;
             pl->h = h;
+        } else {
+            pl->h = se_fnv1a64(line, (size_t)(data - 1 - line));
+        }
+        /* --shard: another shard's record, sure to be good, costs this scan
+         * only (docs/performance.md); it is counted and dropped. */
+        if (c->ep->o->shard && pl->h % c->ep->o->shard_n != c->ep->o->shard_k) {
+            pl->flags |= PL_SKIP;
+            continue;
         }
         pl->a = sc.ns_off;
         pl->b = sc.ns_len;
@@ -723,10 +767,17 @@ static void take_line(ctx *c, const se_chunk *ch, const se_pline *pl, uint64_t *
     const char *data, *key;
     size_t len;
     uint64_t rseq;
-    char err[512];
+    char err[512], bm[1024];
 
     memset(&rec, 0, sizeof rec);
     c->js->input_records++;
+    if (pl->flags & PL_SKIP)
+        return;
+    /* --shard: a bad record belongs to the shard of its quick key (shardkey.h)
+     * or, without one, to the shard of its ordinal: reported once over all
+     * shards, and merge puts them back in input order. */
+    c->not_mine = o->shard && !(pl->flags & PL_QKEY) &&
+                  c->js->input_records % o->shard_n != o->shard_k;
     if (ln.too_long) {
         snprintf(err, sizeof err, "record longer than --max-record-bytes %llu",
                  (unsigned long long)o->max_record_bytes);
@@ -735,6 +786,22 @@ static void take_line(ctx *c, const se_chunk *ch, const se_pline *pl, uint64_t *
     }
     if (!(data = record_of(c, ln.data, ln.len, &len))) {
         bad_record(c, ln.name, ln.lineno, "keyed line without a TAB after the key");
+        return;
+    }
+    if (o->keyed && data == ln.data + 1) {
+        /* An empty key: a bad record `key` passed on (keyed.h), reported
+         * with its original input name and line. */
+        if (se_keyed_bad_read(data, len, bm, sizeof bm))
+            bad_record_msg(c, bm);
+        else
+            bad_record(c, ln.name, ln.lineno, "keyed line with an empty key");
+        return;
+    }
+    if (o->keyed && len > o->max_record_bytes) {
+        /* The line may hold the key too; the limit is the record's. */
+        snprintf(err, sizeof err, "record longer than --max-record-bytes %llu",
+                 (unsigned long long)o->max_record_bytes);
+        bad_record(c, ln.name, ln.lineno, err);
         return;
     }
     /* The pre-parse decided what it is sure of; the rest, bad records
@@ -766,8 +833,8 @@ static void take_line(ctx *c, const se_chunk *ch, const se_pline *pl, uint64_t *
         }
         key = given;
     }
-    /* The key's hash: from prep for a scanned, unkeyed line. */
-    uint64_t h = sure && !o->keyed ? pl->h : se_fnv1a64(key, strlen(key));
+    /* The key's hash: from prep for a scanned line. */
+    uint64_t h = sure ? pl->h : se_fnv1a64(key, strlen(key));
     if (o->shard && h % o->shard_n != o->shard_k)
         goto out;
     if (!sure && se_record_tree(c->rp, &rec, err, sizeof err) != 0) {
@@ -824,26 +891,18 @@ out:
     se_record_clear(&rec);
 }
 
-/* --progress: one line on stderr about once a second, checked once a chunk
- * (about 1 MiB), so it costs nothing per record. */
-static void progress(ctx *c, uint64_t bytes, bool last)
+/* Progress goes to the caller's callback once a chunk (about 1 MiB), so it
+ * costs nothing per record; the caller rate-limits and draws. */
+static void progress(ctx *c, const se_chunk *ch, se_prog_phase phase, size_t batch)
 {
-    struct timespec ts;
-    int64_t now;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    if (!last && now - c->progress_ms < 1000)
-        return;
-    if (c->progress_ms == 0 && !last) { /* the first second starts now */
-        c->progress_ms = now;
-        return;
-    }
-    c->progress_ms = now;
-    se_progress("job %lld: %.1f MB read, %llu records, %llu profiles, %llu rows%s",
-                (long long)c->js->id, (double)bytes / 1e6, (unsigned long long)c->js->input_records,
-                (unsigned long long)c->js->profiles, (unsigned long long)c->js->exported,
-                last ? ", done" : "");
+    se_export_progress p = {
+        .phase = phase, .in_bytes = ch ? ch->in_pos : c->in_bytes,
+        .records = c->js->input_records, .profiles = c->js->profiles, .rows = c->js->exported,
+        .batch = batch, .nbatches = c->nbatches,
+    };
+    c->in_bytes = p.in_bytes;
+    if (c->ep->on_progress)
+        c->ep->on_progress(c->ep->progress_ud, &p);
 }
 
 static void read_all(ctx *c)
@@ -851,10 +910,12 @@ static void read_all(ctx *c)
     const se_opts *o = c->ep->o;
     se_rparser *rp = se_rparser_new();
     se_pipe *pipe = NULL;
-    uint64_t seq = 0, bytes = 0;
+    uint64_t seq = 0;
 
     c->rp = rp;
-    if (!rp || !(pipe = se_pipe_start(c->ep->inputs, c->ep->ninputs, (size_t)o->max_record_bytes,
+    /* --keyed: a line is KEY<TAB>RECORD; the limit is RECORD's (take_line). */
+    size_t maxline = (size_t)o->max_record_bytes + (o->keyed ? KEY_SLACK : 0);
+    if (!rp || !(pipe = se_pipe_start(c->ep->inputs, c->ep->ninputs, maxline,
                                       prep_chunk, NULL, c))) {
         fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
         goto out;
@@ -869,13 +930,10 @@ static void read_all(ctx *c)
         }
         if (ch->status == 0) {
             finish_profile(c);
-            if (c->ep->progress)
-                progress(c, bytes, true);
+            progress(c, ch, SE_PROG_READ, 0);
             break;
         }
-        bytes += ch->data_len;
-        if (c->ep->progress)
-            progress(c, bytes, false);
+        progress(c, ch, SE_PROG_READ, 0);
         for (size_t i = 0; i < ch->nlines && !c->failed; i++) {
             if (c->ep->cancel && *c->ep->cancel) {
                 fail(c, SE_EC_CANCELLED, "%s", cancel_text(c->ep));
@@ -932,9 +990,13 @@ out:
 static void finish_batches(ctx *c)
 {
     char err[1024];
-    for (size_t i = 0; i < c->nbatches && !c->failed; i++)
+    for (size_t i = 0; i < c->nbatches && !c->failed; i++) {
+        progress(c, NULL, SE_PROG_WRITE, i);
         if (se_batch_finish(c->batches[i], err, sizeof err))
             fail(c, SE_EC_WRITE, "Error writing profiles to output path: %s", err);
+    }
+    if (!c->failed)
+        progress(c, NULL, SE_PROG_COMMIT, 0);
     /* Past this point a cancellation is either seen here or too late: the
      * worker's forced cancel must not run while archives go into place. */
     if (c->ep->committing)
@@ -950,6 +1012,15 @@ static void finish_batches(ctx *c)
     for (size_t i = 0; i < c->nbatches && c->failed; i++)
         if (se_batch_rollback(c->batches[i], err, sizeof err))
             se_warn("%s", err);
+    for (size_t i = 0; i < c->nbatches && !c->failed && c->ep->on_progress; i++) {
+        se_export_progress p = { .phase = SE_PROG_ARCHIVE, .batch = i, .nbatches = c->nbatches,
+                                 .path = se_batch_final_path(c->batches[i]),
+                                 .archive_rows = se_batch_records(c->batches[i]) };
+        struct stat st;
+        if (p.path && stat(p.path, &st) == 0)
+            p.archive_bytes = (uint64_t)st.st_size;
+        c->ep->on_progress(c->ep->progress_ud, &p);
+    }
 }
 
 int se_export_execute(const se_export_params *ep, char *why, size_t whylen)

@@ -1,11 +1,14 @@
 /* Durable-file steps shared by the archive writer and the job store. */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <stdint.h>
 #include <unistd.h>
 #include "fsutil.h"
 
@@ -145,4 +148,52 @@ fail:
     free(buf);
     errno = e;
     return NULL;
+}
+
+int se_create_unique(char *tmpl, int flags, mode_t mode)
+{
+    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    size_t n = strlen(tmpl);
+    static unsigned long long fallback;
+
+    if (n < 6 || strcmp(tmpl + n - 6, "XXXXXX") != 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (int attempt = 0; attempt < 1000; attempt++) {
+        unsigned char r[6];
+        int fd;
+        if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+            /* no entropy source: a counter mixed with the pid and address still
+             * differs per call; O_EXCL keeps it safe, only less unpredictable */
+            unsigned long long v = (++fallback * 0x9e3779b97f4a7c15ull) ^
+                                   ((unsigned long long)getpid() << 17) ^ (unsigned long long)(uintptr_t)tmpl;
+            for (size_t i = 0; i < sizeof r; i++, v >>= 8)
+                r[i] = (unsigned char)v;
+        }
+        for (size_t i = 0; i < 6; i++)
+            tmpl[n - 6 + i] = al[r[i] % (sizeof al - 1)];
+        fd = open(tmpl, O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | flags, mode);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+static pthread_mutex_t tmp_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void se_tmp_lock(void)
+{
+    pthread_mutex_lock(&tmp_mu);
+}
+
+void se_tmp_unlock(void)
+{
+    pthread_mutex_unlock(&tmp_mu);
+}
+
+void se_tmp_freeze(void)
+{
+    pthread_mutex_lock(&tmp_mu); /* never unlocked: the process is ending */
 }

@@ -621,7 +621,7 @@ static int parse_root(pctx *c, json_object *root, json_object *def)
     bool seen_mp = false, seen_filter = false, seen_dest = false, seen_schema = false;
 
     if (!json_object_is_type(root, json_type_object))
-        return fail(c, "(root): expected an object");
+        return fail(c, "not a JSON object (a job definition is the JSON object of a POST /export/jobs body)");
     json_object_object_foreach(root, key, val) {
         int rc = 0;
         if (strcmp(key, "fields") == 0) {

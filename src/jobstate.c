@@ -91,6 +91,7 @@ void se_jobstate_clear(se_jobstate *js)
 {
     if (!js)
         return;
+    free(js->bad_seq);
     free(js->batch_ids);
     json_object_put(js->errors);
     json_object_put(js->ns_counter);
@@ -287,6 +288,11 @@ json_object *se_jobstate_json(const se_jobstate *js, const se_job *job)
         json_object *sh = json_object_new_object();
         json_object_object_add(sh, "index", json_object_new_int64((int64_t)js->shard_k));
         json_object_object_add(sh, "count", json_object_new_int64((int64_t)js->shard_n));
+        json_object_object_add(sh, "maxErrors", json_object_new_int64((int64_t)js->max_errors));
+        json_object *seqs = json_object_new_array();
+        for (size_t i = 0; seqs && i < js->nbad_seq; i++)
+            json_object_array_add(seqs, json_object_new_int64((int64_t)js->bad_seq[i]));
+        json_object_object_add(sh, "badRecordSeq", seqs);
         json_object_object_add(metrics, "shard", sh);
     }
     json_object_object_add(o, "metrics", metrics);

@@ -31,6 +31,9 @@ int main(int argc, char **argv)
     case SE_CMD_LIST: rc = se_cmd_list(&o); break;
     case SE_CMD_CANCEL: rc = se_cmd_cancel(&o); break;
     case SE_CMD_MERGE: rc = se_cmd_merge(&o); break;
+    case SE_CMD_FILES: rc = se_cmd_files(&o); break;
+    case SE_CMD_CAT: rc = se_cmd_cat(&o); break;
+    case SE_CMD_VERIFY: rc = se_cmd_verify(&o); break;
     default:
         se_error("%s: not implemented yet", o.cmd_name);
         rc = SE_EXIT_USAGE;

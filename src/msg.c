@@ -17,6 +17,12 @@
 #include "msg.h"
 
 int se_verbosity = 0;
+static void (*prelude)(void);
+
+void se_msg_set_prelude(void (*fn)(void))
+{
+    prelude = fn;
+}
 
 /* Length of the valid UTF-8 sequence at s[0..n) (2-4), or 0 when it is not one
  * (overlong forms, surrogates and code points above U+10FFFF are not) or it
@@ -124,6 +130,8 @@ static void vsay(const char *tag, const char *fmt, va_list ap)
     } else {
         se_escape_bytes(esc, need + 1, text, len, 0);
     }
+    if (prelude)
+        prelude();
     fputs("segexport: ", stderr);
     if (tag)
         fputs(tag, stderr);
@@ -158,14 +166,6 @@ void se_info(const char *fmt, ...)
     va_list ap;
     if (se_verbosity < 1)
         return;
-    va_start(ap, fmt);
-    vsay(NULL, fmt, ap);
-    va_end(ap);
-}
-
-void se_progress(const char *fmt, ...)
-{
-    va_list ap;
     va_start(ap, fmt);
     vsay(NULL, fmt, ap);
     va_end(ap);

@@ -142,7 +142,7 @@ static bool push(se_pipe *p, se_chunk *ch)
         ch->prepared = 2;
     p->ring[(p->head + p->count) % SE_PIPE_CHUNKS] = ch;
     p->count++;
-    p->bytes = se_input_bytes(p->in);
+    p->bytes = ch->in_pos = se_input_bytes(p->in);
     pthread_cond_broadcast(&p->cv);
     return true;
 }

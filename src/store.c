@@ -14,10 +14,31 @@
  * would not exclude a process that opened the new one.
  *
  * A missing counter (first use, or deleted by hand) restarts after the highest
- * record id present, so ids of existing jobs are never handed out again. */
+ * record id present, so ids of existing jobs are never handed out again; so
+ * does a counter that is behind (its next id has a record: restored from a
+ * backup, edited by hand), with a notice.  The first record of a new id is
+ * put in place with RENAME_NOREPLACE: it never replaces another job's.
+ *
+ * A store may be shared (README, "A store shared between users"): every file
+ * made here is created new (O_CREAT|O_EXCL|O_NOFOLLOW) under an unpredictable
+ * name and renamed into place; an existing store file is opened with
+ * O_NOFOLLOW|O_NONBLOCK and used only when it is a regular file, so a link or
+ * FIFO planted at a store name is neither written through nor waited on.  The
+ * lock is waited for at most SEGEXPORT_LOCK_TIMEOUT seconds (default 30).
+ *
+ * Scope: a record names its org and sandbox first ({"format":1,"org":...,
+ * "sandbox":...,...}), so even a damaged one (truncated) tells whose it is and
+ * is reported to that scope only.  One whose scope cannot be read (empty,
+ * garbage, a link) belongs to no scope: it is "not found" everywhere and only
+ * removed by hand. */
 #include "store.h"
 #include "fsutil.h"
 #include "jsonscan.h"
+
+#include <pwd.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <time.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -44,39 +65,93 @@ struct se_store {
     char *jobs;     /* dir/jobs */
     char *org;
     char *sandbox;
+    int64_t fresh_id;   /* issued by se_store_next_id to this process, no record yet */
+    pid_t fresh_pid;    /* ... to this process: a fork does not inherit the claim */
+    char notice[512];   /* se_store_take_notice */
 };
 
-/* Writes text to path atomically: tmp, fsync, rename, fsync dir. */
-static int replace_file(const char *path, const char *tmp, const char *dir,
-                        const char *text, size_t len, char *err, size_t errlen)
+/* Writes text to path atomically: a new file under the unpredictable name
+ * tmpl (ending in XXXXXX), fsync, rename, fsync dir.  With noreplace, an
+ * existing path is never replaced: 1 then (err says so). */
+static int replace_file(const char *path, char *tmpl, const char *dir,
+                        const char *text, size_t len, int noreplace, char *err, size_t errlen)
 {
     int fd, rc = -1;
 
-    /* O_TRUNC, not O_EXCL: a stale temp file of a dead process whose pid we
-     * now have must not block us forever. */
-    fd = open(tmp, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+    fd = se_create_unique(tmpl, O_WRONLY, 0644);
     if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+        snprintf(err, errlen, "%s: %s", tmpl, strerror(errno));
         return -1;
     }
     if (se_write_all(fd, text, len) != 0 || fsync(fd) != 0) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+        snprintf(err, errlen, "%s: %s", tmpl, strerror(errno));
         close(fd);
         goto out;
     }
     if (close(fd) != 0) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+        snprintf(err, errlen, "%s: %s", tmpl, strerror(errno));
         goto out;
     }
-    if (rename(tmp, path) != 0) {
+    if (noreplace) {
+        int r = renameat2(AT_FDCWD, tmpl, AT_FDCWD, path, RENAME_NOREPLACE);
+        if (r != 0 && (errno == EINVAL || errno == ENOSYS)) {
+            /* no renameat2 here: link() refuses an existing name just as well */
+            if ((r = link(tmpl, path)) == 0)
+                unlink(tmpl);
+        }
+        if (r != 0) {
+            if (errno == EEXIST) {
+                snprintf(err, errlen, "%s: a job record with this id exists already", path);
+                rc = 1;
+            } else {
+                snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            }
+            goto out;
+        }
+    } else if (rename(tmpl, path) != 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         goto out;
     }
     rc = se_fsync_dir(dir, err, errlen);
     return rc;
 out:
-    unlink(tmp);
+    unlink(tmpl);
     return rc;
+}
+
+/* Opens an existing store file for reading (or, with O_RDWR in flags, the
+ * lock): never through a symbolic link, never blocking on a FIFO, and only a
+ * regular file.  fd, or -1 with errno (ELOOP for a link, EINVAL for another
+ * kind of file). */
+static int open_store_file(const char *path, int flags, int create_mode)
+{
+    struct stat sb;
+    int fd = open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | (create_mode ? O_CREAT : 0),
+                  (mode_t)create_mode);
+
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        int e = errno;
+        close(fd);
+        errno = S_ISREG(sb.st_mode) ? e : EINVAL;
+        return -1;
+    }
+    /* back to blocking reads: a regular file never blocks anyway */
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    return fd;
+}
+
+static const char *open_why(int e)
+{
+    return e == ELOOP ? "a symbolic link, not followed"
+         : e == EINVAL ? "not a regular file"
+         : strerror(e);
+}
+
+const char *se_store_notice(const se_store *st)
+{
+    return st && st->notice[0] ? st->notice : NULL;
 }
 
 se_store *se_store_open(const char *dir, const char *org, const char *sandbox,
@@ -201,12 +276,12 @@ static int read_counter(const char *path, int64_t *last, char *err, size_t errle
 {
     char buf[32];
     size_t len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open_store_file(path, O_RDONLY, 0);
 
     if (fd < 0) {
         if (errno == ENOENT)
             return 1;
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        snprintf(err, errlen, "%s: %s", path, open_why(errno));
         return -1;
     }
     while (len < sizeof buf) {
@@ -232,53 +307,196 @@ static int read_counter(const char *path, int64_t *last, char *err, size_t errle
     return 0;
 }
 
+/* Seconds to wait for the id lock: SEGEXPORT_LOCK_TIMEOUT (a decimal, may
+ * have a fraction), default 30. */
+static double lock_timeout(void)
+{
+    const char *e = getenv("SEGEXPORT_LOCK_TIMEOUT");
+    char *end;
+    double v;
+
+    if (!e || !*e)
+        return 30;
+    v = strtod(e, &end);
+    return *end || !(v >= 0) || v > 86400 ? 30 : v;
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Who holds a lock on the file fd is open on: " by process PID (user NAME)",
+ * from /proc/locks, or "" when it cannot be told. */
+static void lock_holder(int fd, char *out, size_t outlen)
+{
+    struct stat sb;
+    char line[256];
+    FILE *f;
+
+    out[0] = '\0';
+    if (fstat(fd, &sb) != 0 || !(f = fopen("/proc/locks", "re")))
+        return;
+    while (fgets(line, sizeof line, f)) {
+        unsigned maj, min;
+        unsigned long long ino;
+        long pid;
+        char kind[16];
+        /* "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; waiters have "->" */
+        if (strstr(line, "->") ||
+            sscanf(line, "%*d: %15s %*s %*s %ld %x:%x:%llu", kind, &pid, &maj, &min, &ino) != 5)
+            continue;
+        if (ino != (unsigned long long)sb.st_ino || maj != major(sb.st_dev) || min != minor(sb.st_dev) ||
+            pid == (long)getpid())
+            continue;
+        {
+            char proc[64], name[64] = "";
+            struct stat ps;
+            struct passwd pw, *pwp = NULL;
+            char pwbuf[1024];
+            snprintf(proc, sizeof proc, "/proc/%ld", pid);
+            if (stat(proc, &ps) == 0) {
+                if (getpwuid_r(ps.st_uid, &pw, pwbuf, sizeof pwbuf, &pwp) == 0 && pwp)
+                    snprintf(name, sizeof name, "%s", pw.pw_name);
+                else
+                    snprintf(name, sizeof name, "uid %lu", (unsigned long)ps.st_uid);
+            }
+            if (pid > 0 && name[0])
+                snprintf(out, outlen, " by process %ld (user %s)", pid, name);
+            else if (pid > 0)
+                snprintf(out, outlen, " by process %ld", pid);
+        }
+        break;
+    }
+    fclose(f);
+}
+
+/* flock(LOCK_EX) with a deadline.  0, or -1 with err naming the lock and,
+ * when it can be told, who holds it. */
+static int lock_bounded(int fd, const char *path, char *err, size_t errlen)
+{
+    double limit = lock_timeout(), t0 = mono_now();
+    long pause_us = 1000;
+
+    for (;;) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return 0;
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            return -1;
+        }
+        if (mono_now() - t0 >= limit) {
+            char who[160];
+            lock_holder(fd, who, sizeof who);
+            snprintf(err, errlen,
+                     "%s: still locked%s after %g s; no job id could be taken "
+                     "(SEGEXPORT_LOCK_TIMEOUT sets the wait)", path, who, limit);
+            return -1;
+        }
+        {
+            struct timespec ts = { 0, pause_us * 1000 };
+            nanosleep(&ts, NULL);
+        }
+        if (pause_us < 50000)
+            pause_us *= 2;
+    }
+}
+
+/* What a process that died holding the lock left: .counter.tmp-* (only the
+ * lock's holder makes one, so under the lock every one is stale). */
+static void sweep_counter_temps(const se_store *st)
+{
+    DIR *d = opendir(st->dir);
+    struct dirent *de;
+
+    if (!d)
+        return;
+    while ((de = readdir(d)) != NULL)
+        if (!strncmp(de->d_name, ".counter.tmp-", 13))
+            unlinkat(dirfd(d), de->d_name, 0);
+    closedir(d);
+}
+
+/* The highest record id present (0 when none).  0, or -1 with err. */
+static int highest_id(const se_store *st, int64_t *max, char *err, size_t errlen)
+{
+    id_vec ids;
+
+    if (collect_ids(st, &ids) != 0) {
+        snprintf(err, errlen, "%s: %s", st->jobs, strerror(errno));
+        return -1;
+    }
+    *max = 0;
+    for (size_t i = 0; i < ids.n; i++)
+        if (ids.v[i] > *max)
+            *max = ids.v[i];
+    free(ids.v);
+    return 0;
+}
+
 int se_store_next_id(se_store *st, int64_t *id, char *err, size_t errlen)
 {
     char *lock = se_asprintf("%s/counter.lock", st->dir);
     char *path = se_asprintf("%s/counter", st->dir);
-    char *tmp = se_asprintf("%s/.counter.tmp-%ld", st->dir, (long)getpid());
+    char *tmp = se_asprintf("%s/.counter.tmp-XXXXXX", st->dir);
+    char *next = NULL;
     char text[32];
-    int64_t last = 0;
+    int64_t last = 0, max;
     int fd = -1, rc = -1, r;
+    struct stat sb;
 
+    st->notice[0] = '\0';
     if (!lock || !path || !tmp) {
         snprintf(err, errlen, "%s: %s", st->dir, strerror(ENOMEM));
         goto out;
     }
-    fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    /* 0660 (less the umask): those who may write the store may take ids;
+     * others cannot even open the lock, so they cannot hold it. */
+    fd = open_store_file(lock, O_RDWR, 0660);
     if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", lock, strerror(errno));
+        snprintf(err, errlen, "%s: %s", lock, open_why(errno));
         goto out;
     }
-    while ((r = flock(fd, LOCK_EX)) != 0 && errno == EINTR)
-        ;
-    if (r != 0) {
-        snprintf(err, errlen, "%s: %s", lock, strerror(errno));
+    /* A lock made by an older segexport is 0644: readable, so lockable, by
+     * anyone.  Its owner takes that back. */
+    if (fstat(fd, &sb) == 0 && sb.st_uid == geteuid() && (sb.st_mode & 0007))
+        fchmod(fd, sb.st_mode & 0770);
+    if (lock_bounded(fd, lock, err, errlen) != 0)
         goto out;
-    }
+    sweep_counter_temps(st);
     r = read_counter(path, &last, err, errlen);
     if (r < 0)
         goto out;
     if (r == 1) {
-        id_vec ids;
-        if (collect_ids(st, &ids) != 0) {
-            snprintf(err, errlen, "%s: %s", st->jobs, strerror(errno));
+        if (highest_id(st, &last, err, errlen) != 0)
+            goto out;
+    } else if (last < INT64_MAX) {
+        /* A counter behind the records would hand out an id that is taken. */
+        if (!(next = se_asprintf("%s/%" PRId64 ".json", st->jobs, last + 1))) {
+            snprintf(err, errlen, "%s: %s", st->dir, strerror(ENOMEM));
             goto out;
         }
-        last = 0;
-        for (size_t i = 0; i < ids.n; i++)
-            if (ids.v[i] > last)
-                last = ids.v[i];
-        free(ids.v);
+        if (lstat(next, &sb) == 0) {
+            if (highest_id(st, &max, err, errlen) != 0)
+                goto out;
+            snprintf(st->notice, sizeof st->notice,
+                     "%s: said %" PRId64 ", behind the job records (the highest id is %" PRId64
+                     "): repaired", path, last, max);
+            last = max;
+        }
     }
     if (last == INT64_MAX) {
         snprintf(err, errlen, "%s: job ids exhausted", path);
         goto out;
     }
     snprintf(text, sizeof text, "%" PRId64 "\n", last + 1);
-    if (replace_file(path, tmp, st->dir, text, strlen(text), err, errlen) != 0)
+    if (replace_file(path, tmp, st->dir, text, strlen(text), 0, err, errlen) != 0)
         goto out;
     *id = last + 1;
+    st->fresh_id = *id;
+    st->fresh_pid = getpid();
     rc = 0;
 out:
     if (fd >= 0)
@@ -286,6 +504,7 @@ out:
     free(lock);
     free(path);
     free(tmp);
+    free(next);
     return rc;
 }
 
@@ -332,8 +551,10 @@ int se_store_worker_alive(pid_t pid, uint64_t start)
         return 0;
     uint64_t now = proc_start(pid);
     if (now == 0) /* a zombie; or no /proc to ask, and then kill() has the last word */
-        return access("/proc/self/stat", R_OK) != 0;
-    return start == 0 || now == start;
+        return start != 0 && access("/proc/self/stat", R_OK) != 0;
+    /* Without a start time a pid alone proves nothing: another process may
+     * have it now.  Such a record has no worker. */
+    return start != 0 && now == start;
 }
 
 /* This boot's id (36 characters), or "" when it cannot be read.  Start times
@@ -367,7 +588,8 @@ static pid_t record_worker(json_object *rec)
         if (now[0] && strcmp(now, json_object_get_string(v)) != 0)
             return 0;
     }
-    /* Older records have no pidStart: trust the pid alone then. */
+    /* A record without pidStart (older, or made by hand) names no worker one
+     * can trust: the pid alone may be anybody's now. */
     return se_store_worker_alive(pid, json_object_object_get_ex(rec, "pidStart", &v)
                                           ? (uint64_t)json_object_get_int64(v) : 0)
                ? pid : 0;
@@ -382,7 +604,7 @@ int se_store_put_ex(se_store *st, int64_t id, pid_t pid, const char *output_dir,
                     json_object *job, char *err, size_t errlen)
 {
     char *path = se_asprintf("%s/%" PRId64 ".json", st->jobs, id);
-    char *tmp = se_asprintf("%s/.%" PRId64 ".json.tmp-%ld", st->jobs, id, (long)getpid());
+    char *tmp = se_asprintf("%s/.%" PRId64 ".json.tmp-XXXXXX", st->jobs, id);
     char *text = NULL;
     json_object *rec = NULL;
     char boot[40] = "";
@@ -412,7 +634,16 @@ int se_store_put_ex(se_store *st, int64_t id, pid_t pid, const char *output_dir,
         if (!s || !(text = se_asprintf("%s\n", s)))
             goto nomem;
     }
-    rc = replace_file(path, tmp, st->jobs, text, strlen(text), err, errlen);
+    {
+        /* The first record of an id this process was given never replaces
+         * one that is there (a counter behind, another process's job). */
+        int fresh = id == st->fresh_id && getpid() == st->fresh_pid;
+        rc = replace_file(path, tmp, st->jobs, text, strlen(text), fresh, err, errlen);
+        if (rc == 1)
+            rc = -1;
+        if (fresh && rc == 0)
+            st->fresh_id = 0;
+    }
     goto out;
 nomem:
     snprintf(err, errlen, "%s: %s", path ? path : st->jobs, strerror(ENOMEM));
@@ -425,26 +656,26 @@ out:
 }
 
 /* Reads the whole file: 0 with *text (NUL-terminated) and *len, 1 when missing,
- * -1 with err. */
+ * 2 when it is no regular file (a link, a FIFO: err says so), -1 with err. */
 static int slurp(const char *path, char **text, size_t *len, char *err, size_t errlen)
 {
     struct stat sb;
     char *buf = NULL;
     size_t n = 0, cap;
-    int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
+    int fd = open_store_file(path, O_RDONLY, 0), rc = -1;
 
     if (fd < 0) {
         if (errno == ENOENT)
             return 1;
+        if (errno == ELOOP || errno == EINVAL) {
+            snprintf(err, errlen, "%s: damaged job record (%s)", path, open_why(errno));
+            return 2;
+        }
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     if (fstat(fd, &sb) != 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        snprintf(err, errlen, "%s: damaged job record (not a regular file)", path);
         goto out;
     }
     if ((uint64_t)sb.st_size > MAX_RECORD) {
@@ -541,16 +772,74 @@ static int parse_record(const char *text, size_t len, json_object **rec, const c
     return 0;
 }
 
-/* Loads and checks DIR/jobs/<id>.json.  0 with *rec when in scope, 1 when
- * missing or out of scope, -1 with err; *damaged then says whether the file
- * was read but is not a usable record of any version. */
+/* One JSON string at *p (p < end): decoded into a malloc'd string, *p moved
+ * past it.  NULL when there is no complete, valid one. */
+static char *take_string(const char **p, const char *end)
+{
+    const char *q = *p;
+    char *lit, *val = NULL;
+    json_object *o;
+
+    if (q >= end || *q != '"')
+        return NULL;
+    for (q++; q < end && *q != '"'; q++)
+        if (*q == '\\' && ++q >= end)
+            return NULL;
+    if (q >= end)
+        return NULL;
+    q++;
+    if (!(lit = strndup(*p, (size_t)(q - *p))))
+        return NULL;
+    o = json_tokener_parse(lit);
+    if (o && json_object_is_type(o, json_type_string))
+        val = strdup(json_object_get_string(o));
+    json_object_put(o);
+    free(lit);
+    *p = q;
+    return val;
+}
+
+/* The scope a record's text names, even when the rest is damaged: records
+ * begin {"format":N,"org":"...","sandbox":"...". 0 with *org, *sandbox
+ * (malloc'd), or -1. */
+static int text_scope(const char *text, size_t len, char **org, char **sandbox)
+{
+    const char *p = text, *end = text + len;
+    static const char pre[] = "{\"format\":";
+
+    *org = *sandbox = NULL;
+    if (len < sizeof pre - 1 || memcmp(p, pre, sizeof pre - 1) != 0)
+        return -1;
+    p += sizeof pre - 1;
+    while (p < end && *p >= '0' && *p <= '9')
+        p++;
+    if ((size_t)(end - p) < 7 || memcmp(p, ",\"org\":", 7) != 0)
+        return -1;
+    p += 7;
+    if (!(*org = take_string(&p, end)))
+        return -1;
+    if ((size_t)(end - p) < 11 || memcmp(p, ",\"sandbox\":", 11) != 0 ||
+        (p += 11, !(*sandbox = take_string(&p, end)))) {
+        free(*org);
+        *org = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* Loads and checks DIR/jobs/<id>.json.  0 with *rec when in scope; 1 when
+ * missing or another scope's (damaged or not); 2 when damaged so that no
+ * scope can be read from it (err says why: the record is nobody's to see or
+ * remove); -1 with err: *damaged then says the file is a damaged record of
+ * this scope (not one of an unsupported version, nor an I/O error). */
 static int load(se_store *st, int64_t id, json_object **rec, int *damaged, char *err, size_t errlen)
 {
-    char *path = NULL, *text = NULL;
+    char *path = NULL, *text = NULL, *org = NULL, *sandbox = NULL;
     size_t len = 0;
     json_object *o = NULL, *v;
     const char *why = NULL;
-    int rc = -1, r;
+    int rc = -1, r, unsupported = 0;
+    int64_t format = 0;
 
     *rec = NULL;
     *damaged = 0;
@@ -563,23 +852,25 @@ static int load(se_store *st, int64_t id, json_object **rec, int *damaged, char 
     }
     r = slurp(path, &text, &len, err, errlen);
     if (r != 0) {
-        rc = r;
+        rc = r; /* 1 missing, 2 a link or FIFO: no scope, -1 */
         goto out;
     }
     if (parse_record(text, len, &o, &why) != 0)
         goto damaged;
+    /* Whose record is it?  Its org and sandbox, if they are there. */
+    if (json_object_object_get_ex(o, "org", &v) && json_object_is_type(v, json_type_string) &&
+        (org = strdup(json_object_get_string(v))) &&
+        json_object_object_get_ex(o, "sandbox", &v) && json_object_is_type(v, json_type_string))
+        sandbox = strdup(json_object_get_string(v));
     if (!json_object_object_get_ex(o, "format", &v) || !json_object_is_type(v, json_type_int)) {
         why = "no format number";
         goto damaged;
     }
-    if (json_object_get_int64(v) != RECORD_FORMAT) {
-        snprintf(err, errlen,
-                 "%s: job record written by an unsupported segexport version (format %" PRId64 ")",
-                 path, json_object_get_int64(v));
-        goto out;
+    if ((format = json_object_get_int64(v)) != RECORD_FORMAT) {
+        unsupported = 1;
+        goto damaged;
     }
-    if (!json_object_object_get_ex(o, "org", &v) || !json_object_is_type(v, json_type_string) ||
-        !json_object_object_get_ex(o, "sandbox", &v) || !json_object_is_type(v, json_type_string)) {
+    if (!sandbox) {
         why = "no org or sandbox";
         goto damaged;
     }
@@ -592,13 +883,7 @@ static int load(se_store *st, int64_t id, json_object **rec, int *damaged, char 
         why = "no job object";
         goto damaged;
     }
-    json_object_object_get_ex(o, "org", &v);
-    if (strcmp(json_object_get_string(v), st->org) != 0) {
-        rc = 1;
-        goto out;
-    }
-    json_object_object_get_ex(o, "sandbox", &v);
-    if (strcmp(json_object_get_string(v), st->sandbox) != 0) {
+    if (strcmp(org, st->org) != 0 || strcmp(sandbox, st->sandbox) != 0) {
         rc = 1;
         goto out;
     }
@@ -607,10 +892,33 @@ static int load(se_store *st, int64_t id, json_object **rec, int *damaged, char 
     rc = 0;
     goto out;
 damaged:
-    snprintf(err, errlen, "%s: damaged job record (%s)", path, why);
-    *damaged = 1;
+    if (unsupported)
+        snprintf(err, errlen,
+                 "%s: job record written by an unsupported segexport version (format %" PRId64 ")",
+                 path, format);
+    else
+        snprintf(err, errlen, "%s: damaged job record (%s)", path, why);
+    if (!sandbox) {
+        free(org);
+        org = NULL;
+        if (!o && text_scope(text, len, &org, &sandbox) != 0) {
+            rc = 2;
+            goto out;
+        }
+        if (!sandbox) {
+            rc = 2;
+            goto out;
+        }
+    }
+    if (strcmp(org, st->org) != 0 || strcmp(sandbox, st->sandbox) != 0) {
+        rc = 1;
+        goto out;
+    }
+    *damaged = !unsupported;
 out:
     json_object_put(o);
+    free(org);
+    free(sandbox);
     free(text);
     free(path);
     return rc;
@@ -654,14 +962,15 @@ int se_store_get_ex(se_store *st, int64_t id, json_object **job, pid_t *pid, cha
     return 0;
 }
 
-/* A damaged record (unreadable as JSON or missing its fields) belongs to no
- * scope we can tell and can never be used again, so it is removed: that is how
- * `cancel` clears one.  A record of an unsupported format is kept: a newer
- * segexport may read it, and it may belong to another scope. */
+/* A damaged record of this scope (its scope still readable) can never be
+ * used again, so it is removed: that is how `cancel` clears one.  One whose
+ * scope cannot be read is nobody's to remove (2), and a record of an
+ * unsupported format is kept: a newer segexport may read it.  The job's
+ * worker log goes with its record. */
 int se_store_remove(se_store *st, int64_t id, char *err, size_t errlen)
 {
     json_object *rec;
-    char *path;
+    char *path, *log;
     int damaged;
     int r = load(st, id, &rec, &damaged, err, errlen);
 
@@ -669,8 +978,11 @@ int se_store_remove(se_store *st, int64_t id, char *err, size_t errlen)
         return r;
     json_object_put(rec);
     path = se_asprintf("%s/%" PRId64 ".json", st->jobs, id);
-    if (!path) {
+    log = se_asprintf("%s/%" PRId64 ".log", st->jobs, id);
+    if (!path || !log) {
         snprintf(err, errlen, "%s: %s", st->jobs, strerror(ENOMEM));
+        free(path);
+        free(log);
         return -1;
     }
     if (unlink(path) != 0) {
@@ -678,10 +990,83 @@ int se_store_remove(se_store *st, int64_t id, char *err, size_t errlen)
         if (r < 0)
             snprintf(err, errlen, "%s: %s", path, strerror(errno));
         free(path);
+        free(log);
         return r;
     }
+    unlink(log);
     free(path);
+    free(log);
     return se_fsync_dir(st->jobs, err, errlen);
+}
+
+int se_store_signal(se_store *st, int64_t id, int sig, char *err, size_t errlen)
+{
+    json_object *rec, *v;
+    int damaged, r = load(st, id, &rec, &damaged, err, errlen);
+    pid_t pid;
+    uint64_t start;
+    int pfd;
+
+    if (r != 0)
+        return r < 0 ? -1 : 1;
+    pid = record_worker(rec); /* 0 unless pid, start time (and boot) all match */
+    start = json_object_object_get_ex(rec, "pidStart", &v) ? (uint64_t)json_object_get_int64(v) : 0;
+    json_object_put(rec);
+    if (pid <= 0 || start == 0)
+        return 1;
+    /* Hold the process by a pidfd, then check its start time once more: the
+     * signal goes to the process checked, never to one that took its pid. */
+    pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pfd < 0) {
+        if (errno == ESRCH)
+            return 1;
+        if (errno != ENOSYS && errno != EPERM) {
+            snprintf(err, errlen, "job %" PRId64 ": cannot reach worker %d: %s", id, (int)pid,
+                     strerror(errno));
+            return -1;
+        }
+    }
+    if (proc_start(pid) != start) {
+        if (pfd >= 0)
+            close(pfd);
+        return 1;
+    }
+    r = pfd >= 0 ? (int)syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0) : kill(pid, sig);
+    if (r != 0) {
+        int e = errno;
+        if (pfd >= 0)
+            close(pfd);
+        if (e == ESRCH)
+            return 1;
+        snprintf(err, errlen, "job %" PRId64 ": cannot signal worker %d: %s", id, (int)pid, strerror(e));
+        return -1;
+    }
+    if (pfd >= 0)
+        close(pfd);
+    return 0;
+}
+
+int se_store_open_log(se_store *st, int64_t id, char *err, size_t errlen)
+{
+    char *path = se_asprintf("%s/%" PRId64 ".log", st->jobs, id);
+    int fd = -1;
+
+    if (!path) {
+        snprintf(err, errlen, "%s: %s", st->jobs, strerror(ENOMEM));
+        return -1;
+    }
+    /* The id is new, so is its log: whatever has the name (a link planted
+     * there, a stale file) is no log of this job and is replaced, never
+     * written through. */
+    for (int attempt = 0; attempt < 2 && fd < 0; attempt++) {
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0 && (errno != EEXIST || attempt > 0 || unlink(path) != 0))
+            break;
+    }
+    if (fd < 0)
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    free(path);
+    return fd;
 }
 
 static int cmp_id(const void *a, const void *b)

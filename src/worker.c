@@ -19,7 +19,9 @@
 #include "commands.h"
 #include "errcodes.h"
 #include "export.h"
+#include "fsutil.h"
 #include "msg.h"
+#include "progress.h"
 #include "timeutil.h"
 #include "worker.h"
 
@@ -28,6 +30,8 @@
 static volatile sig_atomic_t cancel_flag;
 static volatile sig_atomic_t committing;   /* the engine is putting archives in place */
 static const char *cancel_reason = "job cancelled";
+static volatile sig_atomic_t cancel_sig;   /* the signal that cancelled the job, or 0 */
+static se_pview *pview;
 static pthread_mutex_t final_mu = PTHREAD_MUTEX_INITIALIZER;
 static bool finalized;
 
@@ -36,24 +40,6 @@ struct sigctx {
     bool print;
     sigset_t set;
 };
-
-void se_worker_cleanup(const char *output_root, json_object *job_json)
-{
-    json_object *dest, *ds, *v, *batches;
-    char *dir = NULL;
-
-    if (!output_root || !json_object_object_get_ex(job_json, "destination", &dest) ||
-        !json_object_object_get_ex(dest, "datasetId", &ds) ||
-        asprintf(&dir, "%s/%s", output_root, json_object_get_string(ds)) < 0)
-        return;
-    if (json_object_object_get_ex(dest, "batchId", &v))
-        se_batch_remove_temps(dir, json_object_get_string(v));
-    if (json_object_object_get_ex(dest, "batches", &batches))
-        for (size_t i = 0; i < json_object_array_length(batches); i++)
-            if (json_object_object_get_ex(json_object_array_get_idx(batches, i), "batchId", &v))
-                se_batch_remove_temps(dir, json_object_get_string(v));
-    free(dir);
-}
 
 /* A batch id from a job record names files: only 32 lowercase hex digits do. */
 static bool hex32(const char *s)
@@ -64,6 +50,35 @@ static bool hex32(const char *s)
             return false;
     return n == 32;
 }
+
+/* A dataset id from a job record names a directory under the output root:
+ * only what a job definition accepts (SPEC §2), never "..". */
+static bool dataset_ok(const char *id)
+{
+    return id && *id && strlen(id) <= 128 &&
+           strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == strlen(id) &&
+           strcmp(id, ".") != 0 && strcmp(id, "..") != 0;
+}
+
+void se_worker_cleanup(const char *output_root, json_object *job_json)
+{
+    json_object *dest, *ds, *v, *batches;
+    char *dir = NULL;
+
+    if (!output_root || !json_object_object_get_ex(job_json, "destination", &dest) ||
+        !json_object_object_get_ex(dest, "datasetId", &ds) || !dataset_ok(json_object_get_string(ds)) ||
+        asprintf(&dir, "%s/%s", output_root, json_object_get_string(ds)) < 0)
+        return;
+    if (json_object_object_get_ex(dest, "batchId", &v) && hex32(json_object_get_string(v)))
+        se_batch_remove_temps(dir, json_object_get_string(v));
+    if (json_object_object_get_ex(dest, "batches", &batches) && json_object_is_type(batches, json_type_array))
+        for (size_t i = 0; i < json_object_array_length(batches); i++)
+            if (json_object_object_get_ex(json_object_array_get_idx(batches, i), "batchId", &v) &&
+                hex32(json_object_get_string(v)))
+                se_batch_remove_temps(dir, json_object_get_string(v));
+    free(dir);
+}
+
 
 static void remove_final(const char *dir, const char *batch_id)
 {
@@ -87,9 +102,7 @@ void se_worker_remove_archives(const char *output_root, json_object *job_json)
 
     if (!output_root || !json_object_object_get_ex(job_json, "destination", &dest) ||
         !json_object_object_get_ex(dest, "datasetId", &ds) || !(id = json_object_get_string(ds)) ||
-        !*id || strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(id) ||
-        !strcmp(id, ".") || !strcmp(id, "..") ||
-        asprintf(&dir, "%s/%s", output_root, id) < 0)
+        !dataset_ok(id) || asprintf(&dir, "%s/%s", output_root, id) < 0)
         return;
     if (json_object_object_get_ex(dest, "batchId", &v))
         remove_final(dir, json_object_get_string(v));
@@ -124,6 +137,9 @@ static void force_cancel(const se_worker_job *w, bool print)
     js.export_start_ms = js.creation_ms;
     js.export_end_ms = js.update_ms = se_now_ms();
     se_jobstate_error(&js, SE_EC_CANCELLED, cancel_reason, "segexport");
+    /* No thread of this process makes another temporary file from here on,
+     * so the sweep sees all of them. */
+    se_tmp_freeze();
     se_worker_cleanup(w->output_root, (out = se_jobstate_json(&js, w->job)));
     if (out && se_store_put_ex(w->st, js.id, 0, w->output_root, out, err, sizeof err))
         se_error("%s", err);
@@ -131,7 +147,7 @@ static void force_cancel(const se_worker_job *w, bool print)
     if (print && out)
         se_print_json(out);
     fflush(stdout);
-    _exit(SE_EXIT_FAILED);
+    _exit(128 + cancel_sig);
 }
 
 static void *signal_thread(void *arg)
@@ -145,6 +161,9 @@ static void *signal_thread(void *arg)
         if (sig == SIGUSR1) /* the job is over: quit */
             return NULL;
         cancel_reason = sig == SIGINT ? "job cancelled (SIGINT)" : "job cancelled";
+        if (sig == SIGINT)
+            se_pview_interrupt(pview); /* the terminal's ^C is on the current line */
+        cancel_sig = sig;
         cancel_flag = 1;
         for (int waited = 0; waited < CANCEL_GRACE_MS; waited += 50) {
             sleep_ms(50);
@@ -188,6 +207,7 @@ int se_worker_run(const se_worker_job *w, bool print)
     sigaddset(&sc.set, SIGTERM);
     sigaddset(&sc.set, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &sc.set, NULL);
+    pview = se_pview_new(w->o, w->js->id, w->inputs, w->ninputs);
     have_thr = pthread_create(&thr, NULL, signal_thread, &sc) == 0;
 
     w->js->status = "PROCESSING";
@@ -201,16 +221,33 @@ int se_worker_run(const se_worker_job *w, bool print)
     se_export_params ep = {
         .o = w->o, .job = w->job, .js = w->js, .inputs = w->inputs, .ninputs = w->ninputs,
         .output_root = w->output_root, .cancel = &cancel_flag, .cancel_reason = &cancel_reason,
-        .progress = w->o->progress > 0 || (w->o->progress < 0 && isatty(2)),
+        .on_progress = se_pview_update, .progress_ud = pview,
         .segdefs = w->segdefs, .committing = &committing,
     };
     rc = se_export_execute(&ep, why, sizeof why) ? SE_EXIT_FAILED : SE_EXIT_OK;
 
     pthread_mutex_lock(&final_mu);
+    /* The final record decides.  A cancel that came before it wins, even
+     * while the archives went into place: they are taken back and the job
+     * ends FAILED.  One that comes after finds the job finished (cancel then
+     * treats it as a finished job: SPEC §10). */
     finalized = true;
+    if (!rc && cancel_flag) {
+        out = se_jobstate_json(w->js, w->job);
+        se_worker_remove_archives(w->output_root, out);
+        json_object_put(out);
+        w->js->status = "FAILED";
+        se_jobstate_error(w->js, SE_EC_CANCELLED, cancel_reason, "segexport");
+        snprintf(why, sizeof why, "%s", cancel_reason);
+        rc = SE_EXIT_FAILED;
+    }
     if (rc)
         se_error("job %lld FAILED: %s", (long long)w->js->id, why);
+    if (rc && cancel_flag && cancel_sig)
+        rc = 128 + cancel_sig; /* SPEC §11: 130 for SIGINT, 143 for SIGTERM */
     out = se_jobstate_json(w->js, w->job);
+    /* Whatever a stopped batch left under a temporary name goes. */
+    se_worker_cleanup(w->output_root, out);
     if (!out || se_store_put_ex(w->st, w->js->id, 0, w->output_root, out, err, sizeof err)) {
         /* The archives may be in place, but the store cannot say so: not a success. */
         se_error("job %lld: its final record could not be written: %s", (long long)w->js->id,
@@ -223,6 +260,12 @@ int se_worker_run(const se_worker_job *w, bool print)
         pthread_kill(thr, SIGUSR1);
         pthread_join(thr, NULL);
     }
+    /* "done" only now: the archives are in place and the record says so. */
+    se_pview_end(pview, rc == SE_EXIT_OK);
+    if (rc && *why)
+        se_error("job %lld FAILED: %s", (long long)w->js->id, why);
+    se_pview_free(pview);
+    pview = NULL;
     if (print && out && se_print_json(out))
         rc = rc ? rc : SE_EXIT_SYSTEM;
     json_object_put(out);

@@ -8,7 +8,8 @@
 # BENCH_RUNS (hyperfine runs, 7), BENCH_LARGE (profiles of the large RSS input,
 # default 1500000 = about 2.1 GB), BENCH_SMALL (15000, about 20 MB),
 # BENCH_SIZES (profile counts of the throughput-vs-size series),
-# BENCH_QUICK=1 skips the RSS and size series.
+# BENCH_QUICK=1 skips the RSS and size series; BENCH_SCALEOUT=0 skips the
+# scale-out bench (tests/bench/scaleout.sh: shards + merge against one run).
 # Data and results go to build/bench/ (gitignored).
 BIN=${1:-./segexport}
 case $BIN in /*) ;; *) BIN=$(pwd)/$BIN ;; esac
@@ -80,6 +81,7 @@ print("selective: %.1fx jq (target >= 15), %.2f GB/s (target >= 0.5)" % (ratio("
 print("full:      %.1fx jq (target >= 3)" % ratio("segexport full", "jq full"))
 print("gz input:  %.2fx zcat (target <= 1.5)" % (med["segexport selective gz-input"] / med["zcat"]))
 PY
+    [ "${BENCH_SCALEOUT:-1}" = 0 ] || sh tests/bench/scaleout.sh "$BIN"
     [ -n "$BENCH_QUICK" ] && return 0
 
     # Peak RSS for a small and a large input (GNU time).

@@ -44,6 +44,43 @@ static bool ref_ws(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* json-c's words ("null expected") describe its parser, not the input: say
+ * what is wrong with the line, and hint at NDJSON when the line looks like
+ * the first line of pretty-printed (multi-line) JSON. */
+static void ref_bad_json(const char *data, size_t len, enum json_tokener_error jerr, char *err,
+                     size_t errlen)
+{
+    size_t i = 0, n;
+
+    while (i < len && ref_ws(data[i]))
+        i++;
+    if (jerr == json_tokener_continue) {
+        /* "{" alone, or a line that ends opening an object or array: the
+         * first line of a pretty-printed document, not a record cut short. */
+        size_t e = len;
+        while (e > i && ref_ws(data[e - 1]))
+            e--;
+        if (e > i && (data[e - 1] == '{' || data[e - 1] == '['))
+            snprintf(err, errlen, "malformed JSON: the line ends inside a value "
+                     "(input must be one JSON record per line, not pretty-printed JSON)");
+        else
+            snprintf(err, errlen, "malformed JSON: unexpected end of input");
+        return;
+    }
+    if (i < len && data[i] != '{' && data[i] != '[' && data[i] != '"' &&
+        (jerr == json_tokener_error_parse_null || jerr == json_tokener_error_parse_boolean ||
+         jerr == json_tokener_error_parse_number || jerr == json_tokener_error_parse_unexpected)) {
+        /* the line does not start like JSON at all: quote its start */
+        for (n = 0; i + n < len && n < 24 && data[i + n] != '"' && data[i + n] != '\\' && data[i + n] != '\'' &&
+                    (unsigned char)data[i + n] >= 0x20 && (unsigned char)data[i + n] < 0x7f; n++)
+            ;
+        snprintf(err, errlen, "not JSON: '%.*s%s' (input must be one JSON object per line)",
+                 (int)n, data + i, i + n < len ? "..." : "");
+        return;
+    }
+    snprintf(err, errlen, "malformed JSON: %s", json_tokener_error_desc(jerr));
+}
+
 /* 0 and *rec, or -1 and err (the record reader's reasons). */
 __attribute__((unused)) static int ref_record_parse(const char *data, size_t len, se_record *rec,
                                                      char *err, size_t errlen)
@@ -71,12 +108,8 @@ __attribute__((unused)) static int ref_record_parse(const char *data, size_t len
         obj = json_tokener_parse_ex(tok, " ", 1);
         jerr = json_tokener_get_error(tok);
     }
-    if (jerr == json_tokener_continue) {
-        snprintf(err, errlen, "malformed JSON: unexpected end of input");
-        goto bad;
-    }
     if (jerr != json_tokener_success) {
-        snprintf(err, errlen, "malformed JSON: %s", json_tokener_error_desc(jerr));
+        ref_bad_json(data, len, jerr, err, errlen);
         goto bad;
     }
     if (!json_object_is_type(obj, json_type_object)) {

@@ -515,10 +515,10 @@ static void test_malformed(void **state)
     assert_reject("{\n\"destination\":{", "malformed JSON at line 2: unexpected end of data");
     assert_reject("{" MIN_TAIL "}\n\n{}", "malformed JSON at line 3: trailing content after the JSON value");
     assert_reject("{" MIN_TAIL "} x", "malformed JSON at line 1: trailing content after the JSON value");
-    assert_reject("[]", "(root): expected an object");
-    assert_reject("\"x\"", "(root): expected an object");
-    assert_reject("42", "(root): expected an object");
-    assert_reject("null", "(root): expected an object");
+    assert_reject("[]", "not a JSON object (a job definition is the JSON object of a POST /export/jobs body)");
+    assert_reject("\"x\"", "not a JSON object (a job definition is the JSON object of a POST /export/jobs body)");
+    assert_reject("42", "not a JSON object (a job definition is the JSON object of a POST /export/jobs body)");
+    assert_reject("null", "not a JSON object (a job definition is the JSON object of a POST /export/jobs body)");
     assert_reject("{\"a\":\"\xff\"}", "malformed JSON at line 1: invalid utf-8 string");
 
     /* trailing whitespace is fine; the text need not be NUL-terminated */

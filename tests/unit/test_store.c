@@ -350,14 +350,28 @@ static void test_worker_liveness(void **state)
     assert_int_equal(pid, 0);
     json_object_put(job);
 
-    /* An older record without pidStart and bootId: the pid alone decides. */
-    put_job(st, 9, getpid(), "{\"id\":9,\"status\":\"PROCESSING\"}");
+    /* A record without pidStart (older, or crafted): a pid alone proves
+     * nothing, the record has no worker - even though pid 1 and this
+     * process are alive - and no signal is sent. */
     char *p2 = fmt_path("%s/jobs/9.json", dir);
     write_text(p2, "{\"format\":1,\"org\":\"org@AdobeOrg\",\"sandbox\":\"prod\",\"pid\":1,\"job\":{\"id\":9}}");
-    free(p2);
     assert_int_equal(se_store_get(st, 9, &job, &pid, err, sizeof err), 0);
-    assert_int_equal(pid, kill(1, 0) == 0 || errno == EPERM ? 1 : 0);
+    assert_int_equal(pid, 0);
     json_object_put(job);
+    assert_int_equal(se_store_signal(st, 9, 0, err, sizeof err), 1);
+    char *rec = fmt_path("{\"format\":1,\"org\":\"org@AdobeOrg\",\"sandbox\":\"prod\",\"pid\":%d,"
+                         "\"pidStart\":0,\"job\":{\"id\":9}}", (int)getpid());
+    write_text(p2, rec);
+    free(rec);
+    assert_int_equal(se_store_get(st, 9, &job, &pid, err, sizeof err), 0);
+    assert_int_equal(pid, 0);
+    json_object_put(job);
+    assert_int_equal(se_store_signal(st, 9, 0, err, sizeof err), 1);
+    assert_int_equal(se_store_worker_alive(getpid(), 0), 0);
+    /* The real thing (this process, its start time): signal 0 goes through. */
+    put_job(st, 9, getpid(), "{\"id\":9,\"status\":\"PROCESSING\"}");
+    assert_int_equal(se_store_signal(st, 9, 0, err, sizeof err), 0);
+    free(p2);
     se_store_free(st);
 }
 
@@ -405,7 +419,9 @@ static void test_scope(void **state)
     se_store_free(other_sb);
 }
 
-static void expect_damage(se_store *st, const char *dir, const char *content, const char *why)
+/* rc: -1 for a damaged record whose scope (this one) can still be read, 2 for
+ * one whose scope cannot: nobody's, kept for removal by hand. */
+static void expect_damage(se_store *st, const char *dir, const char *content, const char *why, int rc)
 {
     char err[512];
     json_object *job = NULL;
@@ -414,10 +430,14 @@ static void expect_damage(se_store *st, const char *dir, const char *content, co
     char *want = fmt_path("%s/jobs/9.json: %s", dir, why);
 
     write_text(path, content);
-    assert_int_equal(se_store_get(st, 9, &job, &pid, err, sizeof err), -1);
+    assert_int_equal(se_store_get(st, 9, &job, &pid, err, sizeof err), rc);
     assert_null(job);
     assert_string_equal(err, want);
-    if (strstr(why, "unsupported")) {
+    if (rc == 2) {
+        assert_int_equal(se_store_remove(st, 9, err, sizeof err), 2);
+        assert_int_equal(access(path, F_OK), 0);
+        assert_int_equal(unlink(path), 0);
+    } else if (strstr(why, "unsupported")) {
         /* Kept: a newer version may read it, and its scope is unknown. */
         assert_int_equal(se_store_remove(st, 9, err, sizeof err), -1);
         assert_string_equal(err, want);
@@ -442,36 +462,80 @@ static void test_damaged(void **state)
     /* Truncate the real record mid-way. */
     char *text = read_text(path);
     text[strlen(text) / 2] = '\0';
-    expect_damage(st, dir, text, "damaged job record (truncated)");
-    free(text);
-
-    expect_damage(st, dir, "", "damaged job record (empty file)");
-    expect_damage(st, dir, "[1,2]", "damaged job record (not a JSON object)");
-    expect_damage(st, dir, "{\"format\":1} x", "damaged job record (trailing data after the record)");
-    expect_damage(st, dir, "{\"org\":\"o\"}", "damaged job record (no format number)");
-    expect_damage(st, dir, "{\"format\":1,\"org\":\"o\",\"sandbox\":\"s\",\"pid\":1}",
-                  "damaged job record (no job object)");
-    expect_damage(st, dir, "{\"format\":1,\"org\":\"o\",\"sandbox\":\"s\",\"job\":{}}",
-                  "damaged job record (no valid pid)");
-    expect_damage(st, dir, "{\"format\":1,\"sandbox\":\"s\",\"pid\":1,\"job\":{}}",
-                  "damaged job record (no org or sandbox)");
-    expect_damage(st, dir, "{\"format\":2,\"org\":\"o\",\"sandbox\":\"s\",\"pid\":1,\"job\":{}}",
-                  "job record written by an unsupported segexport version (format 2)");
-
-    /* A malformed (not truncated) record: the tokenizer's reason. */
+    /* Another scope does not see it (its scope is still readable). */
     char err[512];
     json_object *job = NULL;
     pid_t pid;
-    write_text(path, "{\"format\":1,]");
+    se_store *other = open_store(dir, "o2", "s");
+    write_text(path, text);
+    assert_int_equal(se_store_get(other, 9, &job, &pid, err, sizeof err), 1);
+    assert_int_equal(se_store_remove(other, 9, err, sizeof err), 1);
+    assert_int_equal(access(path, F_OK), 0);
+    se_store_free(other);
+    expect_damage(st, dir, text, "damaged job record (truncated)", -1);
+    /* Cut inside the sandbox: no scope to read. */
+    text[strstr(text, "\"sandbox\":\"") - text + 12] = '\0';
+    expect_damage(st, dir, text, "damaged job record (truncated)", 2);
+    free(text);
+
+    expect_damage(st, dir, "", "damaged job record (empty file)", 2);
+    expect_damage(st, dir, "[1,2]", "damaged job record (not a JSON object)", 2);
+    expect_damage(st, dir, "{\"format\":1} x", "damaged job record (trailing data after the record)", 2);
+    expect_damage(st, dir, "{\"format\":1,\"org\":\"o\",\"sandbox\":\"s\"} x",
+                  "damaged job record (trailing data after the record)", -1);
+    expect_damage(st, dir, "{\"org\":\"o\"}", "damaged job record (no format number)", 2);
+    expect_damage(st, dir, "{\"org\":\"o\",\"sandbox\":\"s\"}", "damaged job record (no format number)", -1);
+    expect_damage(st, dir, "{\"format\":1,\"org\":\"o\",\"sandbox\":\"s\",\"pid\":1}",
+                  "damaged job record (no job object)", -1);
+    expect_damage(st, dir, "{\"format\":1,\"org\":\"o\",\"sandbox\":\"s\",\"job\":{}}",
+                  "damaged job record (no valid pid)", -1);
+    expect_damage(st, dir, "{\"format\":1,\"sandbox\":\"s\",\"pid\":1,\"job\":{}}",
+                  "damaged job record (no org or sandbox)", 2);
+    expect_damage(st, dir, "{\"format\":2,\"org\":\"o\",\"sandbox\":\"s\",\"pid\":1,\"job\":{}}",
+                  "job record written by an unsupported segexport version (format 2)", -1);
+    expect_damage(st, dir, "{\"format\":2}",
+                  "job record written by an unsupported segexport version (format 2)", 2);
+
+    /* A malformed (not truncated) record: the tokenizer's reason. */
+    write_text(path, "{\"format\":1,\"org\":\"o\",\"sandbox\":\"s\",]");
     assert_int_equal(se_store_get(st, 9, &job, &pid, err, sizeof err), -1);
     assert_non_null(strstr(err, "/jobs/9.json: damaged job record ("));
 
-    /* Unreadable: a directory in its place. */
+    /* Not a regular file: a directory, a FIFO (never waited on), a link
+     * (never followed): nobody's. */
+    char *want = fmt_path("%s: damaged job record (not a regular file)", path);
     assert_int_equal(unlink(path), 0);
     assert_int_equal(mkdir(path, 0755), 0);
-    assert_int_equal(se_store_get(st, 9, &job, &pid, err, sizeof err), -1);
-    assert_non_null(strstr(err, "/jobs/9.json"));
+    assert_int_equal(se_store_get(st, 9, &job, &pid, err, sizeof err), 2);
+    assert_string_equal(err, want);
     assert_int_equal(rmdir(path), 0);
+    assert_int_equal(mkfifo(path, 0644), 0);
+    assert_int_equal(se_store_get(st, 9, &job, &pid, err, sizeof err), 2);
+    assert_string_equal(err, want);
+    assert_int_equal(unlink(path), 0);
+    free(want);
+    char *target = fmt_path("%s/elsewhere.json", dir);
+    put_job(st, 8, 0, "{\"id\":8}");
+    char *p8 = fmt_path("%s/jobs/8.json", dir);
+    assert_int_equal(rename(p8, target), 0);
+    assert_int_equal(symlink(target, path), 0);
+    want = fmt_path("%s: damaged job record (a symbolic link, not followed)", path);
+    assert_int_equal(se_store_get(st, 9, &job, &pid, err, sizeof err), 2);
+    assert_string_equal(err, want);
+    assert_int_equal(se_store_remove(st, 9, err, sizeof err), 2);
+    /* put replaces the link itself, never writes through it */
+    char *before = read_text(target);
+    put_job(st, 9, 0, "{\"id\":9}");
+    char *after = read_text(target);
+    assert_string_equal(before, after);
+    struct stat lsb;
+    assert_int_equal(lstat(path, &lsb), 0);
+    assert_true(S_ISREG(lsb.st_mode));
+    free(before);
+    free(after);
+    free(want);
+    free(p8);
+    free(target);
     free(path);
     se_store_free(st);
 }
