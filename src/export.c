@@ -15,7 +15,6 @@
 #include "groupcheck.h"
 #include "input.h"
 #include "keyed.h"
-#include "msg.h"
 #include "nscount.h"
 #include "pipeline.h"
 #include "profile.h"
@@ -27,7 +26,7 @@
 #include "timeutil.h"
 
 #define KEY_SLACK 65536 /* --keyed: room for KEY<TAB> beyond --max-record-bytes */
-#define WARN_LIMIT 20 /* bad-record warnings printed on stderr; all go to errors[] */
+#define WARN_LIMIT 20 /* bad-record warnings passed to on_warning; all go to errors[] */
 
 /* Top-level member names a record kind needs (no escapes: see scan.h). */
 typedef struct names {
@@ -132,8 +131,8 @@ static void bad_record_msg(ctx *c, const char *msg)
     }
     c->js->bad_records++;
     se_jobstate_error(c->js, SE_EC_BAD_RECORD, msg, "segexport.input");
-    if (c->js->bad_records <= WARN_LIMIT)
-        se_warn("%s", msg);
+    if (c->js->bad_records <= WARN_LIMIT && c->ep->on_warning)
+        c->ep->on_warning(c->ep->warning_ud, msg);
     if (c->js->bad_records > c->ep->o->max_errors)
         fail(c, SE_EC_JOB_FAILED,
              "Error in Export Job: %llu bad input records, more than --max-errors %llu",
@@ -452,11 +451,9 @@ static int fast_setup(ctx *c)
         if (job->has_event_list && add_heads(&c->keep_event, job->event_fields) != 0)
             return -1;
     }
-    /* SEGEXPORT_NO_RAWROW=1: always the json-c path (tests/bench/rawdiff.sh). */
-    const char *nr = getenv("SEGEXPORT_NO_RAWROW");
     c->rawrow = !job->has_event_list && job->nsegs == 0 && !job->has_sqt &&
                 !job->has_from_ingest && c->js->nbatches == 1 &&
-                (!job->policy || job->policy->attr == SE_ATTR_TIMESTAMP_ORDERED) && !(nr && *nr);
+                (!job->policy || job->policy->attr == SE_ATTR_TIMESTAMP_ORDERED) && !c->ep->no_rawrow;
     if (c->rawrow && ((c->proj && add_heads(&c->heads, job->fields) != 0) || !(c->nsc = se_nscount_new())))
         return -1;
     /* An id that JSON must escape ('"', '\\', control characters) cannot be
@@ -1010,8 +1007,8 @@ static void finish_batches(ctx *c)
     /* A later batch failed to commit: take back the ones already in place
      * (only those this job renamed there), so a failed job leaves none. */
     for (size_t i = 0; i < c->nbatches && c->failed; i++)
-        if (se_batch_rollback(c->batches[i], err, sizeof err))
-            se_warn("%s", err);
+        if (se_batch_rollback(c->batches[i], err, sizeof err) && c->ep->on_warning)
+            c->ep->on_warning(c->ep->warning_ud, err);
     for (size_t i = 0; i < c->nbatches && !c->failed && c->ep->on_progress; i++) {
         se_export_progress p = { .phase = SE_PROG_ARCHIVE, .batch = i, .nbatches = c->nbatches,
                                  .path = se_batch_final_path(c->batches[i]),
