@@ -49,6 +49,9 @@ typedef struct se_export_params {
     void (*on_warning)(void *ud, const char *msg);
     void *warning_ud;
     bool no_rawrow;                  /* always the tree path (tests/bench/rawdiff.sh) */
+    bool graph_checked;              /* identityGraph pdg: the (--keyed) groups come from
+                                      * se_stitch_execute, which left out those past the
+                                      * identity limit: no count per group */
 } se_export_params;
 
 /* Runs the job.  Returns 0 when it SUCCEEDED, 1 when it FAILED (js->status,

@@ -33,4 +33,8 @@ int se_mp_registry_load(se_mp_registry *reg, const char *path, char *err, size_t
 /* The policy with that id and version, or NULL.  Owned by the registry. */
 const se_mpolicy *se_mp_find(const se_mp_registry *reg, const char *id, int version);
 
+/* SPEC §4: the highest version with that id (a mergePolicy without
+ * "version"), or NULL.  Owned by the registry. */
+const se_mpolicy *se_mp_find_latest(const se_mp_registry *reg, const char *id);
+
 #endif

@@ -34,6 +34,7 @@ typedef struct se_opts {
     uint64_t max_record_bytes;      /* --max-record-bytes, 16 MiB */
     uint64_t rows_per_file;         /* --rows-per-file, 100000 */
     bool keyed;                     /* --keyed */
+    bool graph;                     /* key --graph: identity stitching */
     bool shard;                     /* --shard K/N given */
     uint64_t shard_k, shard_n;
     int progress;                   /* 1 on, 0 off, -1 auto (stderr is a tty) */

@@ -1,11 +1,11 @@
 #ifndef SEGEXPORT_PQL_H
 #define SEGEXPORT_PQL_H
-/* A documented subset of PQL (pql/text) for segment definitions: compiled
- * once, evaluated on each merged profile and its ExperienceEvents.  The subset,
- * its semantics and what is rejected are described in docs/pql.md.  Anything
- * outside the subset fails se_pql_compile with a message naming the position,
- * e.g. "pql: unsupported function 'regexGroup' at column 14"; it is never
- * evaluated approximately. */
+/* PQL (pql/text) segment conditions: compiled once, evaluated on each merged
+ * profile and its ExperienceEvents.  The language, its semantics and what is
+ * rejected (computed attributes, ranking formulas, unknown functions) are
+ * described in docs/pql.md.  A rejected expression fails se_pql_compile with
+ * a message naming the position, e.g. "pql: unsupported function 'median' at
+ * column 14"; it is never evaluated approximately. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

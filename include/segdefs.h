@@ -14,7 +14,7 @@ typedef struct se_segdefs se_segdefs;
 
 /* Loads FILE ("-" = stdin).  0 and *out, or -1 with a one-line message in err
  * naming the file and the JSON path, e.g.
- * "defs.json: [2].expression.value: pql: unsupported function 'if' at column 1"
+ * "defs.json: segment \"gold-buyers\": pql: unsupported function 'median' at column 32"
  * or "defs.json: malformed JSON at line 3: ...". */
 int se_segdefs_load(const char *path, se_segdefs **out, char *err, size_t errlen);
 

@@ -5,14 +5,19 @@
  * Why a spool: the manifest must come first in the archive but it lists every
  * part's size and CRC, which are known only once all rows are in.  The spool is
  * unlinked right after creation so a crash or kill never leaves it behind.
+ * For tar.gz and zip the spool holds the rows already deflated, in
+ * independent segments, by a background thread while the job runs
+ * (gzspool.c); finish then only assembles (gzspool.c, zipspool.c).  The other
+ * formats spool raw rows and compress in finish, through libarchive.
  *
  * Reproducibility: entries carry fixed metadata (mode 0644, uid/gid 0, no
  * user/group names, mtime = the caller's mtime_s), gzip omits its timestamp,
- * and the last block is not padded, so identical inputs give identical bytes.
- * (Zip stores MS-DOS times in local time - libarchive converts with
- * localtime_r - so zip bytes also depend on TZ; the tar formats do not.) */
+ * and the last block is not padded, so identical inputs give identical bytes
+ * (zip's MS-DOS times are UTC: zipspool.c converts with gmtime_r). */
 #include "batch.h"
 #include "fsutil.h"
+#include "gzspool.h"
+#include "zipspool.h"
 #include "jsonscan.h"
 
 #include <archive.h>
@@ -57,7 +62,8 @@ struct se_batch {
     int64_t mtime_s;
 
     int spool_fd;
-    char *buf;               /* SPOOL_BUF bytes, pending writes to the spool */
+    se_gzs *gz;              /* tar.gz: rows compressed while they come (gzspool.h) */
+    char *buf;               /* SPOOL_BUF bytes, pending writes to the spool (not for gz) */
     size_t buf_len;
     uint64_t spool_size;     /* bytes handed to the spool (flushed or buffered) */
 
@@ -139,6 +145,12 @@ static int valid_batch_id(const char *s)
     return n == 32;
 }
 
+/* Formats whose rows are deflated while the job runs (gzspool.h). */
+static int streamed(se_format fmt)
+{
+    return fmt == SE_FMT_TAR_GZ || fmt == SE_FMT_ZIP;
+}
+
 se_batch *se_batch_new(const char *dir, const se_batch_info *info, se_format fmt,
                        int level, uint64_t rows_per_file, int64_t mtime_s,
                        char *err, size_t errlen)
@@ -196,11 +208,11 @@ se_batch *se_batch_new(const char *dir, const se_batch_info *info, se_format fmt
     b->batch_id = strdup(info->batch_id);
     b->dataset_id = strdup(info->dataset_id);
     b->schema_name = strdup(info->schema_name);
-    b->buf = malloc(SPOOL_BUF);
+    b->buf = streamed(fmt) ? NULL : malloc(SPOOL_BUF);
     b->tmp_path = se_asprintf("%s/.%s.%s.tmp-XXXXXX", dir, info->batch_id, ext);
     b->final_path = se_asprintf("%s/%s.%s", dir, info->batch_id, ext);
     spool = se_asprintf("%s/.%s.spool-XXXXXX", dir, info->batch_id);
-    if (!b->dir || !b->batch_id || !b->dataset_id || !b->schema_name || !b->buf ||
+    if (!b->dir || !b->batch_id || !b->dataset_id || !b->schema_name || (!b->buf && !streamed(fmt)) ||
         !b->tmp_path || !b->final_path || !spool)
         goto nomem;
     if (info->segments) {
@@ -221,6 +233,8 @@ se_batch *se_batch_new(const char *dir, const se_batch_info *info, se_format fmt
         goto fail;
     }
     se_tmp_unlock();
+    if (streamed(fmt) && !(b->gz = se_gzs_new(b->spool_fd, b->level)))
+        goto nomem;
     free(spool);
     return b;
 
@@ -244,6 +258,15 @@ static int spool_flush(se_batch *b, char *err, size_t errlen)
 
 static int spool_put(se_batch *b, const char *p, size_t n, char *err, size_t errlen)
 {
+    if (b->gz) {
+        char why[256];
+        if (se_gzs_write(b->gz, p, n, why, sizeof why) != 0) {
+            snprintf(err, errlen, "%s: %s", b->dir, why);
+            return -1;
+        }
+        b->spool_size += n;
+        return 0;
+    }
     if (b->buf_len + n > SPOOL_BUF) {
         if (spool_flush(b, err, errlen) != 0)
             return -1;
@@ -260,6 +283,17 @@ static int spool_put(se_batch *b, const char *p, size_t n, char *err, size_t err
     memcpy(b->buf + b->buf_len, p, n);
     b->buf_len += n;
     b->spool_size += n;
+    return 0;
+}
+
+static int se_gz_part_begin(se_batch *b, char *err, size_t errlen)
+{
+    char why[256];
+
+    if (se_gzs_part(b->gz, b->nparts, why, sizeof why) != 0) {
+        snprintf(err, errlen, "%s: %s", b->dir, why);
+        return -1;
+    }
     return 0;
 }
 
@@ -282,6 +316,8 @@ int se_batch_add(se_batch *b, const char *row, size_t len, char *err, size_t err
             b->parts = np;
             b->cap_parts = cap;
         }
+        if (b->gz && se_gz_part_begin(b, err, errlen) != 0)
+            return -1;
         pt = &b->parts[b->nparts++];
         pt->off = b->spool_size;
         pt->bytes = 0;
@@ -360,13 +396,7 @@ static int setup_archive(const se_batch *b, struct archive *a)
     char lvl[16];
 
     snprintf(lvl, sizeof lvl, "%d", b->level);
-    if (b->fmt == SE_FMT_ZIP) {
-        return archive_write_set_format_zip(a) != ARCHIVE_OK ||
-               archive_write_add_filter_none(a) != ARCHIVE_OK ||
-               archive_write_set_format_option(a, "zip", "compression", "deflate") != ARCHIVE_OK ||
-               archive_write_set_format_option(a, "zip", "compression-level", lvl) != ARCHIVE_OK
-                   ? -1 : 0;
-    }
+    /* (tar.gz and zip never come here: see write_gz.) */
     /* pax_restricted writes plain ustar headers unless an entry needs more. */
     if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK)
         return -1;
@@ -456,6 +486,33 @@ out:
     return rc;
 }
 
+/* tar.gz, zip: the rows are compressed already (or being compressed): assemble. */
+static int write_gz(se_batch *b, int fd, const char *mtext, char *err, size_t errlen)
+{
+    se_gz_part *gp = calloc(b->nparts ? b->nparts : 1, sizeof *gp);
+    char why[256];
+    int spool_failed = 0, rc;
+
+    if (!gp) {
+        snprintf(err, errlen, "%s: %s", b->tmp_path, strerror(ENOMEM));
+        return -1;
+    }
+    for (size_t i = 0; i < b->nparts; i++) {
+        gp[i].bytes = b->parts[i].bytes;
+        gp[i].crc = b->parts[i].crc;
+    }
+    if (b->fmt == SE_FMT_ZIP)
+        rc = se_zip_write_archive(b->gz, b->level, fd, mtext, strlen(mtext), gp, b->nparts,
+                                  b->mtime_s, &spool_failed, why, sizeof why);
+    else
+        rc = se_gzs_write_archive(b->gz, fd, mtext, strlen(mtext), gp, b->nparts, b->mtime_s,
+                                  &spool_failed, why, sizeof why);
+    if (rc != 0)
+        snprintf(err, errlen, "%s: %s", spool_failed ? b->dir : b->tmp_path, why);
+    free(gp);
+    return rc;
+}
+
 int se_batch_finish(se_batch *b, char *err, size_t errlen)
 {
     struct archive *a = NULL;
@@ -493,6 +550,11 @@ int se_batch_finish(se_batch *b, char *err, size_t errlen)
     b->tmp_exists = 1;
     se_tmp_unlock();
 
+    if (b->gz) {
+        if (write_gz(b, fd, mtext, err, errlen) != 0)
+            goto out;
+        goto written;
+    }
     a = archive_write_new();
     if (!a)
         goto nomem;
@@ -511,6 +573,7 @@ int se_batch_finish(se_batch *b, char *err, size_t errlen)
     /* close flushes the compressor and the trailer: its failure is a write failure. */
     if (archive_write_close(a) != ARCHIVE_OK)
         goto arcerr;
+written:
     if (fsync(fd) != 0) {
         snprintf(err, errlen, "%s: %s", b->tmp_path, strerror(errno));
         goto out;
@@ -612,6 +675,7 @@ void se_batch_free(se_batch *b)
      * leftover second name from the link()+unlink() fallback can remain. */
     if (b->tmp_exists)
         unlink(b->tmp_path);
+    se_gzs_free(b->gz); /* before the spool it writes to */
     if (b->spool_fd >= 0)
         close(b->spool_fd);
     json_object_put(b->segments);

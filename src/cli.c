@@ -19,7 +19,7 @@ enum opt_id {
     O_STORE, O_ORG, O_SANDBOX, O_OUTPUT, O_FORMAT, O_LEVEL, O_MERGE_POLICIES,
     O_SEGDEFS, O_MAX_ERRORS, O_MAX_RECORD_BYTES, O_ROWS_PER_FILE, O_KEYED,
     O_SHARD, O_PROGRESS, O_NO_PROGRESS, O_QUIET, O_VERBOSE, O_HELP, O_VERSION,
-    O_LIMIT, O_OFFSET, O_STATUS
+    O_LIMIT, O_OFFSET, O_STATUS, O_GRAPH
 };
 
 /* Which commands take an option: bit per se_command. */
@@ -63,6 +63,8 @@ static const struct opt {
       "rows per part file in a batch archive (default 100000)" },
     { "keyed", 0, O_KEYED, NULL, C_EXPORT,
       "input is KEY<TAB>RECORD lines sorted by KEY (default off)" },
+    { "graph", 0, O_GRAPH, NULL, C(SE_CMD_KEY),
+      "key each record by its stitched profile (identityGraph pdg; files only; default off)" },
     { "shard", 0, O_SHARD, "K/N", C_EXPORT,
       "only profiles whose key hashes to shard K of N (default off)" },
     { "progress", 0, O_PROGRESS, NULL, C_EXPORT,
@@ -276,6 +278,7 @@ static int apply(se_opts *o, const struct opt *op, const char *val)
     case O_MAX_RECORD_BYTES: return parse_u64("max-record-bytes", val, 1, &o->max_record_bytes);
     case O_ROWS_PER_FILE: return parse_u64("rows-per-file", val, 1, &o->rows_per_file);
     case O_KEYED: o->keyed = true; break;
+    case O_GRAPH: o->graph = true; break;
     case O_SHARD: return parse_shard(val, o);
     case O_PROGRESS: o->progress = 1; break;
     case O_NO_PROGRESS: o->progress = 0; break;

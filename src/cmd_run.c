@@ -16,6 +16,7 @@
 #include "jobstate.h"
 #include "msg.h"
 #include "record.h"
+#include "stitch.h"
 #include "store.h"
 #include "timeutil.h"
 #include "worker.h"
@@ -157,6 +158,11 @@ static int prepare(const se_opts *o, struct prepared *p)
     if (se_input_check_paths(p->inputs, p->ninputs, err, sizeof err)) {
         se_error("%s", err);
         return SE_EXIT_SYSTEM;
+    }
+    if (p->job->policy->graph == SE_GRAPH_PDG && !o->keyed &&
+        se_stitch_check_inputs(p->inputs, p->ninputs, err, sizeof err)) {
+        se_error("%s: %s", o->cmd_name, err);
+        return SE_EXIT_USAGE;
     }
     if (!(p->st = se_store_open(o->store_dir, o->org, o->sandbox, err, sizeof err)) ||
         se_store_next_id(p->st, &id, err, sizeof err)) {

@@ -13,6 +13,7 @@
 #include "filter.h"
 #include "segdefs.h"
 #include "groupcheck.h"
+#include "idgraph.h"
 #include "input.h"
 #include "keyed.h"
 #include "nscount.h"
@@ -94,6 +95,8 @@ typedef struct ctx {
     char *key;                       /* the scanned key */
     size_t key_cap;
     se_rparser *rp;
+    bool pdg;                        /* identityGraph pdg, groups not checked yet: count identities */
+    se_idguard guard;                /* its distinct identities, up to the limit */
 } ctx;
 
 static void fail(ctx *c, const char *code, const char *fmt, ...)
@@ -201,6 +204,18 @@ static int evaluate(ctx *c, se_profile *p)
     return 0;
 }
 
+/* SPEC §4: a stitched profile of more than 50 identities is left out, as AEP
+ * does; reported, not a bad record (no --max-errors). */
+static void graph_too_big(ctx *c)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "profile \"%s\" left out: its identity graph holds more than %d identities",
+             c->prof.key, SE_GRAPH_MAX_IDENTITIES);
+    se_jobstate_error(c->js, SE_EC_GRAPH_TOO_BIG, msg, "segexport.graph");
+    if (c->ep->on_warning)
+        c->ep->on_warning(c->ep->warning_ud, msg);
+}
+
 /* Assembles the finished group, filters it and writes its row(s). */
 static void finish_profile(ctx *c)
 {
@@ -213,6 +228,10 @@ static void finish_profile(ctx *c)
     if (!c->in_group)
         return;
     c->in_group = false;
+    if (c->pdg && c->guard.over) {
+        graph_too_big(c);
+        return;
+    }
     if (c->prefilter && !c->group_live) {
         /* No fragment names a wanted segment: it cannot qualify (SPEC §5.3). */
         c->npend = 0;
@@ -322,6 +341,7 @@ static int group(ctx *c, const char *key, uint64_t h, const se_line *ln)
     }
     if (se_profile_begin(&c->prof, key))
         goto oom;
+    se_idguard_reset(&c->guard);
     c->in_group = true;
     c->group_live = false;
     c->npend = 0;
@@ -431,7 +451,9 @@ static int fast_setup(ctx *c)
     static const char *const event_base[] = { "identityMap", "timestamp", "_acp_system_metadata", NULL };
 
     /* Segment evaluation and identity graphs read whole records. */
-    c->fast = !job->eval_segmentation && (!job->policy || job->policy->graph == SE_GRAPH_NONE);
+    /* Segment evaluation reads whole records.  An unchecked pdg group (stitched
+     * input is --keyed) is parsed record by record, for its identity count. */
+    c->fast = !job->eval_segmentation && (!c->pdg || c->ep->o->keyed);
     if (!c->fast)
         return 0;
     if (!c->proj) {
@@ -451,14 +473,14 @@ static int fast_setup(ctx *c)
         if (job->has_event_list && add_heads(&c->keep_event, job->event_fields) != 0)
             return -1;
     }
-    c->rawrow = !job->has_event_list && job->nsegs == 0 && !job->has_sqt &&
+    c->rawrow = !c->pdg && !job->has_event_list && job->nsegs == 0 && !job->has_sqt &&
                 !job->has_from_ingest && c->js->nbatches == 1 &&
                 (!job->policy || job->policy->attr == SE_ATTR_TIMESTAMP_ORDERED) && !c->ep->no_rawrow;
     if (c->rawrow && ((c->proj && add_heads(&c->heads, job->fields) != 0) || !(c->nsc = se_nscount_new())))
         return -1;
     /* An id that JSON must escape ('"', '\\', control characters) cannot be
      * found as raw bytes: no pre-filter then. */
-    c->prefilter = job->nsegs > 0;
+    c->prefilter = job->nsegs > 0 && !c->pdg;
     for (size_t i = 0; i < job->nsegs && c->prefilter; i++) {
         const unsigned char *id = (const unsigned char *)job->segs[i].segment_id;
         if (!id || !*id)
@@ -544,6 +566,15 @@ static bool may_qualify(const ctx *c, const char *data, const se_scan *sc)
     return false;
 }
 
+/* pdg: false once the group holds more than 50 identities (then it is left
+ * out, and nothing more of it is kept). */
+static bool guard_keep(ctx *c, const se_record *rec)
+{
+    json_object *idmap = NULL;
+    return !c->pdg || !json_object_object_get_ex(rec->obj, "identityMap", &idmap) ||
+           se_idguard_add(&c->guard, idmap);
+}
+
 /* Parses a text the pre-parse was sure of and adds it to the profile. */
 static int parse_add(ctx *c, const char *text, size_t len, uint64_t seq)
 {
@@ -555,6 +586,10 @@ static int parse_add(ctx *c, const char *text, size_t len, uint64_t seq)
         return -1;
     }
     rec.seq = seq;
+    if (!guard_keep(c, &rec)) {
+        se_record_clear(&rec);
+        return 0;
+    }
     if (se_profile_add(&c->prof, &rec) != 0) {
         se_record_clear(&rec);
         fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
@@ -841,6 +876,8 @@ static void take_line(ctx *c, const se_chunk *ch, const se_pline *pl, uint64_t *
     if (group(c, key, h, &ln) != 0)
         goto out;
     if (!sure) {
+        if (!guard_keep(c, &rec))
+            goto out; /* the profile is left out: keep nothing more of it */
         if (c->defer && !c->group_live)
             go_live(c);
         if (!c->failed && se_profile_add(&c->prof, &rec))
@@ -1029,6 +1066,7 @@ int se_export_execute(const se_export_params *ep, char *why, size_t whylen)
     c.ep = ep;
     c.job = ep->job;
     c.js = ep->js;
+    c.pdg = c.job->policy && c.job->policy->graph == SE_GRAPH_PDG && !ep->graph_checked;
     se_profile_init(&c.prof);
     c.js->export_start_ms = se_now_ms();
 

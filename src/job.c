@@ -544,19 +544,25 @@ static int parse_evaluation(pctx *c, json_object *o, json_object *def)
     return 0;
 }
 
-/* Looks the policy up and refuses what the engine cannot run yet. */
-static int resolve_policy(pctx *c, const char *id, int64_t version)
+/* Looks the policy up: that version, or (SPEC §4) without one the highest
+ * version with that id. */
+static int resolve_policy(pctx *c, const char *id, int64_t version, bool seen_version,
+                          json_object *def)
 {
     const se_mpolicy *p = NULL;
     char q[QUOTE_MAX * 6 + 8];
 
-    if (version >= INT_MIN && version <= INT_MAX)
+    if (!seen_version) {
+        if (!(p = se_mp_find_latest(c->reg, id)))
+            return fail(c, "mergePolicy: unknown merge policy %s", quote(id, q, sizeof q));
+        if (put(c, def, "version", json_object_new_int(p->version)))
+            return -1;
+    } else if (version >= INT_MIN && version <= INT_MAX) {
         p = se_mp_find(c->reg, id, (int)version);
+    }
     if (!p)
         return fail(c, "mergePolicy: unknown merge policy %s version %lld", quote(id, q, sizeof q),
                     (long long)version);
-    if (p->graph == SE_GRAPH_PDG)
-        return fail(c, "mergePolicy: identityGraph \"pdg\" is not supported yet");
     c->job->policy = p;
     return 0;
 }
@@ -599,9 +605,7 @@ static int parse_merge_policy(pctx *c, json_object *o, json_object *def)
     }
     if (!id)
         return fail(c, "mergePolicy.id: required");
-    if (!seen_version && put(c, def, "version", json_object_new_int(1)))
-        return -1;
-    return resolve_policy(c, id, version);
+    return resolve_policy(c, id, version, seen_version, def);
 }
 
 /* Parses one section value v (not JSON null) of the root into a new object
@@ -660,7 +664,7 @@ static int parse_root(pctx *c, json_object *root, json_object *def)
         if (put(c, def, "mergePolicy", mp) ||
             put(c, mp, "id", json_object_new_string(DEFAULT_POLICY_ID)) ||
             put(c, mp, "version", json_object_new_int(1)) ||
-            resolve_policy(c, DEFAULT_POLICY_ID, 1))
+            resolve_policy(c, DEFAULT_POLICY_ID, 1, true, mp))
             return -1;
     }
     if (!seen_filter) {

@@ -101,6 +101,19 @@ const se_mpolicy *se_mp_find(const se_mp_registry *reg, const char *id, int vers
     return NULL;
 }
 
+const se_mpolicy *se_mp_find_latest(const se_mp_registry *reg, const char *id)
+{
+    const se_mpolicy *best = NULL;
+    if (!id)
+        return NULL;
+    if (!reg) /* no registry: the built-in alone */
+        return strcmp(id, builtin.id) == 0 ? &builtin : NULL;
+    for (size_t i = 0; reg && i < reg->n; i++)
+        if (strcmp(reg->v[i].id, id) == 0 && (!best || reg->v[i].version > best->version))
+            best = &reg->v[i];
+    return best;
+}
+
 /* ---- loading ---------------------------------------------------------- */
 
 typedef struct {

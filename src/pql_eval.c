@@ -1,129 +1,102 @@
-/* pql_eval.c -- evaluation of a compiled PQL subset (pql_ast.h, built by
- * pql_parse.c) over one merged profile and its ExperienceEvents, with the
- * calendar arithmetic that occurs needs (se_pql_eval).  docs/pql.md is the
- * contract; keep the two in step.
+/* pql_eval.c -- evaluation of a compiled PQL tree (pql_ast.h) over one
+ * merged profile and its ExperienceEvents (se_pql_eval): values, paths
+ * (with ^ and variables), comparisons, boolean logic, quantifiers and
+ * aggregations.  Functions and methods are in pql_func.c, time in
+ * pql_time.c.  docs/pql.md is the contract; keep the two in step.
  *
- * Values are borrowed from the profile/event JSON (never copied); literals
- * belong to the compiled tree.  Null rules (kirby PQL reference): a
- * comparison, string function, in/notIn, like or occurs with a null (absent)
- * operand is false; a null in boolean position is false. */
+ * Values are borrowed from the profile/event JSON (never copied); lists
+ * built while evaluating live in a per-evaluation arena, released as soon
+ * as a condition no longer needs them.  Null rules (kirby PQL reference): a
+ * comparison, string function, in/notIn, like or occurs with a null operand
+ * is false; a null in boolean position is false. */
 #include "pql_ast.h"
-#include "timeutil.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* ---------------------------------------------------------------- evaluator */
+/* ---------------------------------------------------------------- arena */
 
-typedef struct {
-    json_object *profile;
-    json_object *const *events;
-    size_t nevents;
-    int64_t now, today;
-    json_object *vars[MAX_VARS];
-    int oom;
-} ectx;
+struct arena_chunk {
+    arena_chunk *prev;
+    size_t cap, used;
+    max_align_t data[];
+};
 
-static val val_of(json_object *j)
+void *pql_alloc(ectx *c, size_t n)
+{
+    arena_chunk *a = c->arena;
+    n = (n + 15) & ~(size_t)15;
+    if (!a || a->cap - a->used < n) {
+        size_t cap = n > 8192 ? n : 8192;
+        arena_chunk *nc = malloc(sizeof *nc + cap);
+        if (!nc) {
+            c->oom = 1;
+            return NULL;
+        }
+        nc->prev = a;
+        nc->cap = cap;
+        nc->used = 0;
+        c->arena = a = nc;
+    }
+    void *r = (char *)a->data + a->used;
+    a->used += n;
+    return r;
+}
+
+amark pql_mark(ectx *c)
+{
+    amark m = {c->arena, c->arena ? c->arena->used : 0};
+    return m;
+}
+
+void pql_release(ectx *c, amark m)
+{
+    while (c->arena && c->arena != m.c) {
+        arena_chunk *prev = c->arena->prev;
+        free(c->arena);
+        c->arena = prev;
+    }
+    if (c->arena)
+        c->arena->used = m.used;
+}
+
+/* ---------------------------------------------------------------- values */
+
+val pql_val_of(json_object *j)
 {
     val v;
     memset(&v, 0, sizeof v);
     switch (json_object_get_type(j)) {
-    case json_type_boolean:
-        v.k = V_BOOL;
-        v.b = json_object_get_boolean(j);
-        break;
-    case json_type_int:
-        v.k = V_INT;
-        v.i = json_object_get_int64(j);
-        break;
-    case json_type_double:
-        v.k = V_DBL;
-        v.d = json_object_get_double(j);
-        break;
+    case json_type_boolean: v.k = V_BOOL; v.b = json_object_get_boolean(j); break;
+    case json_type_int: v.k = V_INT; v.i = json_object_get_int64(j); break;
+    case json_type_double: v.k = V_DBL; v.d = json_object_get_double(j); break;
     case json_type_string:
         v.k = V_STR;
         v.s = json_object_get_string(j);
         v.n = (size_t)json_object_get_string_len(j);
         break;
-    case json_type_array:
-        v.k = V_ARR;
-        v.j = j;
-        break;
-    case json_type_object:
-        v.k = V_OBJ;
-        v.j = j;
-        break;
-    default:
-        v.k = V_NULL;
-        break;
+    case json_type_array: v.k = V_ARR; v.j = j; break;
+    case json_type_object: v.k = V_OBJ; v.j = j; break;
+    default: v.k = V_NULL; break;
     }
     return v;
 }
 
-/* The JSON a path names, or NULL when absent, JSON null, or the path crosses
- * a non-object (an array included).  A "timestamp" key missing from an
- * object is also looked up as "xdm:timestamp" (SPEC §3 reads both spellings). */
-static json_object *resolve(const ectx *c, const node *n, json_object *root)
+size_t pql_seq_len(const val *v)
 {
-    json_object *o = n->var >= 0 ? c->vars[n->var] : root;
-    for (size_t i = n->var >= 0 ? 1 : 0; i < n->nsegs; i++) {
-        json_object *next;
-        if (!json_object_is_type(o, json_type_object))
-            return NULL;
-        if (!json_object_object_get_ex(o, n->segs[i], &next) &&
-            !(strcmp(n->segs[i], "timestamp") == 0 &&
-              json_object_object_get_ex(o, "xdm:timestamp", &next)))
-            return NULL;
-        o = next;
-    }
-    return o;
+    return v->k == V_ARR ? json_object_array_length(v->j) : v->k == V_LIST ? v->n : 0;
 }
 
-static int ev_bool(ectx *c, const node *n, json_object *root, bool *out);
-static int ev_set(ectx *c, const node *n, json_object *root, int counting, int64_t *cnt);
-
-static int ev_val(ectx *c, const node *n, json_object *root, val *out)
+val pql_seq_at(const val *v, size_t i)
 {
-    memset(out, 0, sizeof *out);
-    switch (n->k) {
-    case N_LIT:
-        *out = n->lit;
-        return 0;
-    case N_PATH:
-        *out = val_of(resolve(c, n, root));
-        return 0;
-    case N_COUNT: {
-        int64_t cnt = 0;
-        if (n->a->ty == TY_SET) {
-            if (ev_set(c, n->a, root, 1, &cnt))
-                return -1;
-        } else {
-            json_object *j = resolve(c, n->a, root);
-            if (!json_object_is_type(j, json_type_array))
-                return 0; /* null */
-            cnt = (int64_t)json_object_array_length(j);
-        }
-        out->k = V_INT;
-        out->i = cnt;
-        return 0;
-    }
-    default: {
-        bool b;
-        if (ev_bool(c, n, root, &b))
-            return -1;
-        out->k = V_BOOL;
-        out->b = b;
-        return 0;
-    }
-    }
+    return v->k == V_ARR ? pql_val_of(json_object_array_get_idx(v->j, i)) : v->items[i];
 }
 
 static int is_num(const val *v) { return v->k == V_INT || v->k == V_DBL; }
 static double num_d(const val *v) { return v->k == V_INT ? (double)v->i : v->d; }
 
-/* -1 a<b, 0 equal, 1 a>b, 2 not comparable (null, or different types). */
-static int vcmp(const val *a, const val *b)
+/* -1 a<b, 0 equal, 1 a>b, 3 different, 2 not comparable (null, or types). */
+int pql_vcmp(const val *a, const val *b)
 {
     if (a->k == V_NULL || b->k == V_NULL)
         return 2;
@@ -135,393 +108,580 @@ static int vcmp(const val *a, const val *b)
             return 2;
         return x < y ? -1 : x > y;
     }
+    bool sa = a->k == V_ARR || a->k == V_LIST, sb = b->k == V_ARR || b->k == V_LIST;
+    if (sa && sb) {
+        size_t n = pql_seq_len(a);
+        if (n != pql_seq_len(b))
+            return 3;
+        for (size_t i = 0; i < n; i++) {
+            val x = pql_seq_at(a, i), y = pql_seq_at(b, i);
+            if (pql_vcmp(&x, &y) != 0)
+                return 3;
+        }
+        return 0;
+    }
     if (a->k != b->k)
         return 2;
     switch (a->k) {
-    case V_BOOL:
-        return a->b == b->b ? 0 : 3;
-    case V_STR:
-        return a->n == b->n && memcmp(a->s, b->s, a->n) == 0 ? 0 : 3;
-    case V_ARR:
-    case V_OBJ:
-        return json_object_equal(a->j, b->j) ? 0 : 3;
-    default:
-        return 2;
+    case V_BOOL: return a->b == b->b ? 0 : 3;
+    case V_STR: return a->n == b->n && memcmp(a->s, b->s, a->n) == 0 ? 0 : 3;
+    case V_OBJ: return json_object_equal(a->j, b->j) ? 0 : 3;
+    case V_DATE: return a->i < b->i ? -1 : a->i > b->i;
+    default: return 2;
     }
 }
 
-/* Lower-cases ASCII A-Z and Latin-1 U+00C0..U+00DE (but U+00D7): same length. */
-static char *fold(const char *s, size_t n)
-{
-    char *o = malloc(n + 1);
-    if (!o)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch >= 'A' && ch <= 'Z') {
-            o[i] = (char)(ch + 32);
-        } else if (ch == 0xC3 && i + 1 < n) {
-            unsigned char c2 = (unsigned char)s[i + 1];
-            o[i] = (char)ch;
-            o[i + 1] = (char)(c2 >= 0x80 && c2 <= 0x9E && c2 != 0x97 ? c2 + 0x20 : c2);
-            i++;
-        } else {
-            o[i] = (char)ch;
-        }
-    }
-    o[n] = '\0';
-    return o;
-}
-
-static size_t u8len(unsigned char c)
-{
-    if (c < 0x80)
-        return 1;
-    return (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
-}
-
-static size_t u8step(const char *s, size_t i, size_t n)
-{
-    size_t l = u8len((unsigned char)s[i]);
-    return i + l > n ? n : i + l;
-}
-
-/* SQL LIKE: '%' any run of characters, '_' exactly one character; no escape. */
-static bool like_match(const char *s, size_t sn, const char *p, size_t pn)
-{
-    size_t si = 0, pi = 0, star = (size_t)-1, mark = 0;
-    while (si < sn) {
-        if (pi < pn && p[pi] == '_') {
-            si = u8step(s, si, sn);
-            pi++;
-        } else if (pi < pn && p[pi] == '%') {
-            star = pi++;
-            mark = si;
-        } else if (pi < pn && p[pi] == s[si]) {
-            si++;
-            pi++;
-        } else if (star != (size_t)-1) {
-            pi = star + 1;
-            mark = u8step(s, mark, sn);
-            si = mark;
-        } else {
-            return false;
-        }
-    }
-    while (pi < pn && p[pi] == '%')
-        pi++;
-    return pi == pn;
-}
-
-static int strfn(ectx *c, int fn, bool ci, const val *a, const val *b, bool *out)
-{
-    const char *s = a->s, *t = b->s;
-    char *fs = NULL, *ft = NULL;
-    size_t sn = a->n, tn = b->n;
-    bool r = false;
-
-    *out = false;
-    if (a->k != V_STR || b->k != V_STR)
-        return 0;
-    if (ci) {
-        fs = fold(s, sn);
-        ft = fold(t, tn);
-        if (!fs || !ft) {
-            free(fs);
-            free(ft);
-            c->oom = 1;
-            return -1;
-        }
-        s = fs;
-        t = ft;
-    }
-    switch (fn) {
-    case SF_EQUALS: case SF_NOTEQUALTO:
-        r = sn == tn && memcmp(s, t, sn) == 0;
-        break;
-    case SF_CONTAINS: case SF_DOESNOTCONTAIN:
-        r = tn == 0 || (tn <= sn && memmem(s, sn, t, tn) != NULL);
-        break;
-    case SF_STARTSWITH: case SF_DOESNOTSTARTWITH:
-        r = tn <= sn && memcmp(s, t, tn) == 0;
-        break;
-    default:
-        r = tn <= sn && memcmp(s + sn - tn, t, tn) == 0;
-        break;
-    }
-    if (fn == SF_NOTEQUALTO || fn == SF_DOESNOTCONTAIN || fn == SF_DOESNOTSTARTWITH ||
-        fn == SF_DOESNOTENDWITH)
-        r = !r;
-    free(fs);
-    free(ft);
-    *out = r;
-    return 0;
-}
-
-/* A timestamp value: RFC 3339 string, "YYYY-MM-DD" (midnight UTC), or integer epoch ms. */
-static int val_time(const val *v, int64_t *ms)
-{
-    if (v->k == V_INT) {
-        *ms = v->i;
-        return 0;
-    }
-    if (v->k != V_STR || strlen(v->s) != v->n)
-        return -1;
-    if (se_time_parse(v->s, ms) == 0)
-        return 0;
-    if (v->n == 10 && v->s[4] == '-' && v->s[7] == '-') {
-        unsigned y = 0, m = 0, d = 0;
-        for (int i = 0; i < 10; i++)
-            if (i != 4 && i != 7 && !is_dig(v->s[i]))
-                return -1;
-        y = (unsigned)atoi(v->s);
-        m = (unsigned)atoi(v->s + 5);
-        d = (unsigned)atoi(v->s + 8);
-        if (m < 1 || m > 12 || d < 1 || d > se_days_in_month(y, m))
-            return -1;
-        *ms = se_days_from_civil(y, m, d) * DAY_MS;
-        return 0;
-    }
-    return -1;
-}
-
-/* The interval [s, e) an anchor denotes.  -1 when a path anchor has no time. */
-static int anchor_iv(ectx *c, const anchor *a, json_object *root, int64_t *s, int64_t *e)
-{
-    switch (a->k) {
-    case A_NOW: *s = c->now; *e = c->now + 1; return 0;
-    case A_TODAY: *s = c->today; break;
-    case A_YESTERDAY: *s = c->today - DAY_MS; break;
-    case A_TOMORROW: *s = c->today + DAY_MS; break;
-    case A_DATE: *s = a->day_ms; break;
-    case A_PATH: {
-        val v = val_of(resolve(c, a->path, root));
-        if (val_time(&v, s) || *s == INT64_MAX)
-            return -1;
-        *e = *s + 1;
-        return 0;
-    }
-    }
-    *e = *s + DAY_MS;
-    return 0;
-}
-
-static int64_t floordiv(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-/* t shifted by n units (n may be negative); calendar units keep the time of
- * day and clamp the day to the target month's length.  -1 on overflow. */
-static int shift(int64_t t, int64_t n, enum unit u, int64_t *out)
-{
-    static const int64_t fixed[] = {1, 1000, 60000, 3600000, 86400000, 604800000};
-    static const int64_t months[] = {1, 12, 120, 1200, 12000};
-    if (u <= U_WEEK) {
-        int64_t d;
-        if (__builtin_mul_overflow(n, fixed[u], &d) || __builtin_add_overflow(t, d, out))
-            return -1;
-        return 0;
-    }
-    int64_t days = floordiv(t, DAY_MS), tod = t - days * DAY_MS, y, total;
-    unsigned m, d;
-    if (days > INT64_C(100000000000) || days < -INT64_C(100000000000))
-        return -1;
-    se_civil_from_days(days, &y, &m, &d);
-    total = y * 12 + (int64_t)(m - 1) + n * months[u - U_MONTH];
-    y = floordiv(total, 12);
-    m = (unsigned)(total - y * 12) + 1;
-    if (d > se_days_in_month(y, m))
-        d = se_days_in_month(y, m);
-    days = se_days_from_civil(y, m, d);
-    if (__builtin_mul_overflow(days, DAY_MS, out) || __builtin_add_overflow(*out, tod, out))
-        return -1;
-    return 0;
-}
-
-/* Does time t satisfy the occurs spec? */
-static int occurs(ectx *c, const occspec *o, json_object *root, int64_t t, bool *out)
-{
-    int64_t s, e, s2, e2, b;
-    *out = false;
-    if (anchor_iv(c, &o->a1, root, &s, &e))
-        return 0;
-    switch (o->form) {
-    case OC_BEFORE: *out = t < s; break;
-    case OC_AFTER: *out = t >= e; break;
-    case OC_ON: *out = s <= t && t < e; break;
-    case OC_BETWEEN:
-        if (anchor_iv(c, &o->a2, root, &s2, &e2))
-            return 0;
-        *out = s <= t && t < e2;
-        break;
-    case OC_NBEFORE:
-        if (shift(s, -o->n, o->unit, &b))
-            return 0;
-        switch (o->cmp) {
-        case TK_LT: *out = b < t && t < s; break;
-        case TK_LE: *out = b <= t && t < s; break;
-        case TK_GT: *out = t < b; break;
-        default: *out = t <= b; break;
-        }
-        break;
-    case OC_NAFTER:
-        if (shift(s, o->n, o->unit, &b))
-            return 0;
-        switch (o->cmp) {
-        case TK_LT: *out = s < t && t < b; break;
-        case TK_LE: *out = s < t && t <= b; break;
-        case TK_GT: *out = t > b; break;
-        default: *out = t >= b; break;
-        }
-        break;
-    }
-    return 0;
-}
-
-static bool truthy(const val *v)
+bool pql_truthy(const val *v)
 {
     switch (v->k) {
     case V_NULL: return false;
     case V_BOOL: return v->b;
-    case V_ARR: return json_object_array_length(v->j) > 0;
+    case V_ARR: case V_LIST: return pql_seq_len(v) > 0;
     default: return true;
     }
 }
 
-/* Iterates the items of a select/exists clause's array. */
-static size_t arr_len(ectx *c, const node *arr, json_object *root, json_object **j)
-{
-    if (arr->k == N_XEVENT) {
-        *j = NULL;
-        return c->nevents;
-    }
-    *j = resolve(c, arr, root);
-    return json_object_is_type(*j, json_type_array) ? json_object_array_length(*j) : 0;
-}
+/* ---------------------------------------------------------------- lists */
 
-static json_object *arr_item(ectx *c, json_object *j, size_t i)
-{
-    return j ? json_object_array_get_idx(j, i) : c->events[i];
-}
+typedef struct { val *v; size_t n, cap; } vec;
 
-/* Clauses from k on: counting ? *cnt = number of tuples : *cnt = 1 at the first. */
-static int quant(ectx *c, const node *n, size_t k, json_object *root, int counting, int64_t *cnt)
+static int vec_push(ectx *c, vec *x, val v)
 {
-    json_object *j;
-    size_t len;
-    if (k == n->ncl) {
-        (*cnt)++;
-        return 0;
-    }
-    len = arr_len(c, n->cl[k].arr, root, &j);
-    for (size_t i = 0; i < len; i++) {
-        json_object *it = arr_item(c, j, i);
-        bool ok = true;
-        if (!j && !it)
-            continue; /* NULL event slot */
-        c->vars[n->cl[k].slot] = it;
-        if (n->cl[k].cond && ev_bool(c, n->cl[k].cond, root, &ok))
+    if (x->n == x->cap) {
+        size_t nc = x->cap ? x->cap * 2 : 16;
+        val *nv = pql_alloc(c, nc * sizeof *nv);
+        if (!nv)
             return -1;
-        if (ok && quant(c, n, k + 1, root, counting, cnt))
-            return -1;
-        if (!counting && *cnt)
-            return 0;
+        if (x->n)
+            memcpy(nv, x->v, x->n * sizeof *nv);
+        x->v = nv;
+        x->cap = nc;
     }
+    x->v[x->n++] = v;
     return 0;
 }
 
-/* Set nodes (select, xEvent, xEvent[..]): the item count, or (counting == 0)
- * 0/1 for empty/non-empty. */
-static int ev_set(ectx *c, const node *n, json_object *root, int counting, int64_t *cnt)
+static val vec_val(const vec *x, bool proj)
 {
-    *cnt = 0;
-    if (n->k == N_SELECT || n->k == N_EXISTS)
-        return quant(c, n, 0, root, counting, cnt);
-    for (size_t i = 0; i < c->nevents; i++) {
-        bool ok = true;
-        if (!c->events[i])
-            continue;
-        if (n->k == N_FILTER && ev_bool(c, n->a, c->events[i], &ok))
-            return -1;
-        if (ok) {
-            (*cnt)++;
-            if (!counting)
+    val v;
+    memset(&v, 0, sizeof v);
+    v.k = V_LIST;
+    v.items = x->v;
+    v.n = x->n;
+    v.proj = proj;
+    return v;
+}
+
+/* ---------------------------------------------------------------- paths */
+
+static json_object *get_key(json_object *o, const char *k)
+{
+    json_object *next;
+    if (json_object_object_get_ex(o, k, &next) ||
+        (strcmp(k, "timestamp") == 0 && json_object_object_get_ex(o, "xdm:timestamp", &next)))
+        return next;
+    return NULL;
+}
+
+static int collect(ectx *c, const val *base, char *const *segs, size_t nsegs, vec *out);
+
+/* base.segs: objects are walked; an array (or list) met on the way is
+ * crossed, giving the list of what each item yields (a projection). */
+static int walk(ectx *c, val base, char *const *segs, size_t nsegs, val *out)
+{
+    json_object *o = base.k == V_OBJ ? base.j : NULL;
+    size_t i = 0;
+    if (base.k == V_OBJ) {
+        for (; i < nsegs; i++) {
+            json_object *next;
+            if (!json_object_is_type(o, json_type_object))
+                break;
+            if (!(next = get_key(o, segs[i]))) {
+                memset(out, 0, sizeof *out);
                 return 0;
+            }
+            o = next;
+        }
+        base = pql_val_of(o);
+    }
+    if (i == nsegs) {
+        *out = base;
+        return 0;
+    }
+    memset(out, 0, sizeof *out);
+    if (base.k != V_ARR && base.k != V_LIST)
+        return 0;
+    vec x = {0};
+    if (collect(c, &base, segs + i, nsegs - i, &x))
+        return -1;
+    *out = vec_val(&x, true);
+    return 0;
+}
+
+static int collect(ectx *c, const val *base, char *const *segs, size_t nsegs, vec *out)
+{
+    size_t n = pql_seq_len(base);
+    for (size_t k = 0; k < n; k++) {
+        val it = pql_seq_at(base, k), r;
+        if (it.k == V_ARR || it.k == V_LIST) {
+            if (collect(c, &it, segs, nsegs, out))
+                return -1;
+            continue;
+        }
+        if (walk(c, it, segs, nsegs, &r))
+            return -1;
+        if (r.k == V_LIST && r.proj) {
+            for (size_t j = 0; j < r.n; j++)
+                if (vec_push(c, out, r.items[j]))
+                    return -1;
+        } else if (r.k != V_NULL && vec_push(c, out, r)) {
+            return -1;
         }
     }
     return 0;
 }
 
-static int ev_bool(ectx *c, const node *n, json_object *root, bool *out)
+static int ev_path(ectx *c, const node *n, val *out)
+{
+    val base;
+    if (n->var >= 0)
+        base = c->vars[n->var];
+    else if (n->up < 0)
+        base = pql_val_of(c->profile);
+    else
+        base = c->ctx[c->sp - n->up];
+    if (base.k == V_OBJ && n->nsegs == 1) { /* the common case, inlined */
+        memset(out, 0, sizeof *out);
+        json_object *o = get_key(base.j, n->segs[0]);
+        if (o)
+            *out = pql_val_of(o);
+        return 0;
+    }
+    return walk(c, base, n->segs, n->nsegs, out);
+}
+
+/* ---------------------------------------------------------------- items */
+
+static int events_list(ectx *c, val *out)
+{
+    vec x = {0};
+    for (size_t i = 0; i < c->nevents; i++)
+        if (c->events[i] && vec_push(c, &x, pql_val_of(c->events[i])))
+            return -1;
+    *out = vec_val(&x, false);
+    return 0;
+}
+
+
+typedef struct {
+    ectx *c;
+    const node *cond;
+    int (*fn)(ectx *, const val *, void *, bool *);
+    void *st;
+} filt;
+
+static int filter_item(ectx *c, const val *it, void *st, bool *stop)
+{
+    filt *f = st;
+    bool ok = false;
+    amark m = pql_mark(c);
+    c->ctx[++c->sp] = *it;
+    int rc = pql_ev_bool(c, f->cond, &ok);
+    c->sp--;
+    pql_release(c, m);
+    if (rc)
+        return -1;
+    return ok ? f->fn(c, it, f->st, stop) : 0;
+}
+
+/* Calls fn on each item of the set n (xEvent, a filter, any array), without
+ * building the set; fn sets *stop to end early. */
+int pql_each(ectx *c, const node *n, int (*fn)(ectx *, const val *, void *, bool *),
+             void *st, bool *stop)
+{
+    if (n->k == N_XEVENT) {
+        for (size_t i = 0; i < c->nevents && !*stop; i++) {
+            if (!c->events[i])
+                continue;
+            val v = pql_val_of(c->events[i]);
+            if (fn(c, &v, st, stop))
+                return -1;
+        }
+        return 0;
+    }
+    if (n->k == N_FILTER) {
+        filt f = {c, n->b, fn, st};
+        return pql_each(c, n->a, filter_item, &f, stop);
+    }
+    val s;
+    if (pql_ev(c, n, &s))
+        return -1;
+    size_t len = pql_seq_len(&s);
+    for (size_t i = 0; i < len && !*stop; i++) {
+        val it = pql_seq_at(&s, i);
+        if (fn(c, &it, st, stop))
+            return -1;
+    }
+    return 0;
+}
+
+static int push_item(ectx *c, const val *it, void *st, bool *stop)
+{
+    (void)stop;
+    return vec_push(c, st, *it);
+}
+
+/* The set n as a list value. */
+int pql_items(ectx *c, const node *n, val *out)
+{
+    vec x = {0};
+    bool stop = false;
+    if (pql_each(c, n, push_item, &x, &stop))
+        return -1;
+    *out = vec_val(&x, false);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- quantifiers */
+
+typedef int (*tuple_fn)(ectx *c, const node *n, void *st, bool *stop);
+
+/* Every tuple of the clauses from k on (each clause's condition holding).
+ * What the arrays needed is released at the end, unless fn keeps values
+ * (keep: select's list is built in the same arena). */
+static int tuples(ectx *c, const node *n, size_t k, tuple_fn fn, void *st, bool *stop, bool keep)
+{
+    val arr;
+    int rc = 0;
+    if (k == n->ncl)
+        return fn(c, n, st, stop);
+    amark m = pql_mark(c);
+    if (n->cl[k].arr->k == N_XEVENT) {
+        if (events_list(c, &arr))
+            return -1;
+    } else if (pql_ev(c, n->cl[k].arr, &arr)) {
+        return -1;
+    }
+    size_t len = pql_seq_len(&arr);
+    for (size_t i = 0; i < len && !*stop && rc == 0; i++) {
+        bool ok = true;
+        c->vars[n->cl[k].slot] = pql_seq_at(&arr, i);
+        if (n->cl[k].cond && pql_ev_bool(c, n->cl[k].cond, &ok))
+            rc = -1;
+        else if (ok)
+            rc = tuples(c, n, k + 1, fn, st, stop, keep);
+    }
+    if (!keep)
+        pql_release(c, m);
+    return rc;
+}
+
+static int t_any(ectx *c, const node *n, void *st, bool *stop)
+{
+    (void)c;
+    (void)n;
+    *(bool *)st = true;
+    *stop = true;
+    return 0;
+}
+
+static int t_select(ectx *c, const node *n, void *st, bool *stop)
+{
+    (void)stop;
+    if (n->ncl == 1)
+        return vec_push(c, st, c->vars[n->cl[0].slot]);
+    vec t = {0};
+    for (size_t i = 0; i < n->ncl; i++)
+        if (vec_push(c, &t, c->vars[n->cl[i].slot]))
+            return -1;
+    return vec_push(c, st, vec_val(&t, false));
+}
+
+
+static int t_agg(ectx *c, const node *n, void *st, bool *stop)
+{
+    val v;
+    (void)stop;
+    amark m = pql_mark(c);
+    if (n->a) {
+        if (pql_ev(c, n->a, &v))
+            return -1;
+    } else {
+        v = c->vars[n->cl[0].slot];
+    }
+    pql_agg_add(st, &v);
+    pql_release(c, m);
+    return 0;
+}
+
+/* forall: every item of each clause satisfies its condition. */
+static int forall(ectx *c, const node *n, size_t k, bool *out)
+{
+    val arr;
+    int rc = 0;
+    *out = true;
+    if (k == n->ncl)
+        return 0;
+    amark m = pql_mark(c);
+    if (n->cl[k].arr->k == N_XEVENT ? events_list(c, &arr) : pql_ev(c, n->cl[k].arr, &arr))
+        return -1;
+    size_t len = pql_seq_len(&arr);
+    for (size_t i = 0; i < len && *out && rc == 0; i++) {
+        c->vars[n->cl[k].slot] = pql_seq_at(&arr, i);
+        if (n->cl[k].cond && pql_ev_bool(c, n->cl[k].cond, out))
+            rc = -1;
+        else if (*out)
+            rc = forall(c, n, k + 1, out);
+    }
+    pql_release(c, m);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- arithmetic */
+
+static int arith(int op, const val *a, const val *b, val *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!is_num(a) || !is_num(b))
+        return 0;
+    if (a->k == V_INT && b->k == V_INT && op != TK_SLASH) {
+        int64_t r;
+        bool ovf;
+        switch (op) {
+        case TK_PLUS: ovf = __builtin_add_overflow(a->i, b->i, &r); break;
+        case TK_MINUS: ovf = __builtin_sub_overflow(a->i, b->i, &r); break;
+        case TK_STAR: ovf = __builtin_mul_overflow(a->i, b->i, &r); break;
+        default:
+            if (b->i == 0)
+                return 0;
+            ovf = b->i == -1;
+            r = ovf ? 0 : a->i % b->i;
+            break;
+        }
+        if (!ovf) {
+            out->k = V_INT;
+            out->i = r;
+            return 0;
+        }
+    }
+    double x = num_d(a), y = num_d(b), r;
+    switch (op) {
+    case TK_PLUS: r = x + y; break;
+    case TK_MINUS: r = x - y; break;
+    case TK_STAR: r = x * y; break;
+    case TK_SLASH:
+        if (y == 0)
+            return 0;
+        r = x / y;
+        break;
+    default:
+        if (y == 0)
+            return 0;
+        r = x - y * (double)(int64_t)(x / y);
+        break;
+    }
+    if (r != r)
+        return 0;
+    out->k = V_DBL;
+    out->d = r;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- evaluation */
+
+int pql_ev(ectx *c, const node *n, val *out)
 {
     val a, b;
-    *out = false;
+    memset(out, 0, sizeof *out);
     switch (n->k) {
-    case N_AND:
-    case N_OR:
-        /* short-circuit: and stops at the first false, or at the first true */
-        for (size_t i = 0; i < n->nitems; i++) {
-            if (ev_bool(c, n->items[i], root, out))
+    case N_LIT:
+        *out = n->lit;
+        return 0;
+    case N_PATH:
+        return ev_path(c, n, out);
+    case N_FIELD:
+        if (pql_ev(c, n->a, &a))
+            return -1;
+        return walk(c, a, n->segs, n->nsegs, out);
+    case N_LIST: {
+        vec x = {0};
+        if (n->lit.k == V_LIST) {
+            *out = n->lit;
+            return 0;
+        }
+        for (size_t i = 0; i < n->nitems; i++)
+            if (pql_ev(c, n->items[i], &a) || vec_push(c, &x, a))
                 return -1;
-            if (*out == (n->k == N_OR))
-                return 0;
-        }
-        return 0;
-    case N_NOT:
-        if (ev_bool(c, n->a, root, out))
-            return -1;
-        *out = !*out;
-        return 0;
-    case N_CMP: {
-        if (ev_val(c, n->a, root, &a) || ev_val(c, n->b, root, &b))
-            return -1;
-        int r = vcmp(&a, &b);
-        switch (n->op) {
-        case TK_EQ: *out = r == 0; break;
-        case TK_NE: *out = r == -1 || r == 1 || r == 3; break;
-        case TK_LT: *out = is_num(&a) && is_num(&b) && r == -1; break;
-        case TK_LE: *out = is_num(&a) && is_num(&b) && (r == -1 || r == 0); break;
-        case TK_GT: *out = is_num(&a) && is_num(&b) && r == 1; break;
-        default: *out = is_num(&a) && is_num(&b) && (r == 1 || r == 0); break;
-        }
+        *out = vec_val(&x, false);
         return 0;
     }
-    case N_IN: {
-        bool found = false;
-        if (ev_val(c, n->a, root, &a))
+    case N_XEVENT:
+    case N_FILTER:
+        return pql_items(c, n, out);
+    case N_SELECT: {
+        vec x = {0};
+        bool stop = false;
+        if (tuples(c, n, 0, t_select, &x, &stop, true))
             return -1;
-        if (a.k != V_STR && a.k != V_INT && a.k != V_DBL && a.k != V_BOOL)
+        *out = vec_val(&x, false);
+        return 0;
+    }
+    case N_AGG: {
+        aggst st;
+        bool stop = false;
+        memset(&st, 0, sizeof st);
+        st.fn = n->op;
+        if (tuples(c, n, 0, t_agg, &st, &stop, false))
+            return -1;
+        return pql_agg_result(&st, out);
+    }
+    case N_ARITH:
+        if (pql_ev(c, n->a, &a) || pql_ev(c, n->b, &b))
+            return -1;
+        return arith(n->op, &a, &b, out);
+    case N_NEG:
+        if (pql_ev(c, n->a, &a))
+            return -1;
+        b.k = V_INT;
+        b.i = 0;
+        return arith(TK_MINUS, &b, &a, out);
+    case N_IF: {
+        bool t;
+        if (pql_ev_bool(c, n->items[0], &t))
+            return -1;
+        return pql_ev(c, n->items[t ? 1 : 2], out);
+    }
+    case N_LET:
+        for (size_t i = 0; i < n->nitems; i++)
+            if (pql_ev(c, n->items[i], &c->vars[n->slot + (int)i]))
+                return -1;
+        return pql_ev(c, n->a, out);
+    case N_LAMBDA:
+        c->vars[n->slot] = c->ctx[c->sp];
+        return pql_ev(c, n->a, out);
+    case N_CALL:
+        return pql_call(c, n, out);
+    case N_DATE: {
+        if (n->lit.k == V_DATE) {
+            *out = n->lit;
             return 0;
-        if (n->b->k == N_LIST) {
-            for (size_t i = 0; i < n->b->nitems && !found; i++)
-                found = vcmp(&a, &n->b->items[i]->lit) == 0;
-        } else {
-            json_object *arr = resolve(c, n->b, root);
-            if (!json_object_is_type(arr, json_type_array))
+        }
+        int64_t v[3];
+        for (int i = 0; i < 3; i++) {
+            if (pql_ev(c, n->items[i], &a))
+                return -1;
+            if (a.k != V_INT)
                 return 0;
-            for (size_t i = 0; i < json_object_array_length(arr) && !found; i++) {
-                val it = val_of(json_object_array_get_idx(arr, i));
-                found = vcmp(&a, &it) == 0;
-            }
+            v[i] = a.i;
+        }
+        if (pql_date(v[0], v[1], v[2], &out->i) == 0)
+            out->k = V_DATE;
+        return 0;
+    }
+    default: {
+        bool r;
+        if (pql_ev_bool(c, n, &r))
+            return -1;
+        out->k = V_BOOL;
+        out->b = r;
+        return 0;
+    }
+    }
+}
+
+static bool cmp_holds(int op, const val *a, const val *b)
+{
+    int r = pql_vcmp(a, b);
+    switch (op) {
+    case TK_EQ: return r == 0;
+    case TK_NE: return r == -1 || r == 1 || r == 3;
+    case TK_LT: return is_num(a) && is_num(b) && r == -1;
+    case TK_LE: return is_num(a) && is_num(b) && (r == -1 || r == 0);
+    case TK_GT: return is_num(a) && is_num(b) && r == 1;
+    default: return is_num(a) && is_num(b) && (r == 1 || r == 0);
+    }
+}
+
+/* A projection (a path through arrays) compared with a single value: some
+ * item compares. */
+static bool compare(int op, const val *a, const val *b)
+{
+    bool la = a->k == V_LIST || a->k == V_ARR, lb = b->k == V_LIST || b->k == V_ARR;
+    if ((a->k == V_LIST && a->proj && !lb) || (b->k == V_LIST && b->proj && !la)) {
+        const val *l = a->k == V_LIST && a->proj ? a : b;
+        for (size_t i = 0; i < l->n; i++)
+            if (l == a ? cmp_holds(op, &l->items[i], b) : cmp_holds(op, a, &l->items[i]))
+                return true;
+        return false;
+    }
+    return cmp_holds(op, a, b);
+}
+
+static int any_item(ectx *c, const val *it, void *st, bool *stop)
+{
+    (void)c;
+    (void)it;
+    *(bool *)st = true;
+    *stop = true;
+    return 0;
+}
+
+/* in / notIn, like, matches, string functions on one left value. */
+static int scalar_test(ectx *c, const node *n, const val *a, const val *b, bool *out)
+{
+    bool found = false;
+    *out = false;
+    switch (n->k) {
+    case N_IN:
+        if (a->k != V_STR && a->k != V_INT && a->k != V_DBL && a->k != V_BOOL)
+            return 0;
+        if (b->k != V_ARR && b->k != V_LIST)
+            return 0;
+        size_t len = pql_seq_len(b);
+        for (size_t i = 0; i < len && !found; i++) {
+            val it = pql_seq_at(b, i);
+            found = pql_vcmp(a, &it) == 0;
         }
         *out = n->op ? !found : found;
         return 0;
-    }
-    case N_LIKE:
-        if (ev_val(c, n->a, root, &a) || ev_val(c, n->b, root, &b))
-            return -1;
-        *out = a.k == V_STR && b.k == V_STR && like_match(a.s, a.n, b.s, b.n);
-        return 0;
     case N_STRFN:
-        if (ev_val(c, n->a, root, &a) || ev_val(c, n->b, root, &b))
+        return pql_strfn(c, n, a, b, out);
+    default:
+        return pql_matches(c, n, a, b, out);
+    }
+}
+
+static int ev_cond(ectx *c, const node *n, bool *out)
+{
+    val a, b;
+    switch (n->k) {
+    case N_CMP:
+        if (pql_ev(c, n->a, &a) || pql_ev(c, n->b, &b))
             return -1;
-        return strfn(c, n->op, n->ci, &a, &b, out);
-    case N_ISNULL: {
-        bool isnull = resolve(c, n->a, root) == NULL;
-        *out = n->op ? !isnull : isnull;
+        *out = compare(n->op, &a, &b);
         return 0;
+    case N_IN: case N_LIKE: case N_MATCHES: case N_STRFN:
+        if (pql_ev(c, n->a, &a) || pql_ev(c, n->b, &b))
+            return -1;
+        if (a.k == V_LIST && a.proj) { /* a projection: some item */
+            for (size_t i = 0; i < a.n && !*out; i++)
+                if (scalar_test(c, n, &a.items[i], &b, out))
+                    return -1;
+            return 0;
+        }
+        return scalar_test(c, n, &a, &b, out);
+    case N_ISNULL:
+        if (pql_ev(c, n->a, &a))
+            return -1;
+        *out = (a.k == V_NULL) != (n->op != 0);
+        return 0;
+    case N_OCCURS: {
+        int64_t t;
+        if (pql_ev(c, n->a, &a))
+            return -1;
+        if (pql_val_time(&a, &t))
+            return 0;
+        return pql_occurs(c, &n->oc, t, out);
     }
     case N_INSEG: {
         json_object *o = c->profile, *st;
@@ -538,54 +698,53 @@ static int ev_bool(ectx *c, const node *n, json_object *root, bool *out)
                strcmp(json_object_get_string(st), "existing") == 0;
         return 0;
     }
-    case N_OCCURS: {
-        int64_t t;
-        if (ev_val(c, n->a, root, &a))
-            return -1;
-        if (val_time(&a, &t))
-            return 0;
-        return occurs(c, &n->oc, root, t, out);
+    case N_SELECT: case N_EXISTS: {
+        bool stop = false;
+        return tuples(c, n, 0, t_any, out, &stop, false);
     }
-    case N_CHAIN: {
-        int64_t cnt = 0;
-        for (size_t i = 0; i < c->nevents && cnt < n->count; i++) {
-            json_object *ev = c->events[i];
-            bool ok;
-            if (!ev)
-                continue;
-            if (ev_bool(c, n->b, ev, &ok))
-                return -1;
-            if (ok && n->has_when) {
-                int64_t t;
-                a = val_of(resolve(c, n->a, ev));
-                ok = false;
-                if (val_time(&a, &t) == 0 && occurs(c, &n->oc, ev, t, &ok))
-                    return -1;
-            }
-            if (ok)
-                cnt++;
-        }
-        *out = cnt >= n->count;
-        return 0;
+    case N_FORALL:
+        return forall(c, n, 0, out);
+    case N_XEVENT: case N_FILTER: {
+        bool stop = false;
+        return pql_each(c, n, any_item, out, &stop);
     }
-    case N_EXISTS:
-    case N_SELECT:
-    case N_XEVENT:
-    case N_FILTER: {
-        int64_t cnt;
-        if (ev_set(c, n, root, 0, &cnt))
-            return -1;
-        *out = cnt > 0;
-        return 0;
-    }
-    case N_LIT:
-    case N_PATH:
-        if (ev_val(c, n, root, &a))
-            return -1;
-        *out = truthy(&a);
-        return 0;
+    case N_CHAIN:
+        return pql_chain(c, n, out);
     default:
-        return 0; /* numbers, strings, lists: rejected at compile time */
+        if (pql_ev(c, n, &a))
+            return -1;
+        *out = pql_truthy(&a);
+        return 0;
+    }
+}
+
+int pql_ev_bool(ectx *c, const node *n, bool *out)
+{
+    *out = false;
+    switch (n->k) {
+    case N_AND:
+    case N_OR:
+        /* short-circuit: and stops at the first false, or at the first true */
+        for (size_t i = 0; i < n->nitems; i++) {
+            if (pql_ev_bool(c, n->items[i], out))
+                return -1;
+            if (*out == (n->k == N_OR))
+                return 0;
+        }
+        return 0;
+    case N_NOT:
+        if (pql_ev_bool(c, n->a, out))
+            return -1;
+        *out = !*out;
+        return 0;
+    default: {
+        amark m = pql_mark(c);
+        int rc = ev_cond(c, n, out);
+        pql_release(c, m);
+        if (c->oom)
+            return -1;
+        return rc;
+    }
     }
 }
 
@@ -594,14 +753,18 @@ int se_pql_eval(const se_pql *q, json_object *profile, json_object *const *event
 {
     ectx c;
     bool r = false;
+    int rc;
     memset(&c, 0, sizeof c);
     c.profile = profile;
+    c.ctx[0] = pql_val_of(profile);
     c.events = events;
     c.nevents = events ? nevents : 0;
     c.now = now_ms;
-    c.today = floordiv(now_ms, DAY_MS) * DAY_MS;
+    c.today = pql_floordiv(now_ms, DAY_MS) * DAY_MS;
     *match = false;
-    if (ev_bool(&c, q->root, profile, &r))
+    rc = pql_ev_bool(&c, q->root, &r);
+    pql_release(&c, (amark){NULL, 0});
+    if (rc || c.oom)
         return -1;
     *match = r;
     return 0;

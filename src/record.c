@@ -415,12 +415,12 @@ static void bad_json(const char *data, size_t len, enum json_tokener_error jerr,
     while (i < len && json_ws(data[i]))
         i++;
     if (jerr == json_tokener_continue) {
-        /* "{" alone, or a line that ends opening an object or array: the
-         * first line of a pretty-printed document, not a record cut short. */
+        /* "{" or "[" alone: the first line of a pretty-printed document
+         * (jq, json.dumps(indent=...)), not a record cut short. */
         size_t e = len;
         while (e > i && json_ws(data[e - 1]))
             e--;
-        if (e > i && (data[e - 1] == '{' || data[e - 1] == '['))
+        if (e == i + 1 && (data[i] == '{' || data[i] == '['))
             snprintf(err, errlen, "malformed JSON: the line ends inside a value "
                      "(input must be one JSON record per line, not pretty-printed JSON)");
         else

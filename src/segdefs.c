@@ -120,8 +120,12 @@ static int parse_def(lctx *c, const char *path, json_object *o, segdef *s)
         return fail(c, "%s.value: expected a string", sub);
     if ((size_t)json_object_get_string_len(v) != strlen(json_object_get_string(v)))
         return fail(c, "%s.value: NUL character in the expression", sub);
-    if (se_pql_compile(json_object_get_string(v), &s->q, perr, sizeof perr))
-        return fail(c, "%s.value: %s", sub, perr);
+    if (se_pql_compile(json_object_get_string(v), &s->q, perr, sizeof perr)) {
+        /* Users know their segments by id (and name): SPEC §8. */
+        if (name && *name)
+            return fail(c, "segment \"%.128s\" (\"%.128s\"): %s", id, name, perr);
+        return fail(c, "segment \"%.128s\": %s", id, perr);
+    }
     if (!(s->id = strdup(id)) || !(s->ns = strdup(ns ? ns : "ups")) ||
         !(s->name = strdup(name ? name : "")))
         return fail(c, "out of memory");

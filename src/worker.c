@@ -22,6 +22,7 @@
 #include "fsutil.h"
 #include "msg.h"
 #include "progress.h"
+#include "stitch.h"
 #include "timeutil.h"
 #include "worker.h"
 
@@ -234,7 +235,10 @@ int se_worker_run(const se_worker_job *w, bool print)
         /* SEGEXPORT_NO_RAWROW=1: always the tree path (tests/bench/rawdiff.sh). */
         .no_rawrow = getenv("SEGEXPORT_NO_RAWROW") && *getenv("SEGEXPORT_NO_RAWROW"),
     };
-    rc = se_export_execute(&ep, why, sizeof why) ? SE_EXIT_FAILED : SE_EXIT_OK;
+    /* identityGraph pdg over files: stitched first (--keyed input is already). */
+    bool stitch = w->job->policy && w->job->policy->graph == SE_GRAPH_PDG && !w->o->keyed;
+    rc = (stitch ? se_stitch_execute(&ep, why, sizeof why) : se_export_execute(&ep, why, sizeof why))
+         ? SE_EXIT_FAILED : SE_EXIT_OK;
 
     pthread_mutex_lock(&final_mu);
     /* The final record decides.  A cancel that came before it wins, even
@@ -251,8 +255,6 @@ int se_worker_run(const se_worker_job *w, bool print)
         snprintf(why, sizeof why, "%s", cancel_reason);
         rc = SE_EXIT_FAILED;
     }
-    if (rc)
-        se_error("job %lld FAILED: %s", (long long)w->js->id, why);
     if (rc && cancel_flag && cancel_sig)
         rc = 128 + cancel_sig; /* SPEC §11: 130 for SIGINT, 143 for SIGTERM */
     out = se_jobstate_json(w->js, w->job);

@@ -1,6 +1,6 @@
 /* Deterministic generator of realistic XDM dumps for the benchmark.
  *
- *   gen NPROFILES SELECTIVITY SEED > dump.ndjson
+ *   gen NPROFILES SELECTIVITY SEED [STITCH] > dump.ndjson
  *
  * Each profile is one profile fragment (person, addresses, e-mail, phone,
  * loyalty, identityMap with ECID/Email/Phone, segmentMembership with
@@ -8,7 +8,16 @@
  * get a second fragment from a CRM dataset and a fifth carry one or two
  * ExperienceEvents.  The benchmark segment (TARGET below) is held, realized,
  * by SELECTIVITY of the profiles.  Records of a profile are contiguous, as in
- * a store dump.  Same arguments, same bytes. */
+ * a store dump.  Same arguments, same bytes.
+ *
+ * STITCH (default 0: none of this, the same bytes as without it) makes a dump
+ * for identity stitching (identityGraph pdg): half the profiles get an
+ * anonymous web event known only by its ECID (its own key, so a separate
+ * profile without pdg), and a STITCH fraction get a fragment from a linking
+ * dataset that holds the profile's Email and the previous profile's Phone
+ * (chains of households).  Every record stays grouped by its SPEC §3 key, so
+ * the same dump serves the job with and without pdg.  About 3.2 distinct
+ * identities per profile. */
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -72,10 +81,12 @@ static void iso(char *o, size_t n, int64_t ms)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: gen NPROFILES SELECTIVITY SEED\n");
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: gen NPROFILES SELECTIVITY SEED [STITCH]\n");
         return 2;
     }
+    double stitch = argc == 5 ? atof(argv[4]) : 0;
+    char prev_phone[16] = "";
     long n = atol(argv[1]);
     double sel = atof(argv[2]);
     rs = strtoull(argv[3], NULL, 10) * 0x2545F4914F6CDD1DULL + 1;
@@ -155,6 +166,25 @@ int main(int argc, char **argv)
                        "\"_acp_system_metadata\":{\"ingestTime\":%" PRId64 ",\"datasetId\":\"5c8c3c555033b814b69f9481\"}}\n",
                        id, ts, evtype[rn(5)], ecid, email, page[rn(7)], page[rn(7)], rn(100000), ems + 5000);
             }
+        }
+        if (stitch > 0) {
+            /* Still under the profile's Email key, then the ECID-only event's own key. */
+            if (prev_phone[0] && rf() < stitch)
+                printf("{\"identityMap\":{\"Email\":[{\"id\":\"%s\",\"primary\":true}],\"Phone\":[{\"id\":\"%s\"}]},"
+                       "\"household\":{\"linked\":true},"
+                       "\"_acp_system_metadata\":{\"ingestTime\":%" PRId64 ",\"datasetId\":\"5c8c3c555033b814b69f9482\"}}\n",
+                       email, prev_phone, ingest + 1000);
+            if (rn(2) == 0) {
+                char id[37], ts[32];
+                uuid(id);
+                iso(ts, sizeof ts, ingest - 7200000);
+                printf("{\"_id\":\"%s\",\"timestamp\":\"%s\",\"eventType\":\"web.webpagedetails.pageViews\","
+                       "\"identityMap\":{\"ECID\":[{\"id\":\"%s\"}]},"
+                       "\"web\":{\"webPageDetails\":{\"name\":\"%s\"}},"
+                       "\"_acp_system_metadata\":{\"ingestTime\":%" PRId64 ",\"datasetId\":\"5c8c3c555033b814b69f9481\"}}\n",
+                       id, ts, ecid, page[rn(7)], ingest - 7000000);
+            }
+            memcpy(prev_phone, phone, sizeof phone);
         }
     }
     return fflush(stdout) != 0;

@@ -10,6 +10,8 @@
 # BENCH_SIZES (profile counts of the throughput-vs-size series),
 # BENCH_QUICK=1 skips the RSS and size series; BENCH_SCALEOUT=0 skips the
 # scale-out bench (tests/bench/scaleout.sh: shards + merge against one run).
+# BENCH_PDG_PROFILES (default 312500: about a million distinct identities) sizes
+# the identity-stitching dump (gen ... STITCH 0.1); BENCH_PDG=0 skips that part.
 # Data and results go to build/bench/ (gitignored).
 BIN=${1:-./segexport}
 case $BIN in /*) ;; *) BIN=$(pwd)/$BIN ;; esac
@@ -51,6 +53,15 @@ JOB
     cat > "$D/job-all.json" <<JOB
 {"fields":"$FIELDS","destination":{"datasetId":"bench"},"schema":{"name":"_xdm.context.profile"}}
 JOB
+    # Segment evaluation (docs/pql.md): a typical 3-clause segment with one
+    # event aggregation, evaluated on every profile of the full job.
+    cat > "$D/job-seg.json" <<JOB
+{"fields":"$FIELDS","evaluationInfo":{"segmentation":true},"destination":{"datasetId":"bench"},"schema":{"name":"_xdm.context.profile"}}
+JOB
+    cat > "$D/defs.json" <<'DEFS'
+[{"id":"recent-buyers","name":"NL loyal buyers","expression":{"type":"PQL","format":"pql/text",
+  "value":"homeAddress.countryCode = \"NL\" and loyalty.points > 1000 and xEvent[eventType = \"commerce.purchases\" and timestamp occurs <= 30 days before now].count() > 0"}}]
+DEFS
     proj='{person:{name:.person.name},personalEmail:{address:.personalEmail.address},homeAddress:{city:.homeAddress.city}}'
     jsel="select(.segmentMembership.ups[\"$SEG\"].status == \"realized\") | $proj"
     run="$BIN run -q --store $D/store --output $D/out"
@@ -61,6 +72,7 @@ JOB
         --export-json "$D/hf.json" \
         -n "segexport selective" "$run $D/job-sel.json $data" \
         -n "segexport full" "$run $D/job-all.json $data" \
+        -n "segexport full segmentation" "$run --segment-definitions $D/defs.json $D/job-seg.json $data" \
         -n "segexport selective gz-input" "$run $D/job-sel.json $data.gz" \
         -n "jq selective" "sh -c 'jq -c '\''$jsel'\'' $data | gzip > $D/jq.gz'" \
         -n "jq full" "sh -c 'jq -c '\''$proj'\'' $data | gzip > $D/jq.gz'" \
@@ -80,6 +92,7 @@ print()
 print("selective: %.1fx jq (target >= 15), %.2f GB/s (target >= 0.5)" % (ratio("segexport selective", "jq selective"), b / med["segexport selective"] / 1e9))
 print("full:      %.1fx jq (target >= 3)" % ratio("segexport full", "jq full"))
 print("gz input:  %.2fx zcat (target <= 1.5)" % (med["segexport selective gz-input"] / med["zcat"]))
+print("segmentation: %.2fx the same job without it (target <= 1.5)" % ratio("segexport full", "segexport full segmentation"))
 PY
     [ "${BENCH_SCALEOUT:-1}" = 0 ] || sh tests/bench/scaleout.sh "$BIN"
     [ -n "$BENCH_QUICK" ] && return 0
@@ -129,5 +142,58 @@ GP
     fi
     $clean
 }
+# Identity stitching (identityGraph pdg): the same job with and without pdg
+# on one dump (grouped by key, so both can run it), its speed, peak RSS and the
+# graph's bytes per distinct identity.  Targets: pdg at least half the speed,
+# graph under 40 bytes per identity.
+pdg() {
+    [ "${BENCH_PDG:-1}" = 0 ] && return 0
+    command -v hyperfine >/dev/null 2>&1 && [ -x "$D/gen" ] || return 0
+    P=${BENCH_PDG_PROFILES:-312500}
+    f="$D/dump-pdg-$P-$SEED.ndjson"
+    [ -s "$f" ] || { say "generating $P profiles to stitch"; "$D/gen" "$P" "$SEL" "$SEED" 0.1 > "$f.tmp" && mv "$f.tmp" "$f"; }
+    cat > "$D/policies-pdg.json" <<JSON
+[{"id":"stitched","attributeMerge":{"type":"timestampOrdered"},"identityGraph":{"type":"pdg"}}]
+JSON
+    cat > "$D/job-pdg.json" <<JOB
+{"fields":"$FIELDS","destination":{"datasetId":"bench"},"schema":{"name":"_xdm.context.profile"},
+ "mergePolicy":{"id":"stitched"}}
+JOB
+    run="$BIN run -q --store $D/store --output $D/out --merge-policies $D/policies-pdg.json"
+    clean="rm -rf $D/store $D/out"
+    bytes=$(wc -c < "$f")
+    say "pdg: $P profiles, $bytes bytes"
+    hyperfine -N --style basic --runs "${BENCH_PDG_RUNS:-3}" --warmup 1 --prepare "$clean" \
+        --export-json "$D/hf-pdg.json" \
+        -n "full, identityGraph none" "$run $D/job-all.json $f" \
+        -n "full, identityGraph pdg" "$run $D/job-pdg.json $f" \
+        >"$D/hf-pdg.log" 2>&1 || { say "hyperfine failed:"; tail -20 "$D/hf-pdg.log" >&2; return 0; }
+    $clean
+    $BIN run -v --store $D/store --output $D/out --merge-policies $D/policies-pdg.json \
+        "$D/job-pdg.json" "$f" 2>"$D/pdg-graph.log" >/dev/null
+    graph=$(sed -n 's/.*identity graph: //p' "$D/pdg-graph.log")
+    rss_none="" rss_pdg=""
+    if [ -x /usr/bin/time ]; then
+        $clean; /usr/bin/time -v $run "$D/job-all.json" "$f" 2>"$D/time.log" >/dev/null
+        rss_none=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$D/time.log")
+        $clean; /usr/bin/time -v $run "$D/job-pdg.json" "$f" 2>"$D/time.log" >/dev/null
+        rss_pdg=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$D/time.log")
+    fi
+    $clean
+    python3 - "$D/hf-pdg.json" "$bytes" "$graph" "$rss_none" "$rss_pdg" <<'PY' | tee -a "$D/summary.txt"
+import json, sys
+r = {x["command"]: x["median"] for x in json.load(open(sys.argv[1]))["results"]}
+b = int(sys.argv[2])
+none, pdg = r["full, identityGraph none"], r["full, identityGraph pdg"]
+print()
+print("pdg: none %.3f s (%.0f MB/s), pdg %.3f s (%.0f MB/s): %.2f of the speed (target >= 0.5)"
+      % (none, b / none / 1e6, pdg, b / pdg / 1e6, none / pdg))
+print("pdg: graph %s (target < 40 bytes per identity)" % sys.argv[3])
+if sys.argv[4]:
+    print("pdg: peak RSS none %s KiB, pdg %s KiB" % (sys.argv[4], sys.argv[5]))
+PY
+}
+
 main
+pdg
 exit 0

@@ -35,7 +35,9 @@ static int setup(void **state)
         return -1;
     const char *text =
         "[{\"id\":\"dsp-mp\",\"version\":2,\"attributeMerge\":{\"type\":\"dataSetPrecedence\",\"order\":[\"a\",\"b\"]}},"
-        " {\"id\":\"pdg-mp\",\"identityGraph\":{\"type\":\"pdg\"}}]";
+        " {\"id\":\"pdg-mp\",\"identityGraph\":{\"type\":\"pdg\"}},"
+        " {\"id\":\"dsp-mp\",\"version\":3,\"attributeMerge\":{\"type\":\"dataSetPrecedence\",\"order\":[\"b\"]}},"
+        " {\"id\":\"dsp-mp\",\"version\":1,\"attributeMerge\":{\"type\":\"dataSetPrecedence\",\"order\":[\"c\"]}}]";
     if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
         return -1;
     close(fd);
@@ -327,12 +329,26 @@ static void test_merge_policy(void **state)
 
     assert_reject("{\"mergePolicy\":{\"id\":\"x\",\"version\":2}," MIN_TAIL "}",
                   "mergePolicy: unknown merge policy \"x\" version 2");
-    assert_reject("{\"mergePolicy\":{\"id\":\"dsp-mp\"}," MIN_TAIL "}",
-                  "mergePolicy: unknown merge policy \"dsp-mp\" version 1");
+    /* SPEC §4: without a version, the highest version with that id, written into def */
+    job = parse_ok("{\"mergePolicy\":{\"id\":\"dsp-mp\"}," MIN_TAIL "}");
+    assert_int_equal(job->policy->version, 3);
+    assert_string_equal(job->policy->order[0], "b");
+    assert_string_equal(plain(job),
+        "{\"mergePolicy\":{\"id\":\"dsp-mp\",\"version\":3}," MIN_DEF_TAIL ",\"filter\":{\"emptyProfiles\":false}}");
+    se_job_free(job);
+    job = parse_ok("{\"mergePolicy\":{\"id\":\"dsp-mp\",\"version\":1}," MIN_TAIL "}");
+    assert_string_equal(job->policy->order[0], "c");
+    se_job_free(job);
+    assert_reject("{\"mergePolicy\":{\"id\":\"nope\"}," MIN_TAIL "}",
+                  "mergePolicy: unknown merge policy \"nope\"");
+    assert_reject("{\"mergePolicy\":{\"id\":\"dsp-mp\",\"version\":4}," MIN_TAIL "}",
+                  "mergePolicy: unknown merge policy \"dsp-mp\" version 4");
     assert_reject("{\"mergePolicy\":{\"id\":\"timestampOrdered-none-mp\",\"version\":4294967297}," MIN_TAIL "}",
                   "mergePolicy: unknown merge policy \"timestampOrdered-none-mp\" version 4294967297");
-    assert_reject("{\"mergePolicy\":{\"id\":\"pdg-mp\",\"version\":1}," MIN_TAIL "}",
-                  "mergePolicy: identityGraph \"pdg\" is not supported yet");
+    /* identityGraph pdg is accepted */
+    job = parse_ok("{\"mergePolicy\":{\"id\":\"pdg-mp\",\"version\":1}," MIN_TAIL "}");
+    assert_int_equal(job->policy->graph, SE_GRAPH_PDG);
+    se_job_free(job);
     assert_reject("{\"mergePolicy\":{\"version\":1}," MIN_TAIL "}", "mergePolicy.id: required");
     assert_reject("{\"mergePolicy\":{}," MIN_TAIL "}", "mergePolicy.id: required");
     assert_reject("{\"mergePolicy\":{\"id\":\"\"}," MIN_TAIL "}", "mergePolicy.id: required");

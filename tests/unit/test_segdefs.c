@@ -126,12 +126,12 @@ static void test_load_errors(void **state)
 {
     (void)state;
     load_bad("[\n" DEF("a", "x") ",\n" DEF("b", "x") ",\n"
-             "{\"id\":\"c\",\"expression\":{\"type\":\"PQL\",\"format\":\"pql/text\",\"value\":\"if(a, true, false)\"}}]",
-             "[2].expression.value: pql: unsupported function 'if' at column 1");
+             "{\"id\":\"gold-buyers\",\"expression\":{\"type\":\"PQL\",\"format\":\"pql/text\",\"value\":\"xEvent.sum(commerce.order.priceTotal).median() > 1\"}}]",
+             "segment \"gold-buyers\": pql: unsupported function 'median' at column 39");
     load_bad("{\"segments\":[" DEF("a", "x") "," DEF("b", "a.b.regexGroup(\\\"x\\\")") "]}",
-             "segments[1].expression.value: pql: unsupported function 'regexGroup' at column 5");
-    load_bad("[" DEF("a", "chain(xEvent, timestamp, [A: WHAT(a = 1), B: WHAT(b = 1)])") "]",
-             "[0].expression.value: pql: chain with more than one step is not supported at column 41");
+             "segment \"b\" (\"n\"): pql: 'regexGroup' takes 2 to 2 arguments at column 5");
+    load_bad("[" DEF("a", "xEvent[a = 1].sum(b)") "]",
+             "segment \"a\" (\"n\"): pql: the expression computes a number (a computed attribute or ranking formula), not a segment condition at column 15");
     load_bad("[\n{\"id\": \"a\",,}\n]", "malformed JSON at line 2: quoted object property name expected");
     load_bad("", NULL);
     load_bad("{\"children\":[]}", "(root): expected an array of segment definitions or an object with \"segments\"");
@@ -157,7 +157,7 @@ static void test_load_errors(void **state)
     load_bad("[{\"id\":\"a\",\"expression\":{\"type\":\"PQL\",\"format\":\"pql/text\",\"value\":5}}]",
              "[0].expression.value: expected a string");
     load_bad("[{\"id\":\"a\",\"expression\":{\"type\":\"PQL\",\"format\":\"pql/text\",\"value\":\"\"}}]",
-             "[0].expression.value: pql: empty expression at column 1");
+             "segment \"a\": pql: empty expression at column 1");
     load_bad("[{\"id\":\"a\",\"expression\":{\"type\":\"PQL\",\"format\":\"pql/text\",\"value\":\"a\\u0000b\"}}]",
              "[0].expression.value: NUL character in the expression");
     load_bad("[" DEF("a", "x") "," DEF("b", "x") "," DEF("a", "y") "]",
