@@ -224,7 +224,7 @@ static void test_stitcher(void **state)
         assert_int_equal(size, 4);
     }
     assert_int_equal(se_stitcher_key(st, lines[3], strlen(lines[3]), &key, &klen, &size, err, sizeof err), 0);
-    assert_string_equal(err, "malformed JSON: null expected");
+    assert_string_equal(err, "not JSON: 'not json' (input must be one JSON object per line)");
     const char *other = "{\"identityMap\":{\"New\":[{\"id\":\"1\"}]}}";
     assert_int_equal(se_stitcher_key(st, other, strlen(other), &key, &klen, &size, err, sizeof err), -1);
     assert_non_null(strstr(err, "the input changed"));
