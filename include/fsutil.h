@@ -39,4 +39,11 @@ void se_tmp_lock(void);
 void se_tmp_unlock(void);
 void se_tmp_freeze(void);
 
+/* The archives this process put in place (se_batch_commit notes each, with
+ * the lock held, as it renames it).  se_tmp_remove_committed unlinks exactly
+ * those: a cancel that wins after the commit takes back only this job's
+ * archives, never another's of the same name. */
+void se_tmp_note_committed(const char *path);
+void se_tmp_remove_committed(void);
+
 #endif

@@ -7,14 +7,14 @@
  * A union-find over 64-bit identity hashes (se_ident_hash).  Memory, per
  * distinct identity: its hash (8 bytes) and parent link (4) in arrays grown by
  * a quarter (12-15 bytes), and a 4-byte slot of an open-addressing index at
- * most 3/4 full, grown by half (5.3-8 bytes).  Per component (a stitched
+ * most 4/5 full, grown by a quarter (5-6.3 bytes).  Per component (a stitched
  * profile, whatever its size): an 8-byte arena offset and a size byte, and its
- * key (1-2 length bytes, the namespace and id bytes) in an arena compacted
- * when half of it is stale.  So 20-23 bytes per identity plus (9 + key) per
- * profile: 36 bytes per identity measured with three identities and a 25-30
- * byte key per profile (test_idgraph).  se_idgraph_bytes() tells the total.
- * A giant component costs nothing more than its identities: its size
- * saturates at 254.
+ * key (a 4-byte owner, 1-2 length bytes, the namespace and id bytes) in an
+ * arena compacted in place when an eighth of it is stale.  Measured: 37.3
+ * bytes per identity on make bench's stitching dump (937 thousand identities,
+ * 3.3 per profile, 30-43 byte keys), 35.1 in test_idgraph.
+ * se_idgraph_bytes() tells the total.  A giant component costs nothing more
+ * than its identities: its size saturates at 254.
  *
  * Two identities sharing a 64-bit hash would be one: the odds for n
  * identities are about n^2 / 2^65 (3 * 10^-8 at a million).  At most

@@ -19,6 +19,7 @@
 #include "gzspool.h"
 #include "zipspool.h"
 #include "jsonscan.h"
+#include "pgzip.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -70,6 +71,8 @@ struct se_batch {
     part *parts;
     size_t nparts, cap_parts;
     uint64_t records;
+
+    int threads;             /* se_batch_set_threads: 0 = libarchive's own filters */
 
     char *tmp_path;          /* archive under its temporary name */
     char *final_path;
@@ -400,6 +403,16 @@ static int setup_archive(const se_batch *b, struct archive *a)
     /* pax_restricted writes plain ustar headers unless an entry needs more. */
     if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK)
         return -1;
+    if (b->fmt == SE_FMT_TAR_GZ && b->threads)
+        return archive_write_add_filter_none(a) != ARCHIVE_OK ? -1 : 0; /* se_pgz compresses */
+    if ((b->fmt == SE_FMT_TAR_ZST || b->fmt == SE_FMT_TAR_XZ) && b->threads) {
+        char th[16];
+        snprintf(th, sizeof th, "%d", b->threads);
+        if ((b->fmt == SE_FMT_TAR_ZST ? archive_write_add_filter_zstd(a) : archive_write_add_filter_xz(a)) != ARCHIVE_OK ||
+            archive_write_set_filter_option(a, NULL, "threads", th) != ARCHIVE_OK)
+            return -1;
+        return archive_write_set_filter_option(a, NULL, "compression-level", lvl) != ARCHIVE_OK ? -1 : 0;
+    }
     switch (b->fmt) {
     case SE_FMT_TAR_GZ:
         if (archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
@@ -513,9 +526,35 @@ static int write_gz(se_batch *b, int fd, const char *mtext, char *err, size_t er
     return rc;
 }
 
+/* se_batch_set_threads with tar.gz: libarchive writes the tar, se_pgz
+ * compresses it on several cores. */
+static la_ssize_t pgz_cb_write(struct archive *a, void *ud, const void *buf, size_t n)
+{
+    if (se_pgz_write(ud, buf, n) != 0) {
+        archive_set_error(a, errno, "%s", strerror(errno));
+        return -1;
+    }
+    return (la_ssize_t)n;
+}
+
+static int pgz_cb_close(struct archive *a, void *ud)
+{
+    if (se_pgz_finish(ud) != 0) {
+        archive_set_error(a, errno, "%s", strerror(errno));
+        return ARCHIVE_FATAL;
+    }
+    return ARCHIVE_OK;
+}
+
+void se_batch_set_threads(se_batch *b, int threads)
+{
+    b->threads = threads < 1 ? 1 : threads;
+}
+
 int se_batch_finish(se_batch *b, char *err, size_t errlen)
 {
     struct archive *a = NULL;
+    se_pgz *pgz = NULL;
     json_object *m = NULL;
     char *mtext = NULL;
     int fd = -1, rc = -1, ioerr = 0;
@@ -560,8 +599,11 @@ int se_batch_finish(se_batch *b, char *err, size_t errlen)
         goto nomem;
     /* No padding to a full block: smaller output and no trailing zero blocks
      * that depend on libarchive's block size. */
+    if (b->fmt == SE_FMT_TAR_GZ && b->threads && !(pgz = se_pgz_new(fd, b->level, b->threads)))
+        goto nomem;
     if (setup_archive(b, a) != 0 || archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
-        archive_write_open_fd(a, fd) != ARCHIVE_OK)
+        (pgz ? archive_write_open(a, pgz, NULL, pgz_cb_write, pgz_cb_close)
+             : archive_write_open_fd(a, fd)) != ARCHIVE_OK)
         goto arcerr;
     if (write_entry(b, a, "manifest.json", mtext, 0, strlen(mtext), &ioerr) != 0)
         goto arcerr;
@@ -609,6 +651,7 @@ nomem:
 out:
     if (a)
         archive_write_free(a); /* after a failed close this only releases memory */
+    se_pgz_free(pgz);
     if (fd >= 0)
         close(fd);
     if (rc != 0 && b->tmp_exists) {
@@ -625,7 +668,22 @@ out:
  * on filesystems without it (EINVAL/ENOSYS) link()+unlink() gives the same
  * no-clobber guarantee (link fails with EEXIST), at the cost of a moment where
  * both names exist. */
+static int commit_locked(se_batch *b, char *err, size_t errlen);
+
+/* The rename happens under the temporary-file lock and is noted, so the
+ * forced end of a cancelled job knows exactly which archives to take back. */
 int se_batch_commit(se_batch *b, char *err, size_t errlen)
+{
+    int rc;
+    se_tmp_lock();
+    rc = commit_locked(b, err, errlen);
+    if (b->committed)
+        se_tmp_note_committed(b->final_path);
+    se_tmp_unlock();
+    return rc;
+}
+
+static int commit_locked(se_batch *b, char *err, size_t errlen)
 {
     if (b->committed) {
         snprintf(err, errlen, "%s: batch already committed", b->final_path);
@@ -695,10 +753,15 @@ int se_batch_remove_temps(const char *dir, const char *batch_id)
     char prefix[64];
     struct dirent *de;
     int n = 0;
-    DIR *d = opendir(dir);
+    /* never through a link planted in place of the dataset directory */
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 
-    if (!d)
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
         return 0;
+    }
     snprintf(prefix, sizeof prefix, ".%s.", batch_id);
     while ((de = readdir(d)) != NULL) {
         if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)

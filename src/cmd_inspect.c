@@ -142,10 +142,17 @@ static void arc_close(arc *r)
 static int why(arc *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int why(arc *r, const char *fmt, ...)
 {
+    /* One line, whatever the archive's names or libarchive's message hold
+     * (libarchive ends some of its messages with a newline). */
+    char raw[sizeof r->why];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(r->why, sizeof r->why, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    size_t n = strlen(raw);
+    while (n > 0 && (raw[n - 1] == '\n' || raw[n - 1] == '\r' || raw[n - 1] == ' '))
+        n--;
+    se_escape_bytes(r->why, sizeof r->why, raw, n, 0);
     return -1;
 }
 
@@ -198,10 +205,20 @@ static int load_manifest(arc *r, const char *text, size_t len)
 }
 
 /* libarchive leaves some failures (a cut gzip trailer) without a message. */
+/* libarchive's message, on one line: some end with a newline (its zip
+ * reader's "wrong size"), which goes; other control bytes are escaped. */
 static const char *aerr(struct archive *a)
 {
+    static char buf[512];
     const char *m = archive_error_string(a);
-    return m && *m ? m : "the data ends early or does not match its checksum";
+    size_t n = m ? strlen(m) : 0;
+
+    while (n && (m[n - 1] == '\n' || m[n - 1] == '\r' || m[n - 1] == ' '))
+        n--;
+    if (!n)
+        return "the data ends early or does not match its checksum";
+    se_escape_bytes(buf, sizeof buf, m, n, 0);
+    return buf;
 }
 
 static struct archive *open_reader(const char *path, bool raw)
@@ -504,6 +521,29 @@ static int verify_one(arc *r, const char *path, size_t *nfiles, int64_t *nrecord
     return 0;
 }
 
+/* One result line on stdout: "PATH: OK: ..." or "PATH: FAILED: why".  Member
+ * names and libarchive's messages come from the archive: escaped like every
+ * message (one line, no terminal sequence). */
+static void result_line(const char *path, const char *verdict, const char *detail)
+{
+    char *line = se_asprintf("%s: %s: %s", path, verdict, detail);
+    size_t n, need;
+    char *esc;
+
+    if (!line)
+        return;
+    n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
+        line[--n] = '\0';
+    need = se_escape_bytes(NULL, 0, line, n, 0);
+    if ((esc = malloc(need + 1))) {
+        se_escape_bytes(esc, need + 1, line, n, 0);
+        printf("%s\n", esc);
+        free(esc);
+    }
+    free(line);
+}
+
 int se_cmd_verify(const se_opts *o)
 {
     int rc = SE_EXIT_OK;
@@ -528,19 +568,21 @@ int se_cmd_verify(const se_opts *o)
                 return SE_EXIT_SYSTEM;
             }
         } else if (find_batch(o, arg, &path)) {
-            printf("%s: FAILED: batch not found\n", arg);
+            result_line(arg, "FAILED", "batch not found");
             bad++;
             continue;
         }
         if (stat(path, &st) != 0) {
-            printf("%s: FAILED: %s\n", path, strerror(errno));
+            result_line(path, "FAILED", strerror(errno));
             bad++;
         } else if (verify_one(&r, path, &nfiles, &nrecords)) {
-            printf("%s: FAILED: %s\n", path, r.why);
+            result_line(path, "FAILED", r.why);
             bad++;
         } else if (se_verbosity >= 0) {
-            printf("%s: OK: %zu file%s, %lld record%s\n", path, nfiles, nfiles == 1 ? "" : "s",
-                   (long long)nrecords, nrecords == 1 ? "" : "s");
+            char detail[96];
+            snprintf(detail, sizeof detail, "%zu file%s, %lld record%s", nfiles,
+                     nfiles == 1 ? "" : "s", (long long)nrecords, nrecords == 1 ? "" : "s");
+            result_line(path, "OK", detail);
         }
         fflush(stdout);
         arc_close(&r);

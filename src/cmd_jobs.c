@@ -286,6 +286,8 @@ static void pause_ms(long ms)
         ;
 }
 
+/* Ended by a cancel: the cancellation error, or - a process that does not
+ * turn SIGTERM into a cancellation (a `merge`) - the death it caused. */
 static bool was_cancelled(json_object *job)
 {
     json_object *errs, *v;
@@ -293,7 +295,8 @@ static bool was_cancelled(json_object *job)
         return false;
     for (size_t i = 0; i < json_object_array_length(errs); i++)
         if (json_object_object_get_ex(json_object_array_get_idx(errs, i), "code", &v) &&
-            !strcmp(json_object_get_string(v), SE_EC_CANCELLED))
+            (!strcmp(json_object_get_string(v), SE_EC_CANCELLED) ||
+             !strcmp(json_object_get_string(v), SE_EC_WORKER_DIED)))
             return true;
     return false;
 }

@@ -6,7 +6,8 @@
  * missing); then a new job is recorded in the store, PROCESSING, and each batch
  * is rewritten: batch i of the merged job holds batch i of every shard, shards
  * in command-line order, rows in each shard's part order, re-cut into parts of
- * --rows-per-file in --format/--level, under a new batch id.  Archives are
+ * --rows-per-file in --format/--level, under a new batch id, compressed on
+ * every core (se_batch_set_threads: most of a merge's time).  Archives are
  * written under temporary names and committed only when every one is complete
  * (se_batch_*): all or nothing, as in run.  A shard that did not succeed makes
  * the merged job FAILED without reading or writing any archive. */
@@ -488,7 +489,8 @@ static bool combine(merge *m)
         uint64_t dropped = js->errors_dropped;
         js->errors = json_object_new_array();
         js->errors_dropped = 0;
-        qsort(bad, nbad, sizeof *bad, badrec_cmp);
+        if (nbad > 1) /* qsort(NULL, 0, ...) is undefined */
+            qsort(bad, nbad, sizeof *bad, badrec_cmp);
         over = js->bad_records > max_errors;
         size_t list = over && max_errors < nbad ? (size_t)max_errors + 1 : nbad;
         for (size_t i = 0; i < list; i++)
@@ -670,6 +672,14 @@ done:
     archive_read_free(a);
 }
 
+/* The merged archives are compressed on every core (at least two, at most
+ * eight): a merge's work is mostly compression (se_batch_set_threads). */
+static int compress_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 2 ? 2 : n > 8 ? 8 : (int)n;
+}
+
 /* Writes the merged batches; commits them only when all are complete. */
 static void write_batches(merge *m)
 {
@@ -692,6 +702,7 @@ static void write_batches(merge *m)
             fail(m, SE_EC_WRITE, "Error writing profiles to output path: %s", err);
             break;
         }
+        se_batch_set_threads(m->batches[i], compress_threads());
         for (size_t s = 0; s < m->nsh && !m->failed; s++)
             copy_batch(m, &m->sh[s], i);
         m->js.exported += se_batch_records(m->batches[i]);

@@ -72,11 +72,15 @@ static int temp_file(const se_extsort *s, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    /* under the temporary-file lock: a cancelled job's forced end never
+     * comes between creation and unlink (fsutil.h) */
+    se_tmp_lock();
     int tfd = mkostemp(path, O_CLOEXEC);
     if (tfd < 0)
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
     else
         unlink(path);
+    se_tmp_unlock();
     free(path);
     return tfd;
 }
@@ -128,7 +132,8 @@ static int cmp_ent(const void *x, const void *y, void *ud)
 /* Sorts the buffer and writes it to fd. */
 static int write_sorted(se_extsort *s, int fd, char *err, size_t errlen)
 {
-    qsort_r(s->ents, s->nents, sizeof *s->ents, cmp_ent, s->buf);
+    if (s->nents > 1)
+        qsort_r(s->ents, s->nents, sizeof *s->ents, cmp_ent, s->buf);
     for (size_t i = 0; i < s->nents; i++)
         if (wput(s, fd, s->buf + s->ents[i].off, s->ents[i].len, err, errlen) != 0)
             return -1;

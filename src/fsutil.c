@@ -197,3 +197,30 @@ void se_tmp_freeze(void)
 {
     pthread_mutex_lock(&tmp_mu); /* never unlocked: the process is ending */
 }
+
+static char **committed;
+static size_t ncommitted, capcommitted;
+
+void se_tmp_note_committed(const char *path)
+{
+    char *c;
+    if (ncommitted == capcommitted) {
+        size_t cap = capcommitted ? capcommitted * 2 : 16;
+        char **nv = realloc(committed, cap * sizeof *nv);
+        if (!nv)
+            return;
+        committed = nv;
+        capcommitted = cap;
+    }
+    if ((c = strdup(path)))
+        committed[ncommitted++] = c;
+}
+
+void se_tmp_remove_committed(void)
+{
+    for (size_t i = 0; i < ncommitted; i++) {
+        unlink(committed[i]);
+        free(committed[i]);
+    }
+    ncommitted = 0;
+}

@@ -8,6 +8,7 @@
 #define NOCOMP 0x7fffffffu    /* a root that has no component record yet */
 #define MAXNODES 0x7ffffffeu
 #define REPORTED 255u
+#define STALE UINT32_MAX      /* the owner of a key no component uses any more */
 #define GROW(n) ((n) + (n) / 4)  /* arrays grow by a quarter: little slack (realloc moves pages) */
 
 struct se_idgraph {
@@ -21,7 +22,8 @@ struct se_idgraph {
                                   REPORTED: past the limit and reported */
     size_t ncomps, ccap, live;
     uint64_t freelist;         /* free component records, UINT64_MAX: none */
-    char *arena;               /* keys: varint ns length, varint id length, ns, id */
+    char *arena;               /* keys: 4-byte owner component (STALE: none), varint ns
+                                  length, varint id length, ns, id */
     size_t alen, acap, astale;
     size_t peak;
 };
@@ -245,10 +247,10 @@ static int node_of(se_idgraph *g, uint64_t h, uint32_t *out)
         g->p = np;
         g->cap = nc;
     }
-    if ((g->n + 1) * 4 > g->tcap * 3) {
-        /* At most 3/4 full; rebuilt from the nodes, so the old index goes
+    if ((g->n + 1) * 5 > g->tcap * 4) {
+        /* At most 4/5 full; rebuilt from the nodes, so the old index goes
          * first (no moment holding both). */
-        size_t nt = g->tcap ? g->tcap + g->tcap / 2 : 8192;
+        size_t nt = g->tcap ? GROW(g->tcap) : 8192;
         free(g->slots);
         g->tcap = 0;
         if (!(g->slots = calloc(nt, sizeof *g->slots)))
@@ -309,7 +311,7 @@ static size_t get_varint(const char *s, size_t *v)
 /* Component c's key, and its size in the arena. */
 static se_ident comp_key(const se_idgraph *g, uint32_t c, size_t *bytes)
 {
-    const char *s = g->arena + g->koff[c], *b = s;
+    const char *s = g->arena + g->koff[c] + 4, *b = s - 4;
     se_ident k;
     s += get_varint(s, &k.nslen);
     s += get_varint(s, &k.idlen);
@@ -320,45 +322,55 @@ static se_ident comp_key(const se_idgraph *g, uint32_t c, size_t *bytes)
     return k;
 }
 
-/* Drops stale key bytes once they are half the arena and 1 MiB. */
-static int compact(se_idgraph *g)
+/* The size of the arena entry at off. */
+static size_t entry_size(const se_idgraph *g, size_t off)
 {
-    if (g->astale < (1u << 20) || g->astale * 2 < g->alen)
-        return 0;
-    size_t need = g->alen - g->astale, nc = GROW(need) + 4096, n;
-    char *na = malloc(nc), *o = na;
-    if (!na)
-        return -1;
-    note_peak(g, nc);
-    for (size_t i = 0; i < g->ncomps; i++) {
-        if (!g->csize[i] || g->koff[i] == UINT64_MAX)
-            continue;
-        comp_key(g, (uint32_t)i, &n);
-        memcpy(o, g->arena + g->koff[i], n);
-        g->koff[i] = (uint64_t)(o - na);
-        o += n;
+    size_t a, b, n = 4;
+    n += get_varint(g->arena + off + n, &a);
+    n += get_varint(g->arena + off + n, &b);
+    return n + a + b;
+}
+
+static void set_owner(se_idgraph *g, size_t off, uint32_t c)
+{
+    memcpy(g->arena + off, &c, sizeof c);
+}
+
+/* Slides the live keys over the stale ones, in place (no second arena),
+ * once stale bytes are an eighth of the arena. */
+static void compact(se_idgraph *g)
+{
+    if (g->astale < 65536 || g->astale * 8 < g->alen)
+        return;
+    size_t r = 0, w = 0;
+    while (r < g->alen) {
+        size_t n = entry_size(g, r);
+        uint32_t owner;
+        memcpy(&owner, g->arena + r, sizeof owner);
+        if (owner != STALE) {
+            if (w != r)
+                memmove(g->arena + w, g->arena + r, n);
+            g->koff[owner] = w;
+            w += n;
+        }
+        r += n;
     }
-    free(g->arena);
-    g->arena = na;
-    g->alen = (size_t)(o - na);
-    g->acap = nc;
+    g->alen = w;
     g->astale = 0;
-    return 0;
 }
 
 static void stale(se_idgraph *g, uint32_t c)
 {
-    size_t n;
     if (g->koff[c] != UINT64_MAX) {
-        comp_key(g, c, &n);
-        g->astale += n;
+        g->astale += entry_size(g, g->koff[c]);
+        set_owner(g, g->koff[c], STALE);
     }
 }
 
 /* Sets component c's key to a copy of k. */
 static int set_key(se_idgraph *g, uint32_t c, const se_ident *k)
 {
-    size_t need = k->nslen + k->idlen + 20;
+    size_t need = k->nslen + k->idlen + 24;
     if (g->alen + need > g->acap) {
         size_t nc = g->acap ? GROW(g->acap) : 65536;
         while (nc < g->alen + need)
@@ -373,6 +385,8 @@ static int set_key(se_idgraph *g, uint32_t c, const se_ident *k)
     stale(g, c);
     char *o = g->arena + g->alen;
     g->koff[c] = g->alen;
+    memcpy(o, &c, sizeof c);
+    o += 4;
     o += put_varint(o, k->nslen);
     o += put_varint(o, k->idlen);
     memcpy(o, k->ns, k->nslen);
@@ -434,6 +448,8 @@ static uint32_t unite(se_idgraph *g, uint32_t a, uint32_t b)
             uint64_t t = g->koff[ca];
             g->koff[ca] = g->koff[cb];
             g->koff[cb] = t;
+            set_owner(g, g->koff[ca], ca);
+            set_owner(g, g->koff[cb], cb);
         }
         free_comp(g, cb);
     }
@@ -472,7 +488,8 @@ int se_idgraph_add(se_idgraph *g, const se_ident *ids, size_t n, size_t key)
         if (x != rk)
             rk = unite(g, rk, x);
     }
-    return compact(g);
+    compact(g);
+    return 0;
 }
 
 bool se_idgraph_find(se_idgraph *g, uint64_t h, se_ident *key, unsigned *size)

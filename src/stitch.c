@@ -474,7 +474,8 @@ static int cmp_str(const void *a, const void *b)
  * the keyed path reports them (bad-record lines sort first, then groups). */
 static void report_giants(sctx *c)
 {
-    qsort(c->giants, c->ngiants, sizeof *c->giants, cmp_str);
+    if (c->ngiants > 1)
+        qsort(c->giants, c->ngiants, sizeof *c->giants, cmp_str);
     for (size_t i = 0; i < c->ngiants; i++) {
         char msg[1024];
         snprintf(msg, sizeof msg, "profile \"%s\" left out: its identity graph holds more than %d identities",

@@ -175,6 +175,18 @@ se_store *se_store_open(const char *dir, const char *org, const char *sandbox,
         se_store_free(st);
         return NULL;
     }
+    {
+        /* DIR is the user's choice (it may be a link); DIR/jobs is ours: a
+         * link planted there would send records elsewhere. */
+        struct stat lsb;
+        int bad = lstat(st->jobs, &lsb) != 0 ? errno : S_ISDIR(lsb.st_mode) ? 0 : ELOOP;
+        if (bad) {
+            snprintf(err, errlen, "%s: %s", st->jobs,
+                     bad == ELOOP ? "a symbolic link, not followed" : strerror(bad));
+            se_store_free(st);
+            return NULL;
+        }
+    }
     return st;
 }
 
@@ -228,7 +240,24 @@ typedef struct id_vec {
     size_t n, cap;
 } id_vec;
 
-/* Record ids under DIR/jobs, unsorted.  0, or -1 with errno set. */
+/* A record's temporary file (.<id>.json.tmp-XXXXXX) lives for the moments
+ * between its creation and its rename; one older than a minute was left by a
+ * process that died there (kill -9) and is removed. */
+#define STALE_TEMP_S 60
+static void stale_temp(DIR *d, const char *name)
+{
+    struct stat sb;
+    const char *t = strstr(name, ".json.tmp-");
+
+    if (name[0] != '.' || !t || strlen(t) != 16)
+        return;
+    if (fstatat(dirfd(d), name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+        sb.st_mtime < time(NULL) - STALE_TEMP_S)
+        unlinkat(dirfd(d), name, 0);
+}
+
+/* Record ids under DIR/jobs, unsorted (stale temporary files of records are
+ * removed on the way).  0, or -1 with errno set. */
 static int collect_ids(const se_store *st, id_vec *out)
 {
     DIR *d = opendir(st->jobs);
@@ -244,8 +273,10 @@ static int collect_ids(const se_store *st, id_vec *out)
         de = readdir(d);
         if (!de)
             break;
-        if (record_name_id(de->d_name, &id) != 0)
+        if (record_name_id(de->d_name, &id) != 0) {
+            stale_temp(d, de->d_name);
             continue;
+        }
         if (out->n == out->cap) {
             size_t cap = out->cap ? out->cap * 2 : 64;
             int64_t *nv = realloc(out->v, cap * sizeof *nv);

@@ -8,6 +8,7 @@
  * files, records FAILED with the cancellation error and ends the process.  A
  * mutex makes sure exactly one of the two writes the final record. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -91,15 +92,20 @@ void se_worker_cleanup(const char *output_root, json_object *job_json)
 static void remove_final(const char *dir, const char *batch_id)
 {
     static const se_format fmts[] = {SE_FMT_TAR_GZ, SE_FMT_TAR_ZST, SE_FMT_TAR_XZ, SE_FMT_TAR, SE_FMT_ZIP};
-    char *path;
+    char *name;
+    int dfd;
     if (!hex32(batch_id))
         return;
+    /* never through a link planted in place of the dataset directory */
+    if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        return;
     for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
-        if (asprintf(&path, "%s/%s.%s", dir, batch_id, se_format_ext(fmts[i])) < 0)
-            return;
-        unlink(path);
-        free(path);
+        if (asprintf(&name, "%s.%s", batch_id, se_format_ext(fmts[i])) < 0)
+            break;
+        unlinkat(dfd, name, 0);
+        free(name);
     }
+    close(dfd);
 }
 
 void se_worker_remove_archives(const char *output_root, json_object *job_json)
@@ -149,6 +155,9 @@ static void force_cancel(const se_worker_job *w, bool print)
      * so the sweep sees all of them. */
     se_tmp_freeze();
     se_worker_cleanup(w->output_root, (out = se_jobstate_json(&js, w->job)));
+    /* The engine may have begun renaming archives into place just as this
+     * began: those it renamed go too, and no other after the freeze. */
+    se_tmp_remove_committed();
     if (out && se_store_put_ex(w->st, js.id, 0, w->output_root, out, err, sizeof err))
         se_error("%s", err);
     se_error("job %lld FAILED: %s", (long long)js.id, cancel_reason);
@@ -247,9 +256,7 @@ int se_worker_run(const se_worker_job *w, bool print)
      * treats it as a finished job: SPEC §10). */
     finalized = true;
     if (!rc && cancel_flag) {
-        out = se_jobstate_json(w->js, w->job);
-        se_worker_remove_archives(w->output_root, out);
-        json_object_put(out);
+        se_tmp_remove_committed(); /* exactly the archives this job put in place */
         w->js->status = "FAILED";
         se_jobstate_error(w->js, SE_EC_CANCELLED, cancel_reason, "segexport");
         snprintf(why, sizeof why, "%s", cancel_reason);

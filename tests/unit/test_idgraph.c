@@ -124,6 +124,43 @@ static void test_giant_saturates(void **state)
     se_idgraph_free(g);
 }
 
+/* Keys replaced and components merged many times: the arena is compacted in
+ * place over and over; every key must stay right. */
+static void test_compaction(void **state)
+{
+    (void)state;
+    se_idgraph *g = se_idgraph_new();
+    char a[32], b[32], want[64];
+    const int n = 60000;
+    for (int i = 0; i < n; i++) {       /* keys "Z:<i>" */
+        snprintf(a, sizeof a, "%08d", i);
+        se_ident r[] = { { "Z", a, 1, strlen(a) } };
+        assert_int_equal(se_idgraph_add(g, r, 1, 0), 0);
+    }
+    for (int i = 0; i < n; i++) {       /* smaller keys "M:<i>": the old ones go stale */
+        snprintf(a, sizeof a, "%08d", i);
+        snprintf(b, sizeof b, "m%07d", i);
+        se_ident r[] = { { "Z", a, 1, strlen(a) }, { "M", b, 1, strlen(b) } };
+        assert_int_equal(se_idgraph_add(g, r, 2, 1), 0);
+    }
+    for (int i = 0; i + 1 < n; i += 2) { /* pairs merged by a record keyed by neither */
+        snprintf(a, sizeof a, "%08d", i);
+        snprintf(b, sizeof b, "%08d", i + 1);
+        se_ident r[] = { { "Z", a, 1, strlen(a) }, { "Z", b, 1, strlen(b) } };
+        assert_int_equal(se_idgraph_add(g, r, 2, 1), 0);
+    }
+    assert_int_equal(se_idgraph_components(g), n / 2);
+    for (int i = 0; i < n; i++) {
+        unsigned size;
+        snprintf(a, sizeof a, "%08d", i);
+        snprintf(want, sizeof want, "M:m%07d", i - i % 2);
+        assert_string_equal(key_of(g, "Z", a, &size), want);
+        assert_int_equal(size, 4);
+    }
+    print_message("compaction: %zu bytes for %zu identities\n", se_idgraph_bytes(g), se_idgraph_identities(g));
+    se_idgraph_free(g);
+}
+
 static void test_collect_and_key_text(void **state)
 {
     (void)state;
@@ -361,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_key_is_smallest_record_key),
         cmocka_unit_test(test_merge_of_two_components),
         cmocka_unit_test(test_giant_saturates),
+        cmocka_unit_test(test_compaction),
         cmocka_unit_test(test_collect_and_key_text),
         cmocka_unit_test(test_memory_per_identity),
         cmocka_unit_test(test_guard),
