@@ -44,6 +44,11 @@ typedef struct se_export_params {
     volatile sig_atomic_t *committing; /* set to 1 once the archives start going into place:
                                         * from then on a cancellation waits for the end (may be NULL) */
     const struct se_segdefs *segdefs; /* evaluationInfo.segmentation: the definitions (may be NULL) */
+    /* Warnings (the first bad records, a failed rollback), one line each;
+     * the engine itself never prints.  NULL: not shown (errors[] has them). */
+    void (*on_warning)(void *ud, const char *msg);
+    void *warning_ud;
+    bool no_rawrow;                  /* always the tree path (tests/bench/rawdiff.sh) */
     bool graph_checked;              /* identityGraph pdg: the (--keyed) groups come from
                                       * se_stitch_execute, which left out those past the
                                       * identity limit: no count per group */

@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <json-c/json.h>
-#include "scan.h"
+#include "tape.h"
 
 typedef struct se_proj se_proj;
 
@@ -23,20 +23,14 @@ void se_proj_free(se_proj *pj); /* accepts NULL */
  * Subtrees may be shared with src (reference counted). */
 json_object *se_proj_apply(const se_proj *pj, json_object *src);
 
-/* True when se_proj_raw may be used for pj: a projection (not the whole
- * record) whose top-level names are none that record normalization or the
- * merge treats specially (identityMap, segmentMembership, timestamp,
- * _acp_system_metadata, any "xdm:" name) and at most 64 names a level. */
-bool se_proj_raw_ok(const se_proj *pj);
-
-/* The row of a profile made of this one fragment, straight from its bytes:
- * rec is a record se_scan_record was sure of (sc its scan).  Writes at most
- * the record's length + 2 bytes to out (no NUL) and returns 1, with exactly
- * the bytes json-c prints (JSON_C_TO_STRING_PLAIN | NOSLASHESCAPE) for
- * se_proj_apply of the merged, normalized single-fragment profile.  Returns
- * 0 when not sure (whitespace, an escape in a string or key on the way,
- * "-0", a long integer, a duplicate key, deep nesting ...): use json-c then.
- * Allocates nothing; safe on any thread. */
-int se_proj_raw(const se_proj *pj, const char *rec, const se_scan *sc, char *out, size_t *outlen);
+/* The row of a profile made of one fragment, straight from the fragment's
+ * tape tp (a record se_record_parse accepts): appends to *buf (length *len,
+ * capacity *cap, grown with realloc) exactly the bytes json-c prints
+ * (JSON_C_TO_STRING_PLAIN | NOSLASHESCAPE) for se_proj_apply(pj, merged),
+ * merged being se_profile_assemble's profile of that fragment alone
+ * (timestampOrdered).  pj NULL: the whole profile.  Returns 1; 0 when not
+ * sure (an xdm: spelling the normalization renames, identity items it folds
+ * by deep equality): *len unchanged, build the tree; -1 on out of memory. */
+int se_proj_tape_row(const se_proj *pj, const se_tape *tp, char **buf, size_t *len, size_t *cap);
 
 #endif

@@ -39,6 +39,20 @@ void se_rparser_free(se_rparser *p); /* accepts NULL */
 int se_record_parse(se_rparser *p, const char *data, size_t len, se_record *rec,
                     char *err, size_t errlen);
 
+/* se_record_parse in two steps.  se_record_facts reads the line's tape and
+ * fills in everything but obj (same verdicts and reasons); se_record_tree
+ * then builds obj for the line p read last (the line must not have changed).
+ * Both -1 with err set on failure (rec then cleared by the caller with
+ * se_record_clear; se_record_facts clears it itself). */
+int se_record_facts(se_rparser *p, const char *data, size_t len, se_record *rec,
+                    char *err, size_t errlen);
+int se_record_tree(se_rparser *p, se_record *rec, char *err, size_t errlen);
+
+/* The normalization se_record_parse applies to a record's tree (above), in
+ * place (*objp may be replaced), _acp_system_metadata kept.  -1 on out of
+ * memory.  For tests/fuzz/ref_record.h, the reference record reader. */
+int se_record_normalize(json_object **objp);
+
 /* Profile key of an identityMap (normalized or not: "xdm:id"/"xdm:primary" are
  * read too): the first item with "primary": true in document order, else the
  * smallest (namespace, id) by bytes.  Items need a string id.  Returns a malloc'd

@@ -72,7 +72,7 @@ int se_cmd_key(const se_opts *o)
                     goto werr;
                 continue;
             }
-        } else if (se_record_parse(rp, ln.data, ln.len, &rec, err, sizeof err) == 0) {
+        } else if (se_record_facts(rp, ln.data, ln.len, &rec, err, sizeof err) == 0) {
             if (fputs(rec.key, stdout) == EOF || putchar('\t') == EOF ||
                 fwrite(ln.data, 1, ln.len, stdout) != ln.len || putchar('\n') == EOF)
                 goto werr;

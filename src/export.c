@@ -16,7 +16,6 @@
 #include "idgraph.h"
 #include "input.h"
 #include "keyed.h"
-#include "msg.h"
 #include "nscount.h"
 #include "pipeline.h"
 #include "profile.h"
@@ -24,10 +23,11 @@
 #include "record.h"
 #include "scan.h"
 #include "shardkey.h"
+#include "tape.h"
 #include "timeutil.h"
 
 #define KEY_SLACK 65536 /* --keyed: room for KEY<TAB> beyond --max-record-bytes */
-#define WARN_LIMIT 20 /* bad-record warnings printed on stderr; all go to errors[] */
+#define WARN_LIMIT 20 /* bad-record warnings passed to on_warning; all go to errors[] */
 
 /* Top-level member names a record kind needs (no escapes: see scan.h). */
 typedef struct names {
@@ -73,7 +73,7 @@ typedef struct ctx {
     size_t npend, cap_pend;
     /* Raw rows (full exports without segment or time filters): when every
      * fragment of a profile was pre-parsed surely and had its row built from
-     * its bytes by prep (se_proj_raw), and at most one of them holds any of
+     * its tape by prep (se_proj_tape_row), and at most one of them holds any of
      * the projection's top-level names, the merged profile's projection is
      * that fragment's (the others add no projected key, and the merge copies
      * a key found in one fragment as it is).  With more than one fragment the
@@ -134,8 +134,8 @@ static void bad_record_msg(ctx *c, const char *msg)
     }
     c->js->bad_records++;
     se_jobstate_error(c->js, SE_EC_BAD_RECORD, msg, "segexport.input");
-    if (c->js->bad_records <= WARN_LIMIT)
-        se_warn("%s", msg);
+    if (c->js->bad_records <= WARN_LIMIT && c->ep->on_warning)
+        c->ep->on_warning(c->ep->warning_ud, msg);
     if (c->js->bad_records > c->ep->o->max_errors)
         fail(c, SE_EC_JOB_FAILED,
              "Error in Export Job: %llu bad input records, more than --max-errors %llu",
@@ -212,7 +212,8 @@ static void graph_too_big(ctx *c)
     snprintf(msg, sizeof msg, "profile \"%s\" left out: its identity graph holds more than %d identities",
              c->prof.key, SE_GRAPH_MAX_IDENTITIES);
     se_jobstate_error(c->js, SE_EC_GRAPH_TOO_BIG, msg, "segexport.graph");
-    se_warn("%s", msg);
+    if (c->ep->on_warning)
+        c->ep->on_warning(c->ep->warning_ud, msg);
 }
 
 /* Assembles the finished group, filters it and writes its row(s). */
@@ -472,13 +473,10 @@ static int fast_setup(ctx *c)
         if (job->has_event_list && add_heads(&c->keep_event, job->event_fields) != 0)
             return -1;
     }
-    /* SEGEXPORT_NO_RAWROW=1: always the json-c path (tests/bench/rawdiff.sh). */
-    const char *nr = getenv("SEGEXPORT_NO_RAWROW");
-    c->rawrow = c->proj && !c->pdg && !job->has_event_list && job->nsegs == 0 && !job->has_sqt &&
+    c->rawrow = !c->pdg && !job->has_event_list && job->nsegs == 0 && !job->has_sqt &&
                 !job->has_from_ingest && c->js->nbatches == 1 &&
-                (!job->policy || job->policy->attr == SE_ATTR_TIMESTAMP_ORDERED) &&
-                se_proj_raw_ok(c->proj) && !(nr && *nr);
-    if (c->rawrow && (add_heads(&c->heads, job->fields) != 0 || !(c->nsc = se_nscount_new())))
+                (!job->policy || job->policy->attr == SE_ATTR_TIMESTAMP_ORDERED) && !c->ep->no_rawrow;
+    if (c->rawrow && ((c->proj && add_heads(&c->heads, job->fields) != 0) || !(c->nsc = se_nscount_new())))
         return -1;
     /* An id that JSON must escape ('"', '\\', control characters) cannot be
      * found as raw bytes: no pre-filter then. */
@@ -670,12 +668,27 @@ static const char *record_of(const ctx *c, const char *line, size_t len, size_t 
 
 /* The pipeline's prep, on either thread: pre-parses every line of the chunk
  * (reads c, writes only the chunk). */
+static int prep_lines(const ctx *c, se_chunk *ch, se_tape *tp, char **row, size_t *row_cap);
+
 static int prep_chunk(void *ud, se_chunk *ch)
 {
     const ctx *c = ud;
-    se_scan sc;
+    se_tape tp;
+    char *row = NULL;
+    size_t row_cap = 0;
     if (!c->fast)
         return 0;
+    /* Per call: prep may run on either thread. */
+    se_tape_init(&tp);
+    int rc = prep_lines(c, ch, &tp, &row, &row_cap);
+    se_tape_free(&tp);
+    free(row);
+    return rc;
+}
+
+static int prep_lines(const ctx *c, se_chunk *ch, se_tape *tp, char **row, size_t *row_cap)
+{
+    se_scan sc;
     for (size_t i = 0; i < ch->nlines; i++) {
         se_pline *pl = &ch->lines[i];
         size_t len, size;
@@ -731,24 +744,34 @@ static int prep_chunk(void *ud, se_chunk *ch)
             pl->flags |= PL_WHOLE;
             continue;
         }
-        if (c->rawrow && !sc.event) {
-            char *o = se_chunk_arena(ch, 2 * len + 16);
-            size_t rl, sl;
+        /* A projection's rows need every member's name (PL_HEADS). */
+        if (c->rawrow && !sc.event && (!c->proj || sc.members_ok)) {
+            /* The row of a profile of this fragment alone, from its tape. */
+            size_t rl = 0, sl;
             bool all;
-            if (!o)
+            int r = se_tape_parse(tp, data, len);
+            if (r == SE_TAPE_NOMEM)
                 return -1;
-            if (se_proj_raw(c->proj, data, &sc, o, &rl) &&
-                se_scan_id_namespaces(data, &sc, o + rl, &sl, &all)) {
+            r = r == SE_TAPE_OK ? se_proj_tape_row(c->proj, tp, row, &rl, row_cap) : 0;
+            if (r < 0)
+                return -1;
+            char *o = r ? se_chunk_arena(ch, rl + len) : NULL;
+            if (r && !o)
+                return -1;
+            if (r && se_scan_id_namespaces(data, &sc, o + rl, &sl, &all)) {
+                memcpy(o, *row, rl);
                 pl->flags |= PL_RAW | (all ? PL_NSALL : 0);
-                for (size_t mi = 0; mi < sc.nmembers; mi++)
+                if (!c->proj)
+                    pl->flags |= PL_HEADS; /* a whole row: every member */
+                for (size_t mi = 0; c->proj && mi < sc.nmembers; mi++)
                     if (names_has(&c->heads, data + sc.members[mi].name_off, sc.members[mi].name_len))
                         pl->flags |= PL_HEADS;
                 pl->row_off = (uint32_t)(o - ch->arena);
                 pl->row_len = (uint32_t)rl;
                 pl->sig_len = (uint32_t)sl;
-                ch->arena_len -= 2 * len + 16 - rl - sl;
-            } else {
-                ch->arena_len -= 2 * len + 16;
+                ch->arena_len -= len - sl;
+            } else if (r) {
+                ch->arena_len -= rl + len;
             }
         }
         if (!reduced_size(c, data, &sc, &size)) {
@@ -824,7 +847,8 @@ static void take_line(ctx *c, const se_chunk *ch, const se_pline *pl, uint64_t *
             return;
         }
     } else {
-        if (se_record_parse(c->rp, data, len, &rec, err, sizeof err)) {
+        /* The facts first: a record another shard takes needs no tree. */
+        if (se_record_facts(c->rp, data, len, &rec, err, sizeof err)) {
             bad_record(c, ln.name, ln.lineno, err);
             return;
         }
@@ -845,6 +869,10 @@ static void take_line(ctx *c, const se_chunk *ch, const se_pline *pl, uint64_t *
     uint64_t h = sure ? pl->h : se_fnv1a64(key, strlen(key));
     if (o->shard && h % o->shard_n != o->shard_k)
         goto out;
+    if (!sure && se_record_tree(c->rp, &rec, err, sizeof err) != 0) {
+        fail(c, SE_EC_JOB_FAILED, "Error in Export Job: %s", err);
+        goto out;
+    }
     if (group(c, key, h, &ln) != 0)
         goto out;
     if (!sure) {
@@ -1016,8 +1044,8 @@ static void finish_batches(ctx *c)
     /* A later batch failed to commit: take back the ones already in place
      * (only those this job renamed there), so a failed job leaves none. */
     for (size_t i = 0; i < c->nbatches && c->failed; i++)
-        if (se_batch_rollback(c->batches[i], err, sizeof err))
-            se_warn("%s", err);
+        if (se_batch_rollback(c->batches[i], err, sizeof err) && c->ep->on_warning)
+            c->ep->on_warning(c->ep->warning_ud, err);
     for (size_t i = 0; i < c->nbatches && !c->failed && c->ep->on_progress; i++) {
         se_export_progress p = { .phase = SE_PROG_ARCHIVE, .batch = i, .nbatches = c->nbatches,
                                  .path = se_batch_final_path(c->batches[i]),

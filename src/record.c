@@ -4,6 +4,9 @@
 #include "record.h"
 
 #include "jsonscan.h"
+#include "recfacts.h"
+#include "tape.h"
+#include "tapedom.h"
 #include "timeutil.h"
 
 #include <limits.h>
@@ -15,8 +18,12 @@
  * beyond any schema and still keeps json-c's recursive free/serialize shallow. */
 enum { SE_JSON_MAX_DEPTH = 512 };
 
+/* Records are read by the tape parser (tape.h).  json-c's tokenizer is only
+ * made for a line the tape refuses: the reason of a bad record is worded as
+ * it always was, by json-c (the tape accepts exactly what it accepts). */
 struct se_rparser {
-    json_tokener *tok;
+    se_tape tape;
+    json_tokener *tok; /* the wording of bad lines; made when first needed */
 };
 
 se_rparser *se_rparser_new(void)
@@ -24,14 +31,7 @@ se_rparser *se_rparser_new(void)
     se_rparser *p = calloc(1, sizeof *p);
     if (p == NULL)
         return NULL;
-    p->tok = json_tokener_new_ex(SE_JSON_MAX_DEPTH);
-    if (p->tok == NULL) {
-        free(p);
-        return NULL;
-    }
-    /* Strict: no comments, trailing commas or trailing garbage; and the input
-     * must be UTF-8, since rows are written back out as JSON. */
-    json_tokener_set_flags(p->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    se_tape_init(&p->tape);
     return p;
 }
 
@@ -39,7 +39,9 @@ void se_rparser_free(se_rparser *p)
 {
     if (p == NULL)
         return;
-    json_tokener_free(p->tok);
+    if (p->tok)
+        json_tokener_free(p->tok);
+    se_tape_free(&p->tape);
     free(p);
 }
 
@@ -91,21 +93,6 @@ static const char *clean_string(json_object *v, size_t *len)
     if (len != NULL)
         *len = n;
     return s;
-}
-
-/* Epoch ms from an integer or an RFC 3339 string. */
-static bool get_ms(json_object *v, int64_t *ms)
-{
-    if (json_object_is_type(v, json_type_int)) {
-        int64_t x = json_object_get_int64(v);
-        /* json-c keeps integers above INT64_MAX as uint64; they clamp here. */
-        if (x == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX)
-            return false;
-        *ms = x;
-        return true;
-    }
-    const char *s = clean_string(v, NULL);
-    return s != NULL && se_time_parse(s, ms) == 0;
 }
 
 /* Copy of obj with every key for which strip(key) holds losing its "xdm:"
@@ -281,8 +268,7 @@ static int normalize_membership_entries(json_object *sm)
     return 0;
 }
 
-/* Normalizes *objp in place (it may be replaced).  -1 on out of memory. */
-static int normalize(json_object **objp)
+int se_record_normalize(json_object **objp)
 {
     static const char *const names[][2] = {
         {"identityMap", "xdm:identityMap"},
@@ -455,22 +441,33 @@ static void bad_json(const char *data, size_t len, enum json_tokener_error jerr,
     snprintf(err, errlen, "malformed JSON: %s", json_tokener_error_desc(jerr));
 }
 
-int se_record_parse(se_rparser *p, const char *data, size_t len, se_record *rec,
-                    char *err, size_t errlen)
+/* The reason json-c and the hazard scan give for a line: the wording of a
+ * line the tape refused. */
+static void refusal_reason(se_rparser *p, const char *data, size_t len, char *err, size_t errlen)
 {
-    memset(rec, 0, sizeof *rec);
+    json_object *obj = NULL;
     if (len > INT_MAX) {
         snprintf(err, errlen, "malformed JSON: record too long");
-        return -1;
+        return;
+    }
+    if (!p->tok) {
+        p->tok = json_tokener_new_ex(SE_JSON_MAX_DEPTH);
+        if (!p->tok) {
+            snprintf(err, errlen, "out of memory");
+            return;
+        }
+        /* Strict: no comments, trailing commas or trailing garbage; and the
+         * input must be UTF-8, since rows are written back out as JSON. */
+        json_tokener_set_flags(p->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
     }
     json_tokener_reset(p->tok);
-    json_object *obj = json_tokener_parse_ex(p->tok, data, (int)len);
+    obj = json_tokener_parse_ex(p->tok, data, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(p->tok);
     if (jerr == json_tokener_success) {
         for (size_t i = json_tokener_get_parse_end(p->tok); i < len; i++) {
             if (!json_ws(data[i])) {
                 snprintf(err, errlen, "malformed JSON: unexpected data after the value");
-                goto bad;
+                goto out;
             }
         }
     } else if (jerr == json_tokener_continue) {
@@ -480,11 +477,11 @@ int se_record_parse(se_rparser *p, const char *data, size_t len, se_record *rec,
     }
     if (jerr != json_tokener_success) {
         bad_json(data, len, jerr, err, errlen);
-        goto bad;
+        goto out;
     }
     if (!json_object_is_type(obj, json_type_object)) {
         snprintf(err, errlen, "not a JSON object");
-        goto bad;
+        goto out;
     }
     /* json-c clamps integers beyond 64 bits and cuts keys at \u0000: refuse
      * the record rather than export changed data. */
@@ -492,71 +489,65 @@ int se_record_parse(se_rparser *p, const char *data, size_t len, se_record *rec,
     size_t hazard_off;
     if (se_json_hazard(data, len, &hazard, &hazard_off) != 0) {
         snprintf(err, errlen, "%s", hazard);
-        goto bad;
+        goto out;
     }
-    if (normalize(&obj) != 0) {
+    /* The tape's own reason (it refuses only what the above does). */
+    snprintf(err, errlen, "malformed JSON: %s", p->tape.why ? p->tape.why : "refused");
+out:
+    json_object_put(obj);
+}
+
+int se_record_facts(se_rparser *p, const char *data, size_t len, se_record *rec,
+                    char *err, size_t errlen)
+{
+    memset(rec, 0, sizeof *rec);
+    if (len > INT_MAX) {
+        snprintf(err, errlen, "malformed JSON: record too long");
+        return -1;
+    }
+    int r = se_tape_parse(&p->tape, data, len);
+    if (r == SE_TAPE_NOMEM) {
         snprintf(err, errlen, "out of memory");
-        goto bad;
+        return -1;
     }
-    rec->obj = obj;
-    obj = NULL;
-
-    json_object *v = NULL;
-    json_object_object_get_ex(rec->obj, "identityMap", &v);
-    rec->key = se_identity_key(v);
-    if (rec->key == NULL) {
-        snprintf(err, errlen, "no identity");
-        goto bad;
+    if (r != SE_TAPE_OK) {
+        refusal_reason(p, data, len, err, errlen);
+        return -1;
     }
-
-    json_object *meta;
-    if (json_object_object_get_ex(rec->obj, "_acp_system_metadata", &meta) &&
-        json_object_is_type(meta, json_type_object)) {
-        if (json_object_object_get_ex(meta, "ingestTime", &v)) {
-            if (!get_ms(v, &rec->ingest_ms)) {
-                snprintf(err, errlen, "invalid _acp_system_metadata.ingestTime");
-                goto bad;
-            }
-            rec->has_ingest = true;
-        }
-        const char *ds;
-        if (json_object_object_get_ex(meta, "datasetId", &v) &&
-            (ds = clean_string(v, NULL)) != NULL) {
-            rec->dataset_id = strdup(ds);
-            if (rec->dataset_id == NULL) {
-                snprintf(err, errlen, "out of memory");
-                goto bad;
-            }
-        }
+    if (se_tape_tok(&p->tape, 0)->kind != SE_TK_OBJ) {
+        snprintf(err, errlen, "not a JSON object");
+        return -1;
     }
-    /* System data: read above, never written to rows or events. */
-    json_object_object_del(rec->obj, "_acp_system_metadata");
-
-    if (json_object_object_get_ex(rec->obj, "timestamp", &v)) {
-        rec->kind = SE_REC_EVENT;
-        if (!get_ms(v, &rec->ts_ms)) {
-            snprintf(err, errlen, "invalid timestamp");
-            goto bad;
-        }
-        rec->has_ts = true;
-    } else {
-        rec->kind = SE_REC_PROFILE;
-    }
-
-    /* A missing or unreadable update time only loses a merge tie-breaker.
-     * SPEC §3: only the listed keys take an xdm: prefix; this one is literal. */
-    json_object *audit = NULL, *lud = NULL;
-    if (json_object_object_get_ex(rec->obj, "extSourceSystemAudit", &audit) &&
-        json_object_is_type(audit, json_type_object) &&
-        json_object_object_get_ex(audit, "lastUpdatedDate", &lud)) {
-        const char *s = clean_string(lud, NULL);
-        if (s != NULL && se_time_parse(s, &rec->updated_ms) == 0)
-            rec->has_updated = true;
+    if (se_tape_facts(&p->tape, rec, err, errlen) != 0) {
+        se_record_clear(rec);
+        return -1;
     }
     return 0;
+}
 
-bad:
-    json_object_put(obj);
-    se_record_clear(rec);
-    return -1;
+int se_record_tree(se_rparser *p, se_record *rec, char *err, size_t errlen)
+{
+    bool oom = false;
+    json_object *obj = se_tape_to_json(&p->tape, 0, &oom);
+    if (oom || se_record_normalize(&obj) != 0) {
+        json_object_put(obj);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    /* System data: read as a fact, never written to rows or events. */
+    json_object_object_del(obj, "_acp_system_metadata");
+    rec->obj = obj;
+    return 0;
+}
+
+int se_record_parse(se_rparser *p, const char *data, size_t len, se_record *rec,
+                    char *err, size_t errlen)
+{
+    if (se_record_facts(p, data, len, rec, err, errlen) != 0)
+        return -1;
+    if (se_record_tree(p, rec, err, errlen) != 0) {
+        se_record_clear(rec);
+        return -1;
+    }
+    return 0;
 }

@@ -44,6 +44,13 @@ struct sigctx {
 };
 
 /* A batch id from a job record names files: only 32 lowercase hex digits do. */
+/* The engine's warnings, on stderr (it never prints itself). */
+static void show_warning(void *ud, const char *msg)
+{
+    (void)ud;
+    se_warn("%s", msg);
+}
+
 static bool hex32(const char *s)
 {
     size_t n = 0;
@@ -233,6 +240,9 @@ int se_worker_run(const se_worker_job *w, bool print)
         .output_root = w->output_root, .cancel = &cancel_flag, .cancel_reason = &cancel_reason,
         .on_progress = se_pview_update, .progress_ud = pview,
         .segdefs = w->segdefs, .committing = &committing,
+        .on_warning = show_warning,
+        /* SEGEXPORT_NO_RAWROW=1: always the tree path (tests/bench/rawdiff.sh). */
+        .no_rawrow = getenv("SEGEXPORT_NO_RAWROW") && *getenv("SEGEXPORT_NO_RAWROW"),
     };
     /* identityGraph pdg over files: stitched first (--keyed input is already). */
     bool stitch = w->job->policy && w->job->policy->graph == SE_GRAPH_PDG && !w->o->keyed;

@@ -1,0 +1,18 @@
+#ifndef SEGEXPORT_RECFACTS_H
+#define SEGEXPORT_RECFACTS_H
+/* The facts of one record read straight from its tape (SPEC §3): kind,
+ * profile key, ingest time, datasetId, event time, update time - exactly as
+ * se_record_parse reads them from the normalized json-c tree (the xdm:
+ * spellings and duplicate keys resolved alike), without building the tree. */
+#include <stddef.h>
+#include "record.h"
+#include "tape.h"
+
+/* Fills rec's kind, key, dataset_id and times from tp (a record's tape, its
+ * top-level value an object); rec->obj is left alone.  0, or -1 with the
+ * bad-record reason in err ("no identity", "invalid
+ * _acp_system_metadata.ingestTime", "invalid timestamp", "out of memory");
+ * what was filled in is then freed by se_record_clear. */
+int se_tape_facts(const se_tape *tp, se_record *rec, char *err, size_t errlen);
+
+#endif

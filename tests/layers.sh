@@ -1,0 +1,27 @@
+#!/bin/sh
+# Layering check (make check): engine code never prints and never reads the
+# environment; what it reports leaves through callbacks (export.h:
+# on_progress, on_warning).  STRICT files also never include the CLI's
+# headers.  export.c is not STRICT yet: it still reads the option struct
+# (opts.h through export.h); the lists grow as the engine is moved onto these
+# rules.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+STRICT="src/json/*.c src/recfacts.c src/record.c src/projtape.c include/tape.h include/tapedom.h include/recfacts.h include/record.h"
+NOPRINT="$STRICT src/export.c"
+fail=0
+bad=$(grep -nE '\b(printf|fprintf|puts|fputs|putchar|perror|vfprintf|getenv|secure_getenv|se_warn|se_error|se_progress|se_info)\s*\(|\b(stdout|stderr)\b' $NOPRINT)
+if [ -n "$bad" ]; then
+    echo "FAIL: layers: engine code prints or reads the environment:"
+    echo "$bad"
+    fail=1
+fi
+bad=$(grep -nE '#include\s*"(msg|opts|commands|suggest|cli)\.h"' $STRICT)
+if [ -n "$bad" ]; then
+    echo "FAIL: layers: engine code includes a CLI header:"
+    echo "$bad"
+    fail=1
+fi
+[ $fail -eq 0 ] && echo "layers: ok ($(echo $NOPRINT | wc -w) files)"
+exit $fail
