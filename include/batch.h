@@ -39,9 +39,9 @@ se_batch *se_batch_new(const char *dir, const se_batch_info *info, se_format fmt
 /* Appends one row (len bytes of JSON, no newline).  0, or -1 with err. */
 int se_batch_add(se_batch *b, const char *row, size_t len, char *err, size_t errlen);
 
-/* Compresses on threads cores (>= 1) at se_batch_finish: tar.gz as
- * independent gzip members of 1 MiB (pgzip.h; the bytes do not depend on the
- * number), tar.zst and tar.xz with their libraries' threads.  For merge. */
+/* tar.zst and tar.xz: compressed at se_batch_finish on threads cores (>= 1)
+ * with their libraries' threads.  (tar.gz and zip are always deflated while
+ * rows are added, on gzspool's thread.)  For merge. */
 void se_batch_set_threads(se_batch *b, int threads);
 
 /* Writes the whole archive under its temporary name, fsyncs it.  0 or -1. */

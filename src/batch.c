@@ -19,7 +19,6 @@
 #include "gzspool.h"
 #include "zipspool.h"
 #include "jsonscan.h"
-#include "pgzip.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -403,8 +402,6 @@ static int setup_archive(const se_batch *b, struct archive *a)
     /* pax_restricted writes plain ustar headers unless an entry needs more. */
     if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK)
         return -1;
-    if (b->fmt == SE_FMT_TAR_GZ && b->threads)
-        return archive_write_add_filter_none(a) != ARCHIVE_OK ? -1 : 0; /* se_pgz compresses */
     if ((b->fmt == SE_FMT_TAR_ZST || b->fmt == SE_FMT_TAR_XZ) && b->threads) {
         char th[16];
         snprintf(th, sizeof th, "%d", b->threads);
@@ -526,26 +523,6 @@ static int write_gz(se_batch *b, int fd, const char *mtext, char *err, size_t er
     return rc;
 }
 
-/* se_batch_set_threads with tar.gz: libarchive writes the tar, se_pgz
- * compresses it on several cores. */
-static la_ssize_t pgz_cb_write(struct archive *a, void *ud, const void *buf, size_t n)
-{
-    if (se_pgz_write(ud, buf, n) != 0) {
-        archive_set_error(a, errno, "%s", strerror(errno));
-        return -1;
-    }
-    return (la_ssize_t)n;
-}
-
-static int pgz_cb_close(struct archive *a, void *ud)
-{
-    if (se_pgz_finish(ud) != 0) {
-        archive_set_error(a, errno, "%s", strerror(errno));
-        return ARCHIVE_FATAL;
-    }
-    return ARCHIVE_OK;
-}
-
 void se_batch_set_threads(se_batch *b, int threads)
 {
     b->threads = threads < 1 ? 1 : threads;
@@ -554,7 +531,6 @@ void se_batch_set_threads(se_batch *b, int threads)
 int se_batch_finish(se_batch *b, char *err, size_t errlen)
 {
     struct archive *a = NULL;
-    se_pgz *pgz = NULL;
     json_object *m = NULL;
     char *mtext = NULL;
     int fd = -1, rc = -1, ioerr = 0;
@@ -599,11 +575,8 @@ int se_batch_finish(se_batch *b, char *err, size_t errlen)
         goto nomem;
     /* No padding to a full block: smaller output and no trailing zero blocks
      * that depend on libarchive's block size. */
-    if (b->fmt == SE_FMT_TAR_GZ && b->threads && !(pgz = se_pgz_new(fd, b->level, b->threads)))
-        goto nomem;
     if (setup_archive(b, a) != 0 || archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
-        (pgz ? archive_write_open(a, pgz, NULL, pgz_cb_write, pgz_cb_close)
-             : archive_write_open_fd(a, fd)) != ARCHIVE_OK)
+        archive_write_open_fd(a, fd) != ARCHIVE_OK)
         goto arcerr;
     if (write_entry(b, a, "manifest.json", mtext, 0, strlen(mtext), &ioerr) != 0)
         goto arcerr;
@@ -651,7 +624,6 @@ nomem:
 out:
     if (a)
         archive_write_free(a); /* after a failed close this only releases memory */
-    se_pgz_free(pgz);
     if (fd >= 0)
         close(fd);
     if (rc != 0 && b->tmp_exists) {

@@ -6,8 +6,9 @@
  * missing); then a new job is recorded in the store, PROCESSING, and each batch
  * is rewritten: batch i of the merged job holds batch i of every shard, shards
  * in command-line order, rows in each shard's part order, re-cut into parts of
- * --rows-per-file in --format/--level, under a new batch id, compressed on
- * every core (se_batch_set_threads: most of a merge's time).  Archives are
+ * --rows-per-file in --format/--level, under a new batch id, compressed
+ * beside the reading (tar.gz and zip on gzspool's thread, tar.zst and tar.xz
+ * on their libraries' threads: se_batch_set_threads).  Archives are
  * written under temporary names and committed only when every one is complete
  * (se_batch_*): all or nothing, as in run.  A shard that did not succeed makes
  * the merged job FAILED without reading or writing any archive. */
