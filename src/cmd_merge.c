@@ -489,7 +489,8 @@ static bool combine(merge *m)
         uint64_t dropped = js->errors_dropped;
         js->errors = json_object_new_array();
         js->errors_dropped = 0;
-        qsort(bad, nbad, sizeof *bad, badrec_cmp);
+        if (nbad) /* qsort takes no NULL, even for nothing */
+            qsort(bad, nbad, sizeof *bad, badrec_cmp);
         over = js->bad_records > max_errors;
         size_t list = over && max_errors < nbad ? (size_t)max_errors + 1 : nbad;
         for (size_t i = 0; i < list; i++)
