@@ -2,7 +2,8 @@
 # CLI tests: every directory under tests/cli/cases is one case.
 #   cmd     shell commands, run in a scratch copy of the case directory with
 #           $SEGEXPORT, $TESTDATA and $SHARED set, SOURCE_DATE_EPOCH fixed and
-#           SEGEXPORT_STORE=store (so job JSON and archives are reproducible);
+#           SEGEXPORT_STORE=store (so job JSON and archives are reproducible),
+#           and SE_SANITIZE (the SANITIZE of make check: set in a sanitized build);
 #           a case that waits for something sources "$TESTLIB" (tests/lib/wait.sh:
 #           wait_until, wait_status, wait_gone, proc_gone) -- never a fixed sleep
 #   exit    expected exit status of cmd (default 0)
