@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "input.h"
 
@@ -201,6 +202,12 @@ static void *reader(void *arg)
         pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &old);
         r = se_input_next(p->in, &ln);
         pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+        /* Told to stop: end here, between two lines, rather than be cancelled
+         * inside libarchive or zlib (a thread cancelled there unwinds without
+         * its frames being cleaned up, which ASan reports as a stack overflow
+         * when the thread exits). */
+        if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
+            goto out;
         bool full = r > 0 && ch->nlines > 0 &&
                     (ch->data_len + ln.len > CHUNK_BYTES || ln.len > UINT32_MAX - ch->data_len ||
                      strcmp(ch->name, ln.name) != 0);
@@ -316,9 +323,16 @@ void se_pipe_free(se_pipe *p)
         return;
     if (p->started) {
         pthread_mutex_lock(&p->mu);
-        p->stop = true;
-        bool done = p->reader_done;
+        __atomic_store_n(&p->stop, true, __ATOMIC_RELEASE);
         pthread_cond_broadcast(&p->cv);
+        /* The reader notices within a line; only one blocked in a read that
+         * does not return (a quiet FIFO) is cancelled, after a second. */
+        struct timespec dl;
+        clock_gettime(CLOCK_REALTIME, &dl);
+        dl.tv_sec += 1;
+        while (!p->reader_done && pthread_cond_timedwait(&p->cv, &p->mu, &dl) == 0)
+            ;
+        bool done = p->reader_done;
         pthread_mutex_unlock(&p->mu);
         if (!done)
             pthread_cancel(p->th);
