@@ -2,7 +2,8 @@
 # Installs the Debian packages segexport needs to build and test, when they are
 # missing.  As root it runs apt-get; otherwise it names what to install.
 pkgs="build-essential pkg-config libjson-c-dev libarchive-dev zlib1g-dev libcmocka-dev libpcre2-dev
-      jq python3 libarchive-tools unzip zstd xz-utils lz4 bzip2 gzip parallel"
+      jq python3 libarchive-tools unzip zstd xz-utils lz4 bzip2 gzip parallel
+      man-db groff-base"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
