@@ -3,7 +3,7 @@
 # missing.  As root it runs apt-get; otherwise it names what to install.
 pkgs="build-essential pkg-config libjson-c-dev libarchive-dev zlib1g-dev libcmocka-dev libpcre2-dev
       jq python3 libarchive-tools unzip zstd xz-utils lz4 bzip2 gzip parallel
-      man-db groff-base"
+      man-db groff-base time"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
