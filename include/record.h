@@ -60,6 +60,11 @@ int se_record_normalize(json_object **objp);
  * identity. */
 char *se_identity_key(json_object *identity_map);
 
+/* The key text "NS:ID" of an identity (SPEC §3), with tab, newline, carriage
+ * return and backslash in either part escaped as \t \n \r \\: malloc'd, or
+ * NULL when out of memory. */
+char *se_key_join(const char *ns, size_t nsn, const char *id, size_t idn);
+
 /* Frees what rec owns and zeroes it.  Accepts an already cleared record. */
 void se_record_clear(se_record *rec);
 

@@ -124,29 +124,6 @@ static uint32_t get_like(keysearch *ks, uint32_t o, uint32_t k)
     return v;
 }
 
-static size_t escaped_len(const char *s, size_t n)
-{
-    size_t len = n;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == '\\')
-            len++;
-    return len;
-}
-
-static char *escape_into(char *o, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        switch (s[i]) {
-        case '\t': *o++ = '\\'; *o++ = 't'; break;
-        case '\n': *o++ = '\\'; *o++ = 'n'; break;
-        case '\r': *o++ = '\\'; *o++ = 'r'; break;
-        case '\\': *o++ = '\\'; *o++ = '\\'; break;
-        default: *o++ = s[i]; break;
-        }
-    }
-    return o;
-}
-
 /* The profile key (record.c's se_identity_key over the normalized map):
  * 1 with *key set, 0 for no identity, -1 out of memory. */
 static int tape_key(const se_tape *tp, char **key)
@@ -193,17 +170,10 @@ static int tape_key(const se_tape *tp, char **key)
         goto out;
     }
     if (ks.have) {
-        size_t len = escaped_len(ks.ns.p, ks.ns.n) + 1 + escaped_len(ks.id.p, ks.id.n);
-        char *o = malloc(len + 1);
-        if (!o) {
+        if (!(*key = se_key_join(ks.ns.p, ks.ns.n, ks.id.p, ks.id.n))) {
             rc = -1;
             goto out;
         }
-        *key = o;
-        o = escape_into(o, ks.ns.p, ks.ns.n);
-        *o++ = ':';
-        o = escape_into(o, ks.id.p, ks.id.n);
-        *o = '\0';
         rc = 1;
     }
 out:

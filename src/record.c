@@ -386,13 +386,18 @@ char *se_identity_key(json_object *identity_map)
     }
     if (bid == NULL)
         return NULL;
-    size_t len = escaped_len(bns, bnsn) + 1 + escaped_len(bid, bidn);
+    return se_key_join(bns, bnsn, bid, bidn);
+}
+
+char *se_key_join(const char *ns, size_t nsn, const char *id, size_t idn)
+{
+    size_t len = escaped_len(ns, nsn) + 1 + escaped_len(id, idn);
     char *key = malloc(len + 1);
     if (key == NULL)
         return NULL;
-    char *o = escape_into(key, bns, bnsn);
+    char *o = escape_into(key, ns, nsn);
     *o++ = ':';
-    o = escape_into(o, bid, bidn);
+    o = escape_into(o, id, idn);
     *o = '\0';
     return key;
 }
