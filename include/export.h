@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "job.h"
+#include "batch.h"
 #include "jobstate.h"
-#include "opts.h"
 
 /* What the engine reports while it works; the CLI decides what to show. */
 typedef enum {
@@ -30,8 +30,20 @@ typedef struct se_export_progress {
 /* Called on the engine's thread; must not call back into the engine. */
 typedef void (*se_export_progress_fn)(void *ud, const se_export_progress *p);
 
+/* How the pass reads and writes (the CLI fills it from its options). */
+typedef struct se_export_limits {
+    se_format format;                /* archive format */
+    int level;                       /* compression level, -1 = the format's default */
+    uint64_t rows_per_file;          /* rows per part file */
+    uint64_t max_errors;             /* bad records tolerated */
+    uint64_t max_record_bytes;       /* a longer record is a bad record */
+    bool keyed;                      /* input lines are KEY<TAB>RECORD, sorted by KEY */
+    bool shard;                      /* only the profiles whose key hash % shard_n == shard_k */
+    uint64_t shard_k, shard_n;
+} se_export_limits;
+
 typedef struct se_export_params {
-    const se_opts *o;
+    se_export_limits o;
     const se_job *job;
     se_jobstate *js;                 /* status, errors and metrics are filled in */
     char *const *inputs;             /* INPUT paths ("-" = stdin); n == 0 means stdin */
@@ -48,7 +60,8 @@ typedef struct se_export_params {
      * the engine itself never prints.  NULL: not shown (errors[] has them). */
     void (*on_warning)(void *ud, const char *msg);
     void *warning_ud;
-    bool no_rawrow;                  /* always the tree path (tests/bench/rawdiff.sh) */
+    bool tree_path;                  /* every profile through json-c trees (assemble.c), the
+                                      * engine's own reference (SEGEXPORT_TREE_PATH=1) */
     bool graph_checked;              /* identityGraph pdg: the (--keyed) groups come from
                                       * se_stitch_execute, which left out those past the
                                       * identity limit: no count per group */

@@ -90,5 +90,7 @@ void se_idguard_reset(se_idguard *g);
 /* Counts the identities of a record's identityMap.  Returns false once the
  * profile holds more than SE_GRAPH_MAX_IDENTITIES (then and after). */
 bool se_idguard_add(se_idguard *g, json_object *identity_map);
+/* Counts one identity; the same return. */
+bool se_idguard_add_one(se_idguard *g, const se_ident *k);
 
 #endif

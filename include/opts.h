@@ -1,11 +1,12 @@
 #ifndef SEGEXPORT_OPTS_H
 #define SEGEXPORT_OPTS_H
-/* The options of one invocation.  The CLI fills it (cli.c); the engine only
- * reads it. */
+/* The options of one invocation.  The CLI fills it (cli.c); the engine gets
+ * what it needs of it as se_export_limits (export.h). */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "batch.h"
+#include "export.h"
 
 typedef enum {
     SE_CMD_NONE, SE_CMD_RUN, SE_CMD_CREATE, SE_CMD_GET, SE_CMD_LIST,
@@ -49,5 +50,15 @@ typedef struct se_opts {
  * (exit 0), or -1 after printing a usage error (exit 2). */
 int se_cli_parse(int argc, char **argv, se_opts *o);
 void se_cli_free(se_opts *o);
+
+/* The engine's share of the options. */
+static inline se_export_limits se_export_limits_of(const se_opts *o)
+{
+    return (se_export_limits){
+        .format = o->format, .level = o->level, .rows_per_file = o->rows_per_file,
+        .max_errors = o->max_errors, .max_record_bytes = o->max_record_bytes,
+        .keyed = o->keyed, .shard = o->shard, .shard_k = o->shard_k, .shard_n = o->shard_n,
+    };
+}
 
 #endif

@@ -33,4 +33,14 @@ json_object *se_proj_apply(const se_proj *pj, json_object *src);
  * by deep equality): *len unchanged, build the tree; -1 on out of memory. */
 int se_proj_tape_row(const se_proj *pj, const se_tape *tp, char **buf, size_t *len, size_t *cap);
 
+/* The same for an event's entry in timeSeriesEvents: se_proj_apply(pj,
+ * event) for the event as se_record_parse normalizes it (identity items are
+ * not folded).  Same returns. */
+int se_proj_tape_event_row(const se_proj *pj, const se_tape *tp, char **buf, size_t *len, size_t *cap);
+
+/* Whether a record's tape needs none of se_record_parse's renaming (no xdm:
+ * spelling at the top level or in a segmentMembership entry): then its tape
+ * reads as the normalized record (duplicate keys: the last value). */
+bool se_proj_tape_normal(const se_tape *tp);
+
 #endif

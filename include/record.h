@@ -48,6 +48,10 @@ int se_record_facts(se_rparser *p, const char *data, size_t len, se_record *rec,
                     char *err, size_t errlen);
 int se_record_tree(se_rparser *p, se_record *rec, char *err, size_t errlen);
 
+/* The tape of the line p read last (valid until p reads another). */
+struct se_tape;
+const struct se_tape *se_rparser_tape(const se_rparser *p);
+
 /* The normalization se_record_parse applies to a record's tree (above), in
  * place (*objp may be replaced), _acp_system_metadata kept.  -1 on out of
  * memory.  For tests/fuzz/ref_record.h, the reference record reader. */
@@ -68,7 +72,11 @@ char *se_key_join(const char *ns, size_t nsn, const char *id, size_t idn);
 /* Frees what rec owns and zeroes it.  Accepts an already cleared record. */
 void se_record_clear(se_record *rec);
 
-/* FNV-1a 64-bit over bytes (the --shard hash). */
+/* FNV-1a 64-bit over bytes (the --shard hash); the only copy of it.
+ * se_fnv1a64_more goes on from h over more bytes (h = SE_FNV1A64_INIT to
+ * start): the hash of pieces in turn equals the hash of their concatenation. */
+#define SE_FNV1A64_INIT 14695981039346656037ULL
 uint64_t se_fnv1a64(const char *s, size_t n);
+uint64_t se_fnv1a64_more(uint64_t h, const char *s, size_t n);
 
 #endif

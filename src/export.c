@@ -1,4 +1,9 @@
-/* The export engine (SPEC §3-§7): one streaming pass, all or nothing. */
+/* The export engine (SPEC §3-§7): one streaming pass, all or nothing.
+ *
+ * One record path (docs/record-path.md): the pipeline's prep parses every
+ * line once into a tape and reads its facts (kind, key, times) on whichever
+ * core is free; this thread groups the records by key, keeping each as its
+ * text, tape and facts; assemble.c turns a finished group into rows. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,102 +12,22 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include "batch.h"
 #include "errcodes.h"
-#include "export.h"
-#include "filter.h"
-#include "segdefs.h"
-#include "groupcheck.h"
-#include "idgraph.h"
+#include "export_int.h"
 #include "input.h"
 #include "keyed.h"
-#include "nscount.h"
 #include "pipeline.h"
-#include "profile.h"
-#include "project.h"
-#include "record.h"
-#include "scan.h"
+#include "recfacts.h"
 #include "shardkey.h"
-#include "tape.h"
+#include "tapedom.h"
 #include "timeutil.h"
 
 #define KEY_SLACK 65536 /* --keyed: room for KEY<TAB> beyond --max-record-bytes */
 #define WARN_LIMIT 20 /* bad-record warnings passed to on_warning; all go to errors[] */
 
-/* Top-level member names a record kind needs (no escapes: see scan.h). */
-typedef struct names {
-    bool all;
-    const char **v;
-    size_t *len, n;
-} names;
+enum { PL_TAPE = 1, PL_SKIP = 2, PL_QKEY = 4 };
 
-typedef struct ctx {
-    const se_export_params *ep;
-    json_object **evobjs;            /* segment evaluation: the profile's events */
-    size_t evcap;
-    uint64_t in_bytes;               /* input bytes read, for progress */
-    const se_job *job;
-    se_jobstate *js;
-    se_batch **batches;
-    size_t nbatches;
-    se_proj *proj, *evproj;
-    se_profile prof;
-    bool in_group;
-    bool *qual;
-    se_groupcheck *seen;
-    char *prev_key;                  /* keyed: the previous group's key */
-    bool not_mine;                   /* --shard: the current line's bad record is another shard's */
-    bool failed;
-    char why[1024];
-
-    /* The fast path (see scan.h): records the pre-parse is sure of are parsed
-     * from a smaller text holding only the top-level members the job reads. */
-    bool fast;
-    names keep_frag, keep_event;     /* .all: keep every member */
-    /* Segment pre-filter: a profile none of whose fragments' segmentMembership
-     * bytes hold a wanted segment id (or any backslash) cannot qualify, so its
-     * records are only checked, never parsed.  Until one may qualify, the
-     * group's record texts wait in pend. */
-    bool prefilter;
-    bool group_live;                 /* the current group is parsed as it comes */
-    char *pend;                      /* record texts of the current group, back to back */
-    size_t pend_len, pend_cap;
-    /* A record text still in the current chunk is only pointed to (ptr); it
-     * is copied into pend (off) before that chunk goes away (pend_own). */
-    struct pend_rec { const char *ptr; size_t off, len; uint64_t seq; } *pend_recs;
-    size_t npend, cap_pend;
-    /* Raw rows (full exports without segment or time filters): when every
-     * fragment of a profile was pre-parsed surely and had its row built from
-     * its tape by prep (se_proj_tape_row), and at most one of them holds any of
-     * the projection's top-level names, the merged profile's projection is
-     * that fragment's (the others add no projected key, and the merge copies
-     * a key found in one fragment as it is).  With more than one fragment the
-     * namespace counts must not depend on the merge order: every namespace of
-     * every fragment a non-empty array, all already in the counter.  The
-     * group's records wait in pend (as with the pre-filter) until that is
-     * known, else they are parsed and merged as usual. */
-    bool rawrow;
-    bool defer;                      /* prefilter || rawrow */
-    names heads;                     /* the projection's top-level names */
-    size_t raw_frags;                /* fragments waiting in pend */
-    bool raw_head;                   /* raw holds the row of the fragment with heads */
-    bool raw_clean;                  /* every waiting fragment's namespaces are all counted */
-    char *raw;                       /* the row */
-    size_t raw_len, raw_cap;
-    char *sig, *sig2;                /* the fragments' counted namespaces, '\n'-separated */
-    size_t sig_len, sig_cap, sig2_cap;
-    se_nscount *nsc;                 /* namespace counts of raw rows */
-    char *key;                       /* the scanned key */
-    size_t key_cap;
-    se_rparser *rp;
-    bool pdg;                        /* identityGraph pdg, groups not checked yet: count identities */
-    se_idguard guard;                /* its distinct identities, up to the limit */
-} ctx;
-
-static void fail(ctx *c, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void fail(ctx *c, const char *code, const char *fmt, ...)
+void se_x_fail(ctx *c, const char *code, const char *fmt, ...)
 {
     va_list ap;
     if (c->failed)
@@ -112,6 +37,21 @@ static void fail(ctx *c, const char *code, const char *fmt, ...)
     va_end(ap);
     se_jobstate_error(c->js, code, c->why, "segexport");
     c->failed = true;
+}
+
+void se_x_oom(ctx *c)
+{
+    se_x_fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
+}
+
+int se_x_write_row(ctx *c, size_t b, const char *s, size_t len)
+{
+    char err[1024];
+    if (se_batch_add(c->batches[b], s, len, err, sizeof err)) {
+        se_x_fail(c, SE_EC_WRITE, "Error writing profiles to output path: %s", err);
+        return -1;
+    }
+    return 0;
 }
 
 static const char *cancel_text(const se_export_params *ep)
@@ -136,10 +76,10 @@ static void bad_record_msg(ctx *c, const char *msg)
     se_jobstate_error(c->js, SE_EC_BAD_RECORD, msg, "segexport.input");
     if (c->js->bad_records <= WARN_LIMIT && c->ep->on_warning)
         c->ep->on_warning(c->ep->warning_ud, msg);
-    if (c->js->bad_records > c->ep->o->max_errors)
-        fail(c, SE_EC_JOB_FAILED,
-             "Error in Export Job: %llu bad input records, more than --max-errors %llu",
-             (unsigned long long)c->js->bad_records, (unsigned long long)c->ep->o->max_errors);
+    if (c->js->bad_records > c->ep->o.max_errors)
+        se_x_fail(c, SE_EC_JOB_FAILED,
+                  "Error in Export Job: %llu bad input records, more than --max-errors %llu",
+                  (unsigned long long)c->js->bad_records, (unsigned long long)c->ep->o.max_errors);
 }
 
 static void bad_record(ctx *c, const char *name, uint64_t line, const char *reason)
@@ -149,178 +89,132 @@ static void bad_record(ctx *c, const char *name, uint64_t line, const char *reas
     bad_record_msg(c, msg);
 }
 
-static int write_row(ctx *c, size_t b, const char *s, size_t len)
+/* ---- the group ---------------------------------------------------------- */
+
+static void grec_free(se_grec *r, bool own)
 {
-    char err[1024];
-    if (se_batch_add(c->batches[b], s, len, err, sizeof err)) {
-        fail(c, SE_EC_WRITE, "Error writing profiles to output path: %s", err);
+    se_record_clear(&r->f);
+    if (own) {
+        free((char *)r->tape.s);
+        free(r->tape.t);
+    }
+    memset(r, 0, sizeof *r);
+}
+
+static void group_drop(ctx *c)
+{
+    for (size_t i = 0; i < c->nfrags; i++)
+        grec_free(&c->frags[i], c->frag_own[i]);
+    for (size_t i = 0; i < c->nevents; i++)
+        grec_free(&c->events[i], c->event_own[i]);
+    c->nfrags = c->nevents = 0;
+}
+
+/* Copies a record's text and tokens out of the chunk (or parser) they
+ * point into.  -1 on out of memory. */
+static int grec_own(se_grec *r)
+{
+    char *s = malloc(r->tape.len ? r->tape.len : 1);
+    se_tok *t = malloc((r->tape.n ? r->tape.n : 1) * sizeof *t);
+    if (!s || !t) {
+        free(s);
+        free(t);
         return -1;
     }
+    memcpy(s, r->tape.s, r->tape.len);
+    memcpy(t, r->tape.t, r->tape.n * sizeof *t);
+    r->tape.s = s;
+    r->tape.t = t;
+    r->tape.cap = r->tape.n;
     return 0;
 }
 
-static int go_live(ctx *c);
-
-/* The finished group's row is the one prep built from its fragment's bytes
- * (see rawrow above); sig: its namespaces to count. */
-static void raw_finish(ctx *c, const char *sig, size_t sig_len)
+/* The chunk is about to go away: the group's records become its own. */
+static int group_own(ctx *c)
 {
-    c->npend = 0;
-    c->pend_len = 0;
-    c->js->profiles++;
-    for (size_t b = 0; b < c->nbatches; b++) {
-        if (write_row(c, b, c->raw, c->raw_len))
-            break;
-        c->js->exported++;
-        if (se_nscount_row(c->nsc, c->js, sig, sig_len) != 0) {
-            fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
-            break;
+    for (size_t i = 0; i < c->nfrags; i++)
+        if (!c->frag_own[i]) {
+            if (grec_own(&c->frags[i]) != 0)
+                goto oom;
+            c->frag_own[i] = true;
         }
-    }
+    for (size_t i = 0; i < c->nevents; i++)
+        if (!c->event_own[i]) {
+            if (grec_own(&c->events[i]) != 0)
+                goto oom;
+            c->event_own[i] = true;
+        }
+    return 0;
+oom:
+    se_x_oom(c);
+    return -1;
 }
 
-/* SPEC §8: the definitions recompute the merged profile's segmentMembership,
- * with its events, at the job's creation time, before the filters. */
-static int evaluate(ctx *c, se_profile *p)
+static int grow_recs(se_grec **v, bool **own, size_t *cap, size_t n)
 {
-    char err[512];
-
-    if (p->nevents > c->evcap) {
-        json_object **n = realloc(c->evobjs, p->nevents * sizeof *n);
-        if (!n) {
-            fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
-            return -1;
-        }
-        c->evobjs = n;
-        c->evcap = p->nevents;
-    }
-    for (size_t i = 0; i < p->nevents; i++)
-        c->evobjs[i] = p->events[i].obj;
-    if (se_segdefs_apply(c->ep->segdefs, p->merged, c->evobjs, p->nevents, c->js->creation_ms,
-                         err, sizeof err) != 0) {
-        fail(c, SE_EC_JOB_FAILED, "Error in Export Job: segment evaluation: %s", err);
+    if (n < *cap)
+        return 0;
+    size_t nc = *cap ? 2 * *cap : 8;
+    se_grec *nv = realloc(*v, nc * sizeof *nv);
+    if (!nv)
         return -1;
-    }
+    *v = nv;
+    bool *no = realloc(*own, nc * sizeof *no);
+    if (!no)
+        return -1;
+    *own = no;
+    *cap = nc;
     return 0;
 }
 
-/* SPEC §4: a stitched profile of more than 50 identities is left out, as AEP
- * does; reported, not a bad record (no --max-errors). */
-static void graph_too_big(ctx *c)
+/* Moves rec (its facts; its tape points into the chunk, or must be copied
+ * now when copy) into the group. */
+static int group_add(ctx *c, se_record *f, const se_tape *tape, bool copy)
 {
-    char msg[1024];
-    snprintf(msg, sizeof msg, "profile \"%s\" left out: its identity graph holds more than %d identities",
-             c->prof.key, SE_GRAPH_MAX_IDENTITIES);
-    se_jobstate_error(c->js, SE_EC_GRAPH_TOO_BIG, msg, "segexport.graph");
-    if (c->ep->on_warning)
-        c->ep->on_warning(c->ep->warning_ud, msg);
+    bool ev = f->kind == SE_REC_EVENT;
+    se_grec **v = ev ? &c->events : &c->frags;
+    bool **own = ev ? &c->event_own : &c->frag_own;
+    size_t *n = ev ? &c->nevents : &c->nfrags;
+    if (grow_recs(v, own, ev ? &c->cap_events : &c->cap_frags, *n) != 0)
+        goto oom;
+    se_grec *r = &(*v)[*n];
+    r->f = *f;
+    r->tape = *tape;
+    if (copy && grec_own(r) != 0) {
+        memset(r, 0, sizeof *r);
+        goto oom;
+    }
+    (*own)[*n] = copy;
+    (*n)++;
+    memset(f, 0, sizeof *f);
+    return 0;
+oom:
+    se_x_oom(c);
+    return -1;
 }
 
-/* Assembles the finished group, filters it and writes its row(s). */
 static void finish_profile(ctx *c)
 {
-    const se_job *job = c->job;
-    se_profile *p = &c->prof;
-    json_object *row = NULL, *idmap = NULL;
-    const char *s;
-    size_t len;
-
     if (!c->in_group)
         return;
     c->in_group = false;
-    if (c->pdg && c->guard.over) {
-        graph_too_big(c);
-        return;
-    }
-    if (c->prefilter && !c->group_live) {
-        /* No fragment names a wanted segment: it cannot qualify (SPEC §5.3). */
-        c->npend = 0;
-        c->pend_len = 0;
-        c->js->profiles++;
-        return;
-    }
-    if (c->rawrow && !c->group_live) {
-        if (c->raw_frags == 1) {
-            raw_finish(c, c->sig, c->sig_len);
-            return;
-        }
-        size_t n;
-        if (c->raw_frags > 1 && c->raw_clean &&
-            se_nscount_known(c->js, c->sig, c->sig_len, &c->sig2, &c->sig2_cap, &n)) {
-            raw_finish(c, c->sig2, n);
-            return;
-        }
-        if (go_live(c) != 0)
-            return;
-    }
-    if (se_profile_assemble(p, job->policy)) {
-        fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
-        return;
-    }
-    c->js->profiles++;
-    if (job->eval_segmentation && c->ep->segdefs && evaluate(c, p) != 0)
-        return;
-    if (!se_filter_profile(job, p, c->qual))
-        return;
-    if (!(row = se_proj_apply(c->proj, p->merged)))
-        goto oom;
-    if (job->has_event_list) {
-        json_object *evs = json_object_new_array();
-        if (!evs)
-            goto oom;
-        for (size_t i = 0; i < p->nevents; i++) {
-            json_object *e;
-            if (!se_filter_event(job, &p->events[i]))
-                continue;
-            if (!(e = se_proj_apply(c->evproj, p->events[i].obj))) {
-                json_object_put(evs);
-                goto oom;
-            }
-            json_object_array_add(evs, e);
-        }
-        /* A projection without fields returns merged itself: copy the top
-         * level before adding, so merged stays the merged profile. */
-        if (row == p->merged) {
-            json_object *top = json_object_new_object();
-            json_object_object_foreach(row, k, v)
-                json_object_object_add(top, k, json_object_get(v));
-            json_object_put(row);
-            row = top;
-        }
-        json_object_object_add(row, "timeSeriesEvents", evs);
-    }
-    s = json_object_to_json_string_length(row, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-    if (!s)
-        goto oom;
-    json_object_object_get_ex(p->merged, "identityMap", &idmap);
-    for (size_t b = 0; b < c->nbatches; b++) {
-        if (c->nbatches > 1 && !c->qual[b])
-            continue;
-        if (write_row(c, b, s, len))
-            break;
-        c->js->exported++;
-        se_jobstate_count_row(c->js, idmap);
-    }
-    json_object_put(row);
-    return;
-oom:
-    json_object_put(row);
-    fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
+    se_x_assemble(c);
+    group_drop(c);
 }
 
 /* Starts or continues the group of key (h: its se_fnv1a64); checks the
  * grouping rule. */
 static int group(ctx *c, const char *key, uint64_t h, const se_line *ln)
 {
-    if (c->in_group && !strcmp(key, c->prof.key))
+    if (c->in_group && !strcmp(key, c->key))
         return 0;
     finish_profile(c);
     if (c->failed)
         return -1;
-    if (c->ep->o->keyed) {
+    if (c->ep->o.keyed) {
         if (c->prev_key && strcmp(key, c->prev_key) < 0) {
-            fail(c, SE_EC_KEY_ORDER, "%s:%llu: input not sorted by key: \"%s\" comes after \"%s\"",
-                 ln->name, (unsigned long long)ln->lineno, key, c->prev_key);
+            se_x_fail(c, SE_EC_KEY_ORDER, "%s:%llu: input not sorted by key: \"%s\" comes after \"%s\"",
+                      ln->name, (unsigned long long)ln->lineno, key, c->prev_key);
             return -1;
         }
         free(c->prev_key);
@@ -333,329 +227,113 @@ static int group(ctx *c, const char *key, uint64_t h, const se_line *ln)
         if (r < 0)
             goto oom;
         if (r > 0) {
-            fail(c, SE_EC_NOT_GROUPED,
-                 "input not grouped: key \"%s\" at %s:%llu already appeared at %s:%llu",
-                 key, ln->name, (unsigned long long)ln->lineno, pname, (unsigned long long)pline);
+            se_x_fail(c, SE_EC_NOT_GROUPED,
+                      "input not grouped: key \"%s\" at %s:%llu already appeared at %s:%llu",
+                      key, ln->name, (unsigned long long)ln->lineno, pname, (unsigned long long)pline);
             return -1;
         }
     }
-    if (se_profile_begin(&c->prof, key))
-        goto oom;
+    size_t n = strlen(key) + 1;
+    if (n > c->key_cap) {
+        char *k = realloc(c->key, n < 64 ? 64 : n);
+        if (!k)
+            goto oom;
+        c->key = k;
+        c->key_cap = n < 64 ? 64 : n;
+    }
+    memcpy(c->key, key, n);
     se_idguard_reset(&c->guard);
     c->in_group = true;
-    c->group_live = false;
-    c->npend = 0;
-    c->pend_len = 0;
-    c->raw_frags = 0;
-    c->raw_head = false;
-    c->raw_clean = true;
-    c->sig_len = 0;
     return 0;
 oom:
-    fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
+    se_x_oom(c);
     return -1;
 }
 
-/* ---- the fast path ---------------------------------------------------- */
+/* ---- identityGraph pdg: the group's identities, counted ------------------ */
 
-static int grow_to(char **buf, size_t *cap, size_t need)
+static uint32_t get_either(const se_tape *tp, uint32_t o, const char *k, const char *xk)
 {
-    if (need <= *cap)
-        return 0;
-    size_t nc = *cap ? *cap : 4096;
-    while (nc < need)
-        nc *= 2;
-    char *nb = realloc(*buf, nc);
-    if (!nb)
-        return -1;
-    *buf = nb;
-    *cap = nc;
-    return 0;
+    uint32_t v = se_tape_get(tp, o, k, strlen(k));
+    return v ? v : se_tape_get(tp, o, xk, strlen(xk));
 }
 
-static int names_add(names *n, const char *s, size_t len)
+/* A string token unescaped into c->sbuf at *off (grown); its length, or -1
+ * on out of memory. */
+static long str_at(ctx *c, const se_tape *tp, uint32_t i, size_t off)
 {
-    for (size_t i = 0; i < n->n; i++)
-        if (n->len[i] == len && !memcmp(n->v[i], s, len))
-            return 0;
-    const char **v = realloc(n->v, (n->n + 1) * sizeof *v);
-    if (!v)
-        return -1;
-    n->v = v;
-    size_t *l = realloc(n->len, (n->n + 1) * sizeof *l);
-    if (!l)
-        return -1;
-    n->len = l;
-    if (!(n->v[n->n] = strndup(s, len)))
-        return -1;
-    n->len[n->n++] = len;
-    return 0;
-}
-
-static void names_free(names *n)
-{
-    for (size_t i = 0; i < n->n; i++)
-        free((char *)n->v[i]);
-    free(n->v);
-    free(n->len);
-    memset(n, 0, sizeof *n);
-}
-
-static bool names_has(const names *n, const char *s, size_t len)
-{
-    for (size_t i = 0; i < n->n; i++)
-        if (n->len[i] == len && !memcmp(n->v[i], s, len))
-            return true;
-    return false;
-}
-
-/* The first component of every path in fields, read as se_proj_compile reads
- * them (blanks around commas ignored, empty components skipped). */
-static int add_heads(names *n, const char *fields)
-{
-    for (const char *p = fields; p && *p;) {
-        const char *e = strchr(p, ',');
-        if (!e)
-            e = p + strlen(p);
-        const char *a = p, *b = e;
-        while (a < b && (*a == ' ' || *a == '\t'))
-            a++;
-        while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
-            b--;
-        while (a < b && *a == '.')
-            a++;
-        const char *h = a;
-        while (h < b && *h != '.')
-            h++;
-        if (h > a && names_add(n, a, (size_t)(h - a)) != 0)
+    size_t need = off + tp->t[i].len + 1;
+    if (need > c->sbuf_cap) {
+        char *nb = realloc(c->sbuf, need * 2);
+        if (!nb)
             return -1;
-        p = *e ? e + 1 : e;
+        c->sbuf = nb;
+        c->sbuf_cap = need * 2;
     }
-    return 0;
+    size_t n = se_tape_unescape(tp, i, c->sbuf + off);
+    c->sbuf[off + n] = '\0';
+    return (long)n;
 }
 
-static int add_list(names *n, const char *const *v)
+/* se_idguard_add over a record's tape (every identity SPEC §3 reads); false
+ * once the group is over the limit. */
+static bool guard_keep(ctx *c, const se_tape *tp)
 {
-    for (; *v; v++)
-        if (names_add(n, *v, strlen(*v)) != 0)
-            return -1;
-    return 0;
-}
-
-/* Decides what the fast path may do for this job.  -1 on out of memory. */
-static int fast_setup(ctx *c)
-{
-    const se_job *job = c->job;
-    static const char *const frag_base[] = {
-        "identityMap", "_acp_system_metadata", "extSourceSystemAudit", "xdm:extSourceSystemAudit", NULL };
-    static const char *const event_base[] = { "identityMap", "timestamp", "_acp_system_metadata", NULL };
-
-    /* Segment evaluation and identity graphs read whole records. */
-    /* Segment evaluation reads whole records.  An unchecked pdg group (stitched
-     * input is --keyed) is parsed record by record, for its identity count. */
-    c->fast = !job->eval_segmentation && (!c->pdg || c->ep->o->keyed);
-    if (!c->fast)
-        return 0;
-    if (!c->proj) {
-        c->keep_frag.all = true;
-    } else {
-        if (add_list(&c->keep_frag, frag_base) != 0 || add_heads(&c->keep_frag, job->fields) != 0)
-            return -1;
-        if ((job->nsegs > 0 || job->has_sqt) &&
-            names_add(&c->keep_frag, "segmentMembership", strlen("segmentMembership")) != 0)
-            return -1;
+    if (!c->pdg || c->guard.over)
+        return !c->guard.over;
+    if (!se_proj_tape_normal(tp)) {
+        /* Both spellings of identityMap: the tree merges them. */
+        bool oom = false;
+        json_object *o = se_tape_to_json(tp, 0, &oom), *m = NULL;
+        if (!oom && se_record_normalize(&o) == 0 && json_object_object_get_ex(o, "identityMap", &m))
+            se_idguard_add(&c->guard, m);
+        json_object_put(o);
+        if (oom)
+            se_x_oom(c);
+        return !c->guard.over;
     }
-    if (job->has_event_list && !c->evproj) {
-        c->keep_event.all = true;
-    } else {
-        if (add_list(&c->keep_event, event_base) != 0)
-            return -1;
-        if (job->has_event_list && add_heads(&c->keep_event, job->event_fields) != 0)
-            return -1;
-    }
-    c->rawrow = !c->pdg && !job->has_event_list && job->nsegs == 0 && !job->has_sqt &&
-                !job->has_from_ingest && c->js->nbatches == 1 &&
-                (!job->policy || job->policy->attr == SE_ATTR_TIMESTAMP_ORDERED) && !c->ep->no_rawrow;
-    if (c->rawrow && ((c->proj && add_heads(&c->heads, job->fields) != 0) || !(c->nsc = se_nscount_new())))
-        return -1;
-    /* An id that JSON must escape ('"', '\\', control characters) cannot be
-     * found as raw bytes: no pre-filter then. */
-    c->prefilter = job->nsegs > 0 && !c->pdg;
-    for (size_t i = 0; i < job->nsegs && c->prefilter; i++) {
-        const unsigned char *id = (const unsigned char *)job->segs[i].segment_id;
-        if (!id || !*id)
-            c->prefilter = false;
-        for (; id && *id; id++)
-            if (*id < 0x20 || *id == '"' || *id == '\\')
-                c->prefilter = false;
-    }
-    c->defer = c->prefilter || c->rawrow;
-    return 0;
-}
-
-/* The scanned key "NS:ID" (raw bytes need no escaping, see scan.h). */
-static const char *scan_key(ctx *c, const char *data, const se_scan *sc)
-{
-    if (grow_to(&c->key, &c->key_cap, (size_t)sc->ns_len + sc->id_len + 2) != 0)
-        return NULL;
-    memcpy(c->key, data + sc->ns_off, sc->ns_len);
-    c->key[sc->ns_len] = ':';
-    memcpy(c->key + sc->ns_len + 1, data + sc->id_off, sc->id_len);
-    c->key[sc->ns_len + 1 + sc->id_len] = '\0';
-    return c->key;
-}
-
-/* The members of this record the job reads: n_kept of them, *size bytes as
- * an object.  Returns false when that is the whole record. */
-static bool reduced_size(const ctx *c, const char *data, const se_scan *sc, size_t *size)
-{
-    const names *keep = sc->event ? &c->keep_event : &c->keep_frag;
-    size_t n = 1, kept = 0;
-
-    if (keep->all || !sc->members_ok)
-        return false;
-    for (size_t i = 0; i < sc->nmembers; i++) {
-        const se_scan_member *m = &sc->members[i];
-        if (names_has(keep, data + m->name_off, m->name_len)) {
-            n += m->len + 1;
-            kept++;
-        }
-    }
-    *size = n + (kept == 0);
-    return kept < sc->nmembers;
-}
-
-/* Writes that object (same members, same order) to o. */
-static void reduced_write(const ctx *c, const char *data, const se_scan *sc, char *o)
-{
-    const names *keep = sc->event ? &c->keep_event : &c->keep_frag;
-    char *start = o;
-
-    *o++ = '{';
-    for (size_t i = 0; i < sc->nmembers; i++) {
-        const se_scan_member *m = &sc->members[i];
-        if (!names_has(keep, data + m->name_off, m->name_len))
-            continue;
-        if (o > start + 1)
-            *o++ = ',';
-        memcpy(o, data + m->off, m->len);
-        o += m->len;
-    }
-    *o = '}';
-}
-
-/* False when this record cannot make its profile qualify: it is an event, or
- * no segmentMembership member holds a wanted id's bytes or a backslash. */
-static bool may_qualify(const ctx *c, const char *data, const se_scan *sc)
-{
-    if (sc->event)
-        return false;
-    if (!sc->members_ok)
+    uint32_t map = se_tape_get(tp, 0, "identityMap", 11);
+    if (!map || tp->t[map].kind != SE_TK_OBJ)
         return true;
-    for (size_t i = 0; i < sc->nmembers; i++) {
-        const se_scan_member *m = &sc->members[i];
-        if (m->name_len != 17 || memcmp(data + m->name_off, "segmentMembership", 17) != 0)
+    SE_TAPE_EACH_MEMBER(tp, map, k) {
+        if (!se_tape_first_key(tp, map, k))
             continue;
-        const char *v = data + m->off;
-        if (memchr(v, '\\', m->len))
-            return true;
-        for (size_t j = 0; j < c->job->nsegs; j++)
-            if (se_find_bytes(v, m->len, c->job->segs[j].segment_id, strlen(c->job->segs[j].segment_id)))
-                return true;
+        uint32_t items = se_tape_last_value(tp, map, k);
+        if (tp->t[items].kind != SE_TK_ARR)
+            continue;
+        long nsl = str_at(c, tp, k, 0);
+        if (nsl < 0)
+            goto oom;
+        SE_TAPE_EACH_ELEM(tp, items, e) {
+            if (tp->t[e].kind != SE_TK_OBJ)
+                continue;
+            uint32_t id = get_either(tp, e, "id", "xdm:id");
+            if (!id || tp->t[id].kind != SE_TK_STR)
+                continue;
+            long idl = str_at(c, tp, id, (size_t)nsl + 1);
+            if (idl < 0)
+                goto oom;
+            const char *ids = c->sbuf + nsl + 1;
+            if (idl == 0 || memchr(ids, '\0', (size_t)idl))
+                continue;
+            se_ident one = { c->sbuf, ids, (size_t)nsl, (size_t)idl };
+            if (!se_idguard_add_one(&c->guard, &one))
+                return false;
+        }
     }
+    return true;
+oom:
+    se_x_oom(c);
     return false;
 }
 
-/* pdg: false once the group holds more than 50 identities (then it is left
- * out, and nothing more of it is kept). */
-static bool guard_keep(ctx *c, const se_record *rec)
-{
-    json_object *idmap = NULL;
-    return !c->pdg || !json_object_object_get_ex(rec->obj, "identityMap", &idmap) ||
-           se_idguard_add(&c->guard, idmap);
-}
-
-/* Parses a text the pre-parse was sure of and adds it to the profile. */
-static int parse_add(ctx *c, const char *text, size_t len, uint64_t seq)
-{
-    se_record rec;
-    char err[512];
-    if (se_record_parse(c->rp, text, len, &rec, err, sizeof err) != 0) {
-        /* Only out of memory can get here: the text was checked. */
-        fail(c, SE_EC_JOB_FAILED, "Error in Export Job: %s", err);
-        return -1;
-    }
-    rec.seq = seq;
-    if (!guard_keep(c, &rec)) {
-        se_record_clear(&rec);
-        return 0;
-    }
-    if (se_profile_add(&c->prof, &rec) != 0) {
-        se_record_clear(&rec);
-        fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
-        return -1;
-    }
-    return 0;
-}
-
-static int stash(ctx *c, const char *text, size_t len, uint64_t seq)
-{
-    if (c->npend == c->cap_pend) {
-        size_t nc = c->cap_pend ? 2 * c->cap_pend : 16;
-        struct pend_rec *np = realloc(c->pend_recs, nc * sizeof *np);
-        if (!np)
-            goto oom;
-        c->pend_recs = np;
-        c->cap_pend = nc;
-    }
-    c->pend_recs[c->npend++] = (struct pend_rec){ text, 0, len, seq };
-    return 0;
-oom:
-    fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
-    return -1;
-}
-
-/* Copies the waiting texts that still point into the current chunk, which is
- * about to go away.  -1 on out of memory. */
-static int pend_own(ctx *c)
-{
-    for (size_t i = 0; i < c->npend; i++) {
-        struct pend_rec *r = &c->pend_recs[i];
-        if (!r->ptr)
-            continue;
-        if (grow_to(&c->pend, &c->pend_cap, c->pend_len + r->len) != 0) {
-            fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
-            return -1;
-        }
-        memcpy(c->pend + c->pend_len, r->ptr, r->len);
-        r->off = c->pend_len;
-        r->ptr = NULL;
-        c->pend_len += r->len;
-    }
-    return 0;
-}
-
-/* The current group may qualify: parse what waited, then parse as it comes. */
-static int go_live(ctx *c)
-{
-    c->group_live = true;
-    for (size_t i = 0; i < c->npend; i++)
-        if (parse_add(c, c->pend_recs[i].ptr ? c->pend_recs[i].ptr : c->pend + c->pend_recs[i].off,
-                      c->pend_recs[i].len, c->pend_recs[i].seq) != 0)
-            return -1;
-    c->npend = 0;
-    c->pend_len = 0;
-    return 0;
-}
-
-enum { PL_SURE = 1, PL_EVENT = 2, PL_MAYQ = 4, PL_WHOLE = 8, PL_RAW = 16, PL_HEADS = 32,
-       PL_NSALL = 64, PL_SKIP = 128, PL_QKEY = 256 };
+/* ---- reading ------------------------------------------------------------ */
 
 /* The record bytes of a line (after the key and TAB with --keyed); NULL when
  * a keyed line has no TAB. */
 static const char *record_of(const ctx *c, const char *line, size_t len, size_t *rlen)
 {
-    if (!c->ep->o->keyed) {
+    if (!c->ep->o.keyed) {
         *rlen = len;
         return line;
     }
@@ -666,140 +344,117 @@ static const char *record_of(const ctx *c, const char *line, size_t len, size_t 
     return tab + 1;
 }
 
-/* The pipeline's prep, on either thread: pre-parses every line of the chunk
- * (reads c, writes only the chunk). */
-static int prep_lines(const ctx *c, se_chunk *ch, se_tape *tp, char **row, size_t *row_cap);
-
-static int prep_chunk(void *ud, se_chunk *ch)
+/* prep's facts of the chunk's lines: ch->ext, ch->ext_cap entries. */
+static se_record *chunk_facts(se_chunk *ch)
 {
-    const ctx *c = ud;
-    se_tape tp;
-    char *row = NULL;
-    size_t row_cap = 0;
-    if (!c->fast)
-        return 0;
-    /* Per call: prep may run on either thread. */
-    se_tape_init(&tp);
-    int rc = prep_lines(c, ch, &tp, &row, &row_cap);
-    se_tape_free(&tp);
-    free(row);
-    return rc;
+    if (ch->ext_cap < ch->nlines) {
+        free(ch->ext);
+        ch->ext = calloc(ch->nlines, sizeof(se_record));
+        ch->ext_cap = ch->ext ? ch->nlines : 0;
+    }
+    return ch->ext;
 }
 
-static int prep_lines(const ctx *c, se_chunk *ch, se_tape *tp, char **row, size_t *row_cap)
+static void drop_chunk(void *ud, se_chunk *ch, bool free_ext)
 {
-    se_scan sc;
+    (void)ud;
+    se_record *f = ch->ext;
+    for (size_t i = 0; f && i < ch->ext_cap; i++)
+        se_record_clear(&f[i]);
+    if (free_ext) {
+        free(ch->ext);
+        ch->ext = NULL;
+        ch->ext_cap = 0;
+    }
+}
+
+static int prep_lines(const ctx *c, se_chunk *ch, se_tape *tp, se_record *facts)
+{
+    const se_export_limits *o = &c->ep->o;
+    char err[512];
     for (size_t i = 0; i < ch->nlines; i++) {
         se_pline *pl = &ch->lines[i];
-        size_t len, size;
+        size_t len;
+        pl->flags = 0;
         if (pl->too_long)
             continue;
         const char *line = ch->data + pl->off;
         const char *data = record_of(c, line, pl->len, &len);
-        if (!data)
+        if (!data || (o->keyed && (data == line + 1 || len > o->max_record_bytes)))
             continue;
-        if (c->ep->o->shard) {
+        if (o->shard) {
             /* Decided from the key alone (shardkey.h): another shard's record
              * is neither parsed nor validated here; its owner does that. */
             uint64_t qh;
-            bool q = c->ep->o->keyed ? data > line + 1 : se_shardkey_hash(data, len, &qh);
-            if (q && c->ep->o->keyed)
+            bool q = o->keyed ? true : se_shardkey_hash(data, len, &qh);
+            if (o->keyed)
                 qh = se_fnv1a64(line, (size_t)(data - 1 - line));
-            if (q && qh % c->ep->o->shard_n != c->ep->o->shard_k) {
+            if (q && qh % o->shard_n != o->shard_k) {
                 pl->flags = PL_SKIP;
                 continue;
             }
             pl->flags = q ? PL_QKEY : 0;
         }
-        if (!se_scan_record(data, len, &sc))
+        int r = se_tape_parse(tp, data, len);
+        if (r == SE_TAPE_NOMEM)
+            return -1;
+        if (r != SE_TAPE_OK || tp->t[0].kind != SE_TK_OBJ)
+            continue; /* a bad record: worded on the cold path */
+        se_record *f = &facts[i];
+        if (se_tape_facts(tp, f, err, sizeof err) != 0) {
+            se_record_clear(f);
             continue;
-        pl->flags |= PL_SURE | (sc.event ? PL_EVENT : 0);
-        if (!c->ep->o->keyed) {
-            /* se_fnv1a64 of the key NS ":" ID, here on either thread. */
-            uint64_t h = 14695981039346656037ULL;
-            for (uint32_t k = 0; k < sc.ns_len; k++)
-                h = (h ^ (unsigned char)data[sc.ns_off + k]) * 1099511628211ULL;
-            h = (h ^ (unsigned char)':') * 1099511628211ULL;
-            for (uint32_t k = 0; k < sc.id_len; k++)
-                h = (h ^ (unsigned char)data[sc.id_off + k]) * 1099511628211ULL;
-            pl->h = h;
-        } else {
-            pl->h = se_fnv1a64(line, (size_t)(data - 1 - line));
         }
-        /* --shard: another shard's record, sure to be good, costs this scan
-         * only (docs/performance.md); it is counted and dropped. */
-        if (c->ep->o->shard && pl->h % c->ep->o->shard_n != c->ep->o->shard_k) {
+        pl->h = o->keyed ? se_fnv1a64(line, (size_t)(data - 1 - line)) : se_fnv1a64(f->key, strlen(f->key));
+        if (o->shard && pl->h % o->shard_n != o->shard_k) {
+            se_record_clear(f);
             pl->flags |= PL_SKIP;
             continue;
         }
-        pl->a = sc.ns_off;
-        pl->b = sc.ns_len;
-        pl->c = sc.id_off;
-        pl->d = sc.id_len;
-        if (c->prefilter && may_qualify(c, data, &sc))
-            pl->flags |= PL_MAYQ;
-        /* Seldom parsed at all: parsed whole if ever (the same profile and
-         * row: the job reads only the members the reduced text keeps). */
-        if (c->prefilter && !(pl->flags & PL_MAYQ)) {
-            pl->flags |= PL_WHOLE;
-            continue;
-        }
-        /* A projection's rows need every member's name (PL_HEADS). */
-        if (c->rawrow && !sc.event && (!c->proj || sc.members_ok)) {
-            /* The row of a profile of this fragment alone, from its tape. */
-            size_t rl = 0, sl;
-            bool all;
-            int r = se_tape_parse(tp, data, len);
-            if (r == SE_TAPE_NOMEM)
-                return -1;
-            r = r == SE_TAPE_OK ? se_proj_tape_row(c->proj, tp, row, &rl, row_cap) : 0;
-            if (r < 0)
-                return -1;
-            char *o = r ? se_chunk_arena(ch, rl + len) : NULL;
-            if (r && !o)
-                return -1;
-            if (r && se_scan_id_namespaces(data, &sc, o + rl, &sl, &all)) {
-                memcpy(o, *row, rl);
-                pl->flags |= PL_RAW | (all ? PL_NSALL : 0);
-                if (!c->proj)
-                    pl->flags |= PL_HEADS; /* a whole row: every member */
-                for (size_t mi = 0; c->proj && mi < sc.nmembers; mi++)
-                    if (names_has(&c->heads, data + sc.members[mi].name_off, sc.members[mi].name_len))
-                        pl->flags |= PL_HEADS;
-                pl->row_off = (uint32_t)(o - ch->arena);
-                pl->row_len = (uint32_t)rl;
-                pl->sig_len = (uint32_t)sl;
-                ch->arena_len -= len - sl;
-            } else if (r) {
-                ch->arena_len -= rl + len;
-            }
-        }
-        if (!reduced_size(c, data, &sc, &size)) {
-            pl->flags |= PL_WHOLE;
-            continue;
-        }
-        char *o = se_chunk_arena(ch, size);
-        if (!o)
+        /* The tokens go to the arena, 8-byte aligned. */
+        size_t pad = (8 - ch->arena_len % 8) % 8;
+        if (!se_chunk_arena(ch, pad + (size_t)tp->n * sizeof(se_tok))) {
+            se_record_clear(f);
             return -1;
-        reduced_write(c, data, &sc, o);
-        pl->text_off = (uint32_t)(o - ch->arena);
-        pl->text_len = (uint32_t)size;
+        }
+        size_t at = ch->arena_len - (size_t)tp->n * sizeof(se_tok);
+        memcpy(ch->arena + at, tp->t, (size_t)tp->n * sizeof(se_tok));
+        pl->text_off = (uint32_t)at;
+        pl->text_len = tp->n;
+        pl->flags |= PL_TAPE;
     }
     return 0;
 }
 
-/* One line, in input order. */
-static void take_line(ctx *c, const se_chunk *ch, const se_pline *pl, uint64_t *seq)
+/* The pipeline's prep, on either thread: parses every line of the chunk
+ * (reads c, writes only the chunk). */
+static int prep_chunk(void *ud, se_chunk *ch)
 {
-    const se_opts *o = c->ep->o;
+    const ctx *c = ud;
+    se_record *facts = chunk_facts(ch);
+    if (!facts && ch->nlines)
+        return -1;
+    se_tape tp;
+    se_tape_init(&tp); /* per call: prep may run on either thread */
+    int rc = prep_lines(c, ch, &tp, facts);
+    se_tape_free(&tp);
+    return rc;
+}
+
+/* One line, in input order. */
+static void take_line(ctx *c, se_chunk *ch, size_t li, uint64_t *seq)
+{
+    const se_export_limits *o = &c->ep->o;
+    const se_pline *pl = &ch->lines[li];
     /* A chunk holding only too-long lines has no data buffer at all. */
     se_line ln = { .data = ch->data ? ch->data + pl->off : "", .len = pl->len, .name = ch->name,
                    .lineno = pl->lineno, .too_long = pl->too_long };
     se_record rec;
+    se_tape tape;
     const char *data, *key;
     size_t len;
-    uint64_t rseq;
     char err[512], bm[1024];
+    char *given = NULL;
 
     memset(&rec, 0, sizeof rec);
     c->js->input_records++;
@@ -836,90 +491,44 @@ static void take_line(ctx *c, const se_chunk *ch, const se_pline *pl, uint64_t *
         bad_record(c, ln.name, ln.lineno, err);
         return;
     }
-    /* The pre-parse decided what it is sure of; the rest, bad records
-     * included, gets the full parse and its verdict. */
-    bool sure = pl->flags & PL_SURE;
-    if (sure) {
-        rseq = (*seq)++;
-        se_scan ks = { .ns_off = pl->a, .ns_len = pl->b, .id_off = pl->c, .id_len = pl->d };
-        if (!(key = scan_key(c, data, &ks))) {
-            fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
-            return;
-        }
+    bool copy = false;
+    uint64_t h;
+    if (pl->flags & PL_TAPE) {
+        se_record *f = &((se_record *)ch->ext)[li];
+        rec = *f;
+        memset(f, 0, sizeof *f);
+        tape = (se_tape){ .s = data, .len = len, .t = (se_tok *)(void *)(ch->arena + pl->text_off),
+                          .n = pl->text_len, .cap = pl->text_len };
+        h = pl->h;
     } else {
-        /* The facts first: a record another shard takes needs no tree. */
+        /* prep refused it: the reason, worded as always. */
         if (se_record_facts(c->rp, data, len, &rec, err, sizeof err)) {
             bad_record(c, ln.name, ln.lineno, err);
             return;
         }
-        rec.seq = rseq = (*seq)++;
-        key = rec.key;
+        tape = *se_rparser_tape(c->rp); /* reused for the next line: copied */
+        copy = true;
+        h = 0;
     }
-    char *given = NULL;
+    rec.seq = (*seq)++;
+    key = rec.key;
     if (o->keyed) {
-        given = strndup(ln.data, (size_t)(data - 1 - ln.data));
-        if (!given) {
-            se_record_clear(&rec);
-            fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
-            return;
+        if (!(given = strndup(ln.data, (size_t)(data - 1 - ln.data)))) {
+            se_x_oom(c);
+            goto out;
         }
         key = given;
     }
-    /* The key's hash: from prep for a scanned line. */
-    uint64_t h = sure ? pl->h : se_fnv1a64(key, strlen(key));
-    if (o->shard && h % o->shard_n != o->shard_k)
-        goto out;
-    if (!sure && se_record_tree(c->rp, &rec, err, sizeof err) != 0) {
-        fail(c, SE_EC_JOB_FAILED, "Error in Export Job: %s", err);
-        goto out;
+    if (!(pl->flags & PL_TAPE)) {
+        h = se_fnv1a64(key, strlen(key));
+        if (o->shard && h % o->shard_n != o->shard_k)
+            goto out;
     }
     if (group(c, key, h, &ln) != 0)
         goto out;
-    if (!sure) {
-        if (!guard_keep(c, &rec))
-            goto out; /* the profile is left out: keep nothing more of it */
-        if (c->defer && !c->group_live)
-            go_live(c);
-        if (!c->failed && se_profile_add(&c->prof, &rec))
-            fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
-    } else {
-        const char *text = pl->flags & PL_WHOLE ? data : ch->arena + pl->text_off;
-        size_t tlen = pl->flags & PL_WHOLE ? len : pl->text_len;
-        bool wait = c->defer && !c->group_live;
-        if (wait && c->rawrow && !(pl->flags & PL_EVENT)) {
-            /* One without a raw row, or a second one with projected
-             * names: parse the group. */
-            bool heads = pl->flags & PL_HEADS;
-            if (!(pl->flags & PL_RAW) || (heads && c->raw_head)) {
-                wait = false;
-            } else {
-                if (grow_to(&c->raw, &c->raw_cap, pl->row_len) != 0 ||
-                    grow_to(&c->sig, &c->sig_cap, c->sig_len + 1 + pl->sig_len) != 0) {
-                    fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
-                    goto out;
-                }
-                if (c->raw_frags == 0 || heads) {
-                    memcpy(c->raw, ch->arena + pl->row_off, pl->row_len);
-                    c->raw_len = pl->row_len;
-                    c->raw_head = heads;
-                }
-                if (pl->sig_len) {
-                    if (c->sig_len)
-                        c->sig[c->sig_len++] = '\n';
-                    memcpy(c->sig + c->sig_len, ch->arena + pl->row_off + pl->row_len, pl->sig_len);
-                    c->sig_len += pl->sig_len;
-                }
-                c->raw_clean = c->raw_clean && (pl->flags & PL_NSALL);
-                c->raw_frags++;
-            }
-        } else if (wait && c->prefilter && (pl->flags & PL_MAYQ)) {
-            wait = false;
-        }
-        if (wait)
-            stash(c, text, tlen, rseq);
-        else if (!(c->defer && !c->group_live && go_live(c) != 0))
-            parse_add(c, text, tlen, rseq);
-    }
+    if (!guard_keep(c, &tape))
+        goto out; /* the profile is left out: keep nothing more of it */
+    group_add(c, &rec, &tape, copy);
 out:
     free(given);
     se_record_clear(&rec);
@@ -941,25 +550,23 @@ static void progress(ctx *c, const se_chunk *ch, se_prog_phase phase, size_t bat
 
 static void read_all(ctx *c)
 {
-    const se_opts *o = c->ep->o;
-    se_rparser *rp = se_rparser_new();
+    const se_export_limits *o = &c->ep->o;
     se_pipe *pipe = NULL;
     uint64_t seq = 0;
 
-    c->rp = rp;
     /* --keyed: a line is KEY<TAB>RECORD; the limit is RECORD's (take_line). */
     size_t maxline = (size_t)o->max_record_bytes + (o->keyed ? KEY_SLACK : 0);
-    if (!rp || !(pipe = se_pipe_start(c->ep->inputs, c->ep->ninputs, maxline,
-                                      prep_chunk, NULL, c))) {
-        fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
+    if (!(c->rp = se_rparser_new()) ||
+        !(pipe = se_pipe_start(c->ep->inputs, c->ep->ninputs, maxline, prep_chunk, drop_chunk, c))) {
+        se_x_oom(c);
         goto out;
     }
     while (!c->failed) {
-        if (pend_own(c) != 0)
+        if (group_own(c) != 0)
             break;
         se_chunk *ch = se_pipe_next(pipe);
         if (ch->status < 0) {
-            fail(c, SE_EC_INPUT_READ, "Error reading input: %s", ch->err);
+            se_x_fail(c, SE_EC_INPUT_READ, "Error reading input: %s", ch->err);
             break;
         }
         if (ch->status == 0) {
@@ -970,16 +577,17 @@ static void read_all(ctx *c)
         progress(c, ch, SE_PROG_READ, 0);
         for (size_t i = 0; i < ch->nlines && !c->failed; i++) {
             if (c->ep->cancel && *c->ep->cancel) {
-                fail(c, SE_EC_CANCELLED, "%s", cancel_text(c->ep));
+                se_x_fail(c, SE_EC_CANCELLED, "%s", cancel_text(c->ep));
                 break;
             }
-            take_line(c, ch, &ch->lines[i], &seq);
+            take_line(c, ch, i, &seq);
         }
     }
 out:
-    c->rp = NULL;
+    group_drop(c); /* before the chunks its records may point into */
     se_pipe_free(pipe);
-    se_rparser_free(rp);
+    se_rparser_free(c->rp);
+    c->rp = NULL;
 }
 
 static int open_batches(ctx *c)
@@ -1005,18 +613,18 @@ static int open_batches(ctx *c)
             .schema_name = c->job->schema_name,
             .segments = segs,
         };
-        c->batches[i] = se_batch_new(dir, &bi, ep->o->format, ep->o->level, ep->o->rows_per_file,
+        c->batches[i] = se_batch_new(dir, &bi, ep->o.format, ep->o.level, ep->o.rows_per_file,
                                      c->js->creation_ms / 1000, err, sizeof err);
         json_object_put(segs);
         if (!c->batches[i]) {
-            fail(c, SE_EC_WRITE, "Error writing profiles to output path: %s", err);
+            se_x_fail(c, SE_EC_WRITE, "Error writing profiles to output path: %s", err);
             goto out;
         }
     }
     rc = 0;
 out:
     if (rc && !c->failed)
-        fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
+        se_x_fail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
     free(dir);
     return rc;
 }
@@ -1027,7 +635,7 @@ static void finish_batches(ctx *c)
     for (size_t i = 0; i < c->nbatches && !c->failed; i++) {
         progress(c, NULL, SE_PROG_WRITE, i);
         if (se_batch_finish(c->batches[i], err, sizeof err))
-            fail(c, SE_EC_WRITE, "Error writing profiles to output path: %s", err);
+            se_x_fail(c, SE_EC_WRITE, "Error writing profiles to output path: %s", err);
     }
     if (!c->failed)
         progress(c, NULL, SE_PROG_COMMIT, 0);
@@ -1036,11 +644,11 @@ static void finish_batches(ctx *c)
     if (c->ep->committing)
         *c->ep->committing = 1;
     if (c->ep->cancel && *c->ep->cancel)
-        fail(c, SE_EC_CANCELLED, "%s", cancel_text(c->ep));
+        se_x_fail(c, SE_EC_CANCELLED, "%s", cancel_text(c->ep));
     /* Commit only when every archive is complete: all or nothing. */
     for (size_t i = 0; i < c->nbatches && !c->failed; i++)
         if (se_batch_commit(c->batches[i], err, sizeof err))
-            fail(c, SE_EC_WRITE, "Error writing profiles to output path: %s", err);
+            se_x_fail(c, SE_EC_WRITE, "Error writing profiles to output path: %s", err);
     /* A later batch failed to commit: take back the ones already in place
      * (only those this job renamed there), so a failed job leaves none. */
     for (size_t i = 0; i < c->nbatches && c->failed; i++)
@@ -1067,14 +675,15 @@ int se_export_execute(const se_export_params *ep, char *why, size_t whylen)
     c.job = ep->job;
     c.js = ep->js;
     c.pdg = c.job->policy && c.job->policy->graph == SE_GRAPH_PDG && !ep->graph_checked;
-    se_profile_init(&c.prof);
+    se_profile_init(&c.tprof);
+    se_tape_init(&c.mtape);
     c.js->export_start_ms = se_now_ms();
 
     if (se_proj_compile(c.job->fields, &c.proj) ||
         se_proj_compile(c.job->event_fields, &c.evproj) ||
         !(c.qual = calloc(c.job->nsegs + 1, sizeof *c.qual)) ||
-        (!ep->o->keyed && !(c.seen = se_groupcheck_new())) || fast_setup(&c) != 0) {
-        fail(&c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
+        (!ep->o.keyed && !(c.seen = se_groupcheck_new()))) {
+        se_x_oom(&c);
         goto out;
     }
     if (open_batches(&c))
@@ -1086,23 +695,18 @@ out:
     for (size_t i = 0; i < c.nbatches; i++)
         se_batch_free(c.batches[i]); /* removes temporaries of uncommitted batches */
     free(c.batches);
-    se_profile_clear(&c.prof);
+    group_drop(&c);
+    free(c.frags);
+    free(c.events);
+    free(c.frag_own);
+    free(c.event_own);
+    free(c.key);
+    se_x_assemble_free(&c);
     se_proj_free(c.proj);
     se_proj_free(c.evproj);
     se_groupcheck_free(c.seen);
     free(c.qual);
-    free(c.evobjs);
     free(c.prev_key);
-    names_free(&c.keep_frag);
-    names_free(&c.keep_event);
-    free(c.pend);
-    free(c.pend_recs);
-    free(c.key);
-    free(c.raw);
-    free(c.sig);
-    free(c.sig2);
-    names_free(&c.heads);
-    se_nscount_free(c.nsc);
     c.js->export_end_ms = c.js->update_ms = se_now_ms();
     c.js->finished = true;
     c.js->status = c.failed ? "FAILED" : "SUCCEEDED";

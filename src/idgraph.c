@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "idgraph.h"
+#include "record.h"
 
 #define ROOT 0x80000000u      /* p[i]: a root; the low bits are its component */
 #define NOCOMP 0x7fffffffu    /* a root that has no component record yet */
@@ -32,13 +33,8 @@ struct se_idgraph {
 
 uint64_t se_ident_hash(const char *ns, size_t nslen, const char *id, size_t idlen)
 {
-    uint64_t h = 14695981039346656037ULL;
-    for (size_t i = 0; i < nslen; i++)
-        h = (h ^ (unsigned char)ns[i]) * 1099511628211ULL;
-    h = h * 1099511628211ULL; /* the 0 byte between them */
-    for (size_t i = 0; i < idlen; i++)
-        h = (h ^ (unsigned char)id[i]) * 1099511628211ULL;
-    return h;
+    uint64_t h = se_fnv1a64_more(SE_FNV1A64_INIT, ns, nslen);
+    return se_fnv1a64_more(se_fnv1a64_more(h, "", 1), id, idlen); /* a 0 byte between */
 }
 
 static int cmp_bytes(const char *a, size_t an, const char *b, size_t bn)
@@ -546,5 +542,12 @@ bool se_idguard_add(se_idguard *g, json_object *identity_map)
 {
     if (!g->over)
         each_ident(identity_map, guard_one, g);
+    return !g->over;
+}
+
+bool se_idguard_add_one(se_idguard *g, const se_ident *k)
+{
+    if (!g->over)
+        guard_one(g, k, false);
     return !g->over;
 }

@@ -25,6 +25,7 @@ typedef struct tw {
     char *scratch;
     size_t scap;
     bool oom, unsure;
+    bool event;       /* an event's row: identity items written as they are */
 } tw;
 
 enum { CTX_NONE, CTX_TOP, CTX_IDMAP, CTX_IDARR };
@@ -239,6 +240,24 @@ static uint32_t *id_items(tw *w, uint32_t a, size_t *n)
 
 static void write_whole(tw *w, uint32_t v, int ctx);
 
+/* An event's identity items are not folded (only a profile's merge folds
+ * them): true, after checking that none needs a renamed key. */
+static bool plain_items(tw *w, uint32_t a)
+{
+    const se_tape *tp = w->tp;
+    if (!w->event)
+        return false;
+    SE_TAPE_EACH_ELEM(tp, a, e) {
+        if (se_tape_tok(tp, e)->kind != SE_TK_OBJ)
+            continue;
+        SE_TAPE_EACH_MEMBER(tp, e, k)
+            if (key_is(tp, k, "xdm:id") || key_is(tp, k, "xdm:primary") ||
+                key_is(tp, k, "xdm:authenticatedState"))
+                w->unsure = true;
+    }
+    return true;
+}
+
 static void write_object(tw *w, uint32_t o, int ctx)
 {
     const se_tape *tp = w->tp;
@@ -274,7 +293,7 @@ static void write_whole(tw *w, uint32_t v, int ctx)
         return;
     case SE_TK_ARR:
         putc1(w, '[');
-        if (ctx == CTX_IDARR) {
+        if (ctx == CTX_IDARR && !plain_items(w, v)) {
             size_t n;
             uint32_t *it = id_items(w, v, &n);
             for (size_t i = 0; it && i < n; i++) {
@@ -377,7 +396,7 @@ static bool proj_value(tw *w, const pnode *n, uint32_t v, int ctx)
     size_t mark = *w->n;
     bool any = false;
     putc1(w, '[');
-    if (ctx == CTX_IDARR) {
+    if (ctx == CTX_IDARR && !plain_items(w, v)) {
         size_t cnt;
         uint32_t *it = id_items(w, v, &cnt);
         for (size_t i = 0; it && i < cnt; i++) {
@@ -444,9 +463,15 @@ static bool needs_normalizing(const se_tape *tp)
     return false;
 }
 
-int se_proj_tape_row(const se_proj *pj, const se_tape *tp, char **buf, size_t *len, size_t *cap)
+bool se_proj_tape_normal(const se_tape *tp)
 {
-    tw w = { .tp = tp, .b = buf, .n = len, .cap = cap };
+    return se_tape_tok(tp, 0)->kind == SE_TK_OBJ && !needs_normalizing(tp);
+}
+
+static int tape_row(const se_proj *pj, const se_tape *tp, bool event, char **buf, size_t *len,
+                    size_t *cap)
+{
+    tw w = { .tp = tp, .b = buf, .n = len, .cap = cap, .event = event };
     size_t start = *len;
     if (se_tape_tok(tp, 0)->kind != SE_TK_OBJ || needs_normalizing(tp))
         return 0;
@@ -462,4 +487,14 @@ int se_proj_tape_row(const se_proj *pj, const se_tape *tp, char **buf, size_t *l
         return 0;
     }
     return 1;
+}
+
+int se_proj_tape_row(const se_proj *pj, const se_tape *tp, char **buf, size_t *len, size_t *cap)
+{
+    return tape_row(pj, tp, false, buf, len, cap);
+}
+
+int se_proj_tape_event_row(const se_proj *pj, const se_tape *tp, char **buf, size_t *len, size_t *cap)
+{
+    return tape_row(pj, tp, true, buf, len, cap);
 }

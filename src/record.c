@@ -53,14 +53,18 @@ void se_record_clear(se_record *rec)
     memset(rec, 0, sizeof *rec);
 }
 
-uint64_t se_fnv1a64(const char *s, size_t n)
+uint64_t se_fnv1a64_more(uint64_t h, const char *s, size_t n)
 {
-    uint64_t h = 14695981039346656037ULL;
     for (size_t i = 0; i < n; i++) {
         h ^= (unsigned char)s[i];
         h *= 1099511628211ULL;
     }
     return h;
+}
+
+uint64_t se_fnv1a64(const char *s, size_t n)
+{
+    return se_fnv1a64_more(SE_FNV1A64_INIT, s, n);
 }
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -528,6 +532,11 @@ int se_record_facts(se_rparser *p, const char *data, size_t len, se_record *rec,
         return -1;
     }
     return 0;
+}
+
+const se_tape *se_rparser_tape(const se_rparser *p)
+{
+    return &p->tape;
 }
 
 int se_record_tree(se_rparser *p, se_record *rec, char *err, size_t errlen)

@@ -522,10 +522,10 @@ static void bad_record(sctx *c, const char *name, uint64_t line, const char *rea
     se_jobstate_error(c->js, SE_EC_BAD_RECORD, msg, "segexport.input");
     if (c->js->bad_records <= WARN_LIMIT)
         se_warn("%s", msg);
-    if (c->js->bad_records > c->ep->o->max_errors)
+    if (c->js->bad_records > c->ep->o.max_errors)
         sfail(c, SE_EC_JOB_FAILED,
               "Error in Export Job: %llu bad input records, more than --max-errors %llu",
-              (unsigned long long)c->js->bad_records, (unsigned long long)c->ep->o->max_errors);
+              (unsigned long long)c->js->bad_records, (unsigned long long)c->ep->o.max_errors);
 }
 
 /* Pass 2's prep, on either thread: the key identity's hash of every record
@@ -551,7 +551,7 @@ static int prep_key(void *ud, se_chunk *ch)
 /* Pass 2: every good record's line, keyed by its component, into the sort. */
 static void spool(sctx *c, se_stitcher *st, se_extsort *xs)
 {
-    const se_opts *o = c->ep->o;
+    const se_export_limits *o = &c->ep->o;
     se_pipe *pipe = se_pipe_start(c->ep->inputs, c->ep->ninputs, (size_t)o->max_record_bytes,
                                   prep_key, NULL, st);
     char err[1024];
@@ -632,7 +632,7 @@ int se_stitch_execute(const se_export_params *ep, char *why, size_t whylen)
         sfail(&c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
         goto out;
     }
-    if (se_stitcher_read(st, ep->inputs, ep->ninputs, (size_t)ep->o->max_record_bytes, ep->cancel,
+    if (se_stitcher_read(st, ep->inputs, ep->ninputs, (size_t)ep->o.max_record_bytes, ep->cancel,
                          err, sizeof err) != 0) {
         if (ep->cancel && *ep->cancel)
             cancelled(&c);
@@ -672,14 +672,14 @@ int se_stitch_execute(const se_export_params *ep, char *why, size_t whylen)
         goto out;
 
     /* The sorted lines are the engine's --keyed input; keys make them longer. */
-    se_opts o = *ep->o;
+    se_export_limits o = ep->o;
     o.keyed = true;
-    o.max_record_bytes = ep->o->max_record_bytes > UINT64_MAX / 4 ? UINT64_MAX
-                         : 3 * ep->o->max_record_bytes + 16;
+    o.max_record_bytes = ep->o.max_record_bytes > UINT64_MAX / 4 ? UINT64_MAX
+                         : 3 * ep->o.max_record_bytes + 16;
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     char *inputs[1] = { path };
     se_export_params kp = *ep;
-    kp.o = &o;
+    kp.o = o;
     kp.inputs = inputs;
     kp.ninputs = 1;
     kp.graph_checked = true;

@@ -236,13 +236,13 @@ int se_worker_run(const se_worker_job *w, bool print)
     json_object_put(out);
 
     se_export_params ep = {
-        .o = w->o, .job = w->job, .js = w->js, .inputs = w->inputs, .ninputs = w->ninputs,
+        .o = se_export_limits_of(w->o), .job = w->job, .js = w->js, .inputs = w->inputs, .ninputs = w->ninputs,
         .output_root = w->output_root, .cancel = &cancel_flag, .cancel_reason = &cancel_reason,
         .on_progress = se_pview_update, .progress_ud = pview,
         .segdefs = w->segdefs, .committing = &committing,
         .on_warning = show_warning,
-        /* SEGEXPORT_NO_RAWROW=1: always the tree path (tests/bench/rawdiff.sh). */
-        .no_rawrow = getenv("SEGEXPORT_NO_RAWROW") && *getenv("SEGEXPORT_NO_RAWROW"),
+        /* SEGEXPORT_TREE_PATH=1: every profile through json-c trees. */
+        .tree_path = getenv("SEGEXPORT_TREE_PATH") && *getenv("SEGEXPORT_TREE_PATH"),
     };
     /* identityGraph pdg over files: stitched first (--keyed input is already). */
     bool stitch = w->job->policy && w->job->policy->graph == SE_GRAPH_PDG && !w->o->keyed;

@@ -99,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     char *inputs[] = {input};
     se_export_params ep = {
-        .o = &o, .job = jb, .js = &js, .inputs = inputs, .ninputs = 1, .output_root = out,
+        .o = se_export_limits_of(&o), .job = jb, .js = &js, .inputs = inputs, .ninputs = 1, .output_root = out,
     };
     int rc = se_export_execute(&ep, why, sizeof why);
     if (rc != 0 && rc != 1)
