@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tapeout.h"
 #include "timeutil.h"
 
 #define NONE UINT32_MAX
@@ -83,147 +84,16 @@ typedef struct mctx {
     vmem *vs;                  /* a stack of views */
     uint32_t nv, vcap;
     kblock *kb;
-    char *scratch;
-    size_t scap;
-    char **b;
-    size_t *n, *cap;
-    bool oom, unsure;
+    char *tbuf;                /* a time as a C string */
+    size_t tcap;
+    se_tout o;                 /* the output */
+    bool oom, unsure;          /* oom: also o.oom */
 } mctx;
 
-/* ---- output (json-c 0.16's printing, JSON_C_TO_STRING_NOSLASHESCAPE) ----- */
+static inline void put(mctx *c, const char *s, size_t n) { se_tout_put(&c->o, s, n); }
+static inline void putc1(mctx *c, char ch) { se_tout_putc(&c->o, ch); }
+static inline void put_esc(mctx *c, const char *s, size_t n) { se_tout_esc(&c->o, s, n); }
 
-static bool reserve(mctx *c, size_t more)
-{
-    if (c->oom)
-        return false;
-    if (*c->n + more <= *c->cap)
-        return true;
-    size_t nc = *c->cap ? *c->cap : 1024;
-    while (nc < *c->n + more)
-        nc *= 2;
-    char *nb = realloc(*c->b, nc);
-    if (!nb) {
-        c->oom = true;
-        return false;
-    }
-    *c->b = nb;
-    *c->cap = nc;
-    return true;
-}
-
-static void put(mctx *c, const char *s, size_t n)
-{
-    if (!reserve(c, n))
-        return;
-    memcpy(*c->b + *c->n, s, n);
-    *c->n += n;
-}
-
-static void putc1(mctx *c, char ch)
-{
-    if (!reserve(c, 1))
-        return;
-    (*c->b)[(*c->n)++] = ch;
-}
-
-/* Bytes s[0..n) as a JSON string, escaped as json-c escapes. */
-static void put_esc(mctx *c, const char *sp, size_t n)
-{
-    const unsigned char *s = (const unsigned char *)sp;
-    size_t k = 0;
-    while (k < n && s[k] >= 0x20 && s[k] != '"' && s[k] != '\\')
-        k++;
-    if (!reserve(c, k == n ? n + 2 : 6 * n + 2))
-        return;
-    char *o = *c->b + *c->n, *start = o;
-    *o++ = '"';
-    memcpy(o, s, k);
-    o += k;
-    for (; k < n; k++) {
-        unsigned char ch = s[k];
-        switch (ch) {
-        case '\b': *o++ = '\\'; *o++ = 'b'; break;
-        case '\n': *o++ = '\\'; *o++ = 'n'; break;
-        case '\r': *o++ = '\\'; *o++ = 'r'; break;
-        case '\t': *o++ = '\\'; *o++ = 't'; break;
-        case '\f': *o++ = '\\'; *o++ = 'f'; break;
-        case '"': *o++ = '\\'; *o++ = '"'; break;
-        case '\\': *o++ = '\\'; *o++ = '\\'; break;
-        default:
-            if (ch < 0x20) {
-                static const char hex[] = "0123456789abcdef";
-                memcpy(o, "\\u00", 4);
-                o[4] = hex[ch >> 4];
-                o[5] = hex[ch & 0xf];
-                o += 6;
-            } else {
-                *o++ = (char)ch;
-            }
-        }
-    }
-    *o++ = '"';
-    *c->n += (size_t)(o - start);
-}
-
-/* The unescaped bytes of string token i of tp (in c->scratch unless raw). */
-static const char *str_bytes(mctx *c, const se_tape *tp, uint32_t i, size_t *len)
-{
-    const se_tok *t = se_tape_tok(tp, i);
-    if (!(t->flags & SE_TF_ESC)) {
-        *len = t->len;
-        return se_tape_raw(tp, i);
-    }
-    if (t->len + 1 > c->scap) {
-        char *ns = realloc(c->scratch, t->len + 1);
-        if (!ns) {
-            c->oom = true;
-            *len = 0;
-            return "";
-        }
-        c->scratch = ns;
-        c->scap = t->len + 1;
-    }
-    *len = se_tape_unescape(tp, i, c->scratch);
-    return c->scratch;
-}
-
-static void put_string(mctx *c, const se_tape *tp, uint32_t i)
-{
-    size_t n;
-    const char *s = str_bytes(c, tp, i, &n);
-    put_esc(c, s, n);
-}
-
-static void put_number(mctx *c, const se_tape *tp, uint32_t i)
-{
-    const se_tok *t = se_tape_tok(tp, i);
-    const char *r = se_tape_raw(tp, i);
-    if (t->flags & SE_TF_NAN) {
-        put(c, "NaN", 3);
-        return;
-    }
-    if (t->flags & SE_TF_INF) {
-        if (r[0] == '-')
-            put(c, "-Infinity", 9);
-        else
-            put(c, "Infinity", 8);
-        return;
-    }
-    /* A parsed double keeps its text (json-c's deep copies too); an integer
-     * is printed from its value, which is its text unless that has a
-     * leading zero or is "-0". */
-    if ((t->flags & SE_TF_DBL) || (r[0] != '-' && (r[0] != '0' || t->len == 1)) ||
-        (r[0] == '-' && r[1] != '0')) {
-        put(c, r, t->len);
-        return;
-    }
-    bool big;
-    uint64_t u;
-    int64_t v = se_tape_int(tp, i, &big, &u);
-    char buf[32];
-    int n = big ? snprintf(buf, sizeof buf, "%" PRIu64, u) : snprintf(buf, sizeof buf, "%" PRId64, v);
-    put(c, buf, (size_t)n);
-}
 
 /* ---- keys and views ------------------------------------------------------ */
 
@@ -578,16 +448,16 @@ static bool entry_lqt(mctx *c, uint32_t r, uint32_t e, int64_t *ms)
         return false;
     /* As a C string, as json-c hands it to se_time_parse (an embedded NUL
      * ends it). */
-    if (tk->len + 1 > c->scap) {
-        char *ns = realloc(c->scratch, tk->len + 1);
+    if (tk->len + 1 > c->tcap) {
+        char *ns = realloc(c->tbuf, tk->len + 1);
         if (!ns) {
             c->oom = true;
             return false;
         }
-        c->scratch = ns;
-        c->scap = tk->len + 1;
+        c->tbuf = ns;
+        c->tcap = tk->len + 1;
     }
-    char *buf = c->scratch;
+    char *buf = c->tbuf;
     buf[se_tape_unescape(tp, t, buf)] = '\0';
     return se_time_parse(buf, ms) == 0;
 }
@@ -754,10 +624,10 @@ static void print_tok(mctx *c, uint32_t r, uint32_t t, uint8_t ctx)
         return;
     }
     case SE_TK_STR:
-        put_string(c, tp, t);
+        se_tout_string(&c->o, tp, t);
         return;
     case SE_TK_NUM:
-        put_number(c, tp, t);
+        se_tout_number(&c->o, tp, t);
         return;
     case SE_TK_TRUE:
         put(c, "true", 4);
@@ -846,7 +716,7 @@ int se_merge_tape(const se_grec *frags, size_t nfrags, const se_grec *events, si
     enum { STACK_FREFS = 16 };
     const se_tape *tps_stack[STACK_FREFS * 2];
     fref refs_stack[STACK_FREFS];
-    mctx c = { .b = buf, .n = len, .cap = cap };
+    mctx c = { .o = { .b = buf, .n = len, .cap = cap } };
     fref *refs = refs_stack;
     size_t start = *len, n = 0;
     bool dsp = pol && pol->attr == SE_ATTR_DATASET_PRECEDENCE;
@@ -903,9 +773,9 @@ int se_merge_tape(const se_grec *frags, size_t nfrags, const se_grec *events, si
         }
         append_mem(&c, root, "identityMap", 11, key_hash("identityMap", 11), map);
     }
-    if (!c.oom && !c.unsure)
+    if (!c.oom && !c.unsure && root != NONE)
         print_node(&c, root);
-    rc = c.oom ? -1 : c.unsure ? 0 : 1;
+    rc = c.oom || c.o.oom ? -1 : c.unsure ? 0 : 1;
 out:
     if (rc != 1)
         *len = start;
@@ -917,7 +787,8 @@ out:
     free(c.nodes);
     free(c.mems);
     free(c.vs);
-    free(c.scratch);
+    free(c.tbuf);
+    se_tout_done(&c.o);
     if (refs != refs_stack)
         free(refs);
     if (c.tp != tps_stack)

@@ -269,6 +269,9 @@ static void test_printing(void **state)
            "\"n\":[0,-1,0,1.50,-0.0,1e5,NaN,-Infinity,Infinity,18446744073709551615,-9223372036854775808,2.5E-3],\"k\xc3\xa9\\ty\":true}", 2,
            "{" ID("a") ",\"s\":\"\\u00e9\xc3\xa9\\/\\n\\u0001\x01\x1f\x7f \\\"q\\\" \\\\\\b\\f\\t\\r\"," META("d", 1) "}",
            "{" ID("a") ",\"n\":[-0,-01,00,1.50,-0.0,1e5,NaN,-Infinity,Infinity,18446744073709551615,-9223372036854775808,2.5E-3],\"k\\u00e9\\ty\":true," META("d", 2) "}");
+    /* Specials after the first eight bytes (the writer scans by words). */
+    expect(NULL, "{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},\"long-key-with-a\\\"quote\":\"0123456789abcdef\\\"0123456\\n\\u0001x\\\\\",\"k\":\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\x7f\\u001f\"}", 1,
+           "{" ID("a") ",\"long-key-with-a\\\"quote\":\"0123456789abcdef\\\"0123456\\n\x01x\\\\\",\"k\":\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\x7f\x1f\"}");
 }
 
 /* ---- the randomized differential loop ------------------------------------ */
