@@ -97,7 +97,7 @@ static inline void put_esc(mctx *c, const char *s, size_t n) { se_tout_esc(&c->o
 
 /* ---- keys and views ------------------------------------------------------ */
 
-static uint32_t key_hash(const char *s, size_t n)
+static inline uint32_t key_hash(const char *s, size_t n)
 {
     uint64_t a = 0, b = 0;
     memcpy(&a, s, n < 8 ? n : 8);
@@ -107,14 +107,10 @@ static uint32_t key_hash(const char *s, size_t n)
     return (uint32_t)(h >> 32) ^ (uint32_t)h;
 }
 
-/* The unescaped bytes of key (or string) token k, lasting the whole merge. */
-static const char *lasting_bytes(mctx *c, const se_tape *tp, uint32_t k, uint32_t *kn)
+/* lasting_bytes of an escaped string: unescaped into the key blocks. */
+static const char *unescaped_copy(mctx *c, const se_tape *tp, uint32_t k, uint32_t *kn)
 {
     const se_tok *t = se_tape_tok(tp, k);
-    if (!(t->flags & SE_TF_ESC)) {
-        *kn = t->len;
-        return se_tape_raw(tp, k);
-    }
     kblock *b = c->kb;
     if (!b || b->cap - b->used < t->len) {
         size_t cap = t->len > 4096 ? t->len : 4096;
@@ -135,7 +131,18 @@ static const char *lasting_bytes(mctx *c, const se_tape *tp, uint32_t k, uint32_
     return o;
 }
 
-static bool same_key(const char *a, uint32_t an, uint32_t ah, const char *b, uint32_t bn, uint32_t bh)
+/* The unescaped bytes of key (or string) token k, lasting the whole merge. */
+static inline const char *lasting_bytes(mctx *c, const se_tape *tp, uint32_t k, uint32_t *kn)
+{
+    const se_tok *t = se_tape_tok(tp, k);
+    if (!(t->flags & SE_TF_ESC)) {
+        *kn = t->len;
+        return se_tape_raw(tp, k);
+    }
+    return unescaped_copy(c, tp, k, kn);
+}
+
+static inline bool same_key(const char *a, uint32_t an, uint32_t ah, const char *b, uint32_t bn, uint32_t bh)
 {
     return ah == bh && an == bn && memcmp(a, b, an) == 0;
 }
