@@ -15,9 +15,8 @@
  * (a leaf remembers that context).  Duplicate keys get json-c's meaning in
  * every view: the first place, the last value.
  *
- * "Not sure" (0) is answered for: a top-level key given in both spellings
- * (xdm: and not), and two identity items without a string id in one
- * namespace (json-c folds them by deep equality). */
+ * "Not sure" (0) is answered for a top-level key given in both spellings
+ * (xdm: and not), which the normalization merges. */
 #include "mergetape.h"
 
 #include <inttypes.h>
@@ -376,6 +375,110 @@ static void expand(mctx *c, uint32_t n)
 
 /* ---- merging (profile.c's rules) ----------------------------------------- */
 
+/* The object view of o in ctx with an identity item's renaming done (its
+ * three names lose "xdm:", dropped when the unprefixed twin is there). */
+static uint32_t norm_view(mctx *c, uint32_t r, uint32_t o, uint8_t ctx, uint32_t *cnt)
+{
+    uint32_t base = view(c, r, o, cnt), m = 0;
+    if (ctx != C_IDITEM)
+        return base;
+    for (uint32_t i = 0; i < *cnt; i++) {
+        vmem vm = c->vs[base + i];
+        if (strips(ctx, vm.kp, vm.kn)) {
+            if (view_find(c, base, *cnt, vm.kp + 4, vm.kn - 4) != NONE)
+                continue;
+            vm.kp += 4;
+            vm.kn -= 4;
+            vm.h = key_hash(vm.kp, vm.kn);
+        }
+        c->vs[base + m++] = vm;
+    }
+    *cnt = m;
+    c->nv = base + m;
+    return base;
+}
+
+/* A double token's value, as json-c's parser holds it. */
+static double dbl_value(mctx *c, const se_tape *tp, uint32_t t)
+{
+    const se_tok *tk = se_tape_tok(tp, t);
+    if (tk->len + 1 > c->tcap) {
+        char *ns = realloc(c->tbuf, tk->len + 1);
+        if (!ns) {
+            c->oom = true;
+            return 0;
+        }
+        c->tbuf = ns;
+        c->tcap = tk->len + 1;
+    }
+    memcpy(c->tbuf, se_tape_raw(tp, t), tk->len);
+    c->tbuf[tk->len] = '\0';
+    return strtod(c->tbuf, NULL);
+}
+
+/* json_object_equal of two normalized values (identity items without a
+ * string id are folded by it): token ta of record ra read in context ca,
+ * and tb of rb in cb. */
+static bool deep_equal(mctx *c, uint32_t ra, uint32_t ta, uint8_t ca, uint32_t rb, uint32_t tb,
+                       uint8_t cb, int depth)
+{
+    const se_tape *pa = c->tp[ra], *pb = c->tp[rb];
+    const se_tok *a = se_tape_tok(pa, ta), *b = se_tape_tok(pb, tb);
+    bool adbl = a->kind == SE_TK_NUM && (a->flags & SE_TF_DBL);
+    bool bdbl = b->kind == SE_TK_NUM && (b->flags & SE_TF_DBL);
+    if (a->kind != b->kind || adbl != bdbl || c->oom || depth > SE_TAPE_MAX_DEPTH)
+        return false;
+    switch (a->kind) {
+    case SE_TK_NUM:
+        if (adbl)
+            return dbl_value(c, pa, ta) == dbl_value(c, pb, tb);
+        else {
+            bool ba, bb;
+            uint64_t ua, ub;
+            int64_t va = se_tape_int(pa, ta, &ba, &ua), vb = se_tape_int(pb, tb, &bb, &ub);
+            return ba == bb && (ba ? ua == ub : va == vb);
+        }
+    case SE_TK_STR: {
+        uint32_t an, bn;
+        const char *as = lasting_bytes(c, pa, ta, &an), *bs = lasting_bytes(c, pb, tb, &bn);
+        return an == bn && memcmp(as, bs, an) == 0;
+    }
+    case SE_TK_ARR: {
+        if (a->len != b->len)
+            return false;
+        uint32_t eb = tb + 1;
+        SE_TAPE_EACH_ELEM(pa, ta, ea) {
+            if (!deep_equal(c, ra, ea, child_ctx(ca, se_tape_tok(pa, ea)->kind), rb, eb,
+                            child_ctx(cb, se_tape_tok(pb, eb)->kind), depth + 1))
+                return false;
+            eb = se_tape_tok(pb, eb)->end;
+        }
+        return true;
+    }
+    case SE_TK_OBJ: {
+        /* The same names, and equal values under each. */
+        uint32_t na, nb, ba = norm_view(c, ra, ta, ca, &na);
+        uint32_t bbase = norm_view(c, rb, tb, cb, &nb);
+        bool eq = na == nb;
+        for (uint32_t i = 0; eq && i < na; i++) {
+            vmem va = c->vs[ba + i];
+            uint32_t j = view_find(c, bbase, nb, va.kp, va.kn);
+            if (j == NONE) {
+                eq = false;
+                break;
+            }
+            vmem vb = c->vs[j];
+            eq = deep_equal(c, ra, va.v, child_ctx(ca, se_tape_tok(pa, va.v)->kind), rb, vb.v,
+                            child_ctx(cb, se_tape_tok(pb, vb.v)->kind), depth + 1);
+        }
+        c->nv = ba;
+        return eq;
+    }
+    default: /* null, true, false: the same kind */
+        return true;
+    }
+}
+
 /* Adds array a's items to identity array dst: an item of the same string id
  * is replaced where it stands, a new one appended. */
 static void union_items(mctx *c, uint32_t dst, uint32_t r, uint32_t a)
@@ -393,8 +496,10 @@ static void union_items(mctx *c, uint32_t dst, uint32_t r, uint32_t a)
                 if (same_key(mm->kp, mm->kn, mm->h, kp, kn, h))
                     break;
             } else if (!kp && !mm->kp) {
-                c->unsure = true; /* json-c compares them by deep equality */
-                return;
+                const mnode *od = &c->nodes[mm->val];
+                if (deep_equal(c, od->rec, od->tok, od->ctx, r, e,
+                               child_ctx(C_IDARR, se_tape_tok(tp, e)->kind), 0))
+                    break;
             }
         }
         uint32_t l = leaf(c, r, e, child_ctx(C_IDARR, se_tape_tok(tp, e)->kind));
