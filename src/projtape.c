@@ -12,149 +12,38 @@
  * (folded by deep equality) - is left to the tree ("not sure"). */
 #include "project.h"
 #include "project_int.h"
+#include "tapeout.h"
 
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct tw {
     const se_tape *tp;
-    char **b;
-    size_t *n, *cap;
-    char *scratch;
-    size_t scap;
-    bool oom, unsure;
-    bool event;       /* an event's row: identity items written as they are */
+    se_tout o;     /* the row; o.oom: out of memory */
+    bool unsure;
+    bool event;    /* an event's row: identity items written as they are */
 } tw;
 
 enum { CTX_NONE, CTX_TOP, CTX_IDMAP, CTX_IDARR };
 
-static bool reserve(tw *w, size_t more)
+static void putc1(tw *w, char c)
 {
-    if (w->oom)
-        return false;
-    if (*w->n + more <= *w->cap)
-        return true;
-    size_t nc = *w->cap ? *w->cap : 1024;
-    while (nc < *w->n + more)
-        nc *= 2;
-    char *nb = realloc(*w->b, nc);
-    if (!nb) {
-        w->oom = true;
-        return false;
-    }
-    *w->b = nb;
-    *w->cap = nc;
-    return true;
+    se_tout_putc(&w->o, c);
 }
 
 static void put(tw *w, const char *s, size_t n)
 {
-    if (!reserve(w, n))
-        return;
-    memcpy(*w->b + *w->n, s, n);
-    *w->n += n;
+    se_tout_put(&w->o, s, n);
 }
 
-static void putc1(tw *w, char c)
-{
-    if (!reserve(w, 1))
-        return;
-    (*w->b)[(*w->n)++] = c;
-}
-
-/* The unescaped bytes of string token i (in w->scratch unless raw). */
-static const char *str_bytes(tw *w, uint32_t i, size_t *len)
-{
-    const se_tok *t = se_tape_tok(w->tp, i);
-    if (!(t->flags & SE_TF_ESC)) {
-        *len = t->len;
-        return se_tape_raw(w->tp, i);
-    }
-    if (t->len > w->scap) {
-        char *ns = realloc(w->scratch, t->len);
-        if (!ns) {
-            w->oom = true;
-            *len = 0;
-            return "";
-        }
-        w->scratch = ns;
-        w->scap = t->len;
-    }
-    *len = se_tape_unescape(w->tp, i, w->scratch);
-    return w->scratch;
-}
-
-/* A string as json-c prints it (JSON_C_TO_STRING_NOSLASHESCAPE). */
 static void put_string(tw *w, uint32_t i)
 {
-    const se_tok *t = se_tape_tok(w->tp, i);
-    const unsigned char *r = (const unsigned char *)se_tape_raw(w->tp, i);
-    if (!(t->flags & SE_TF_ESC)) {
-        size_t k = 0;
-        while (k < t->len && r[k] >= 0x20)
-            k++;
-        if (k == t->len) { /* no escape in, none out */
-            if (!reserve(w, t->len + 2))
-                return;
-            char *o = *w->b + *w->n;
-            o[0] = '"';
-            memcpy(o + 1, r, t->len);
-            o[t->len + 1] = '"';
-            *w->n += t->len + 2;
-            return;
-        }
-    }
-    size_t n;
-    const unsigned char *s = (const unsigned char *)str_bytes(w, i, &n);
-    if (!reserve(w, 6 * n + 2))
-        return;
-    char *o = *w->b + *w->n, *start = o;
-    *o++ = '"';
-    for (size_t k = 0; k < n; k++) {
-        unsigned char c = s[k];
-        switch (c) {
-        case '\b': *o++ = '\\'; *o++ = 'b'; break;
-        case '\n': *o++ = '\\'; *o++ = 'n'; break;
-        case '\r': *o++ = '\\'; *o++ = 'r'; break;
-        case '\t': *o++ = '\\'; *o++ = 't'; break;
-        case '\f': *o++ = '\\'; *o++ = 'f'; break;
-        case '"': *o++ = '\\'; *o++ = '"'; break;
-        case '\\': *o++ = '\\'; *o++ = '\\'; break;
-        default:
-            if (c < 0x20) {
-                static const char hex[] = "0123456789abcdef";
-                memcpy(o, "\\u00", 4);
-                o[4] = hex[c >> 4];
-                o[5] = hex[c & 0xf];
-                o += 6;
-            } else {
-                *o++ = (char)c;
-            }
-        }
-    }
-    *o++ = '"';
-    *w->n += (size_t)(o - start);
+    se_tout_string(&w->o, w->tp, i);
 }
 
 static void put_number(tw *w, uint32_t i)
 {
-    const se_tok *t = se_tape_tok(w->tp, i);
-    const char *r = se_tape_raw(w->tp, i);
-    /* Doubles keep their text; an integer is printed from its value, which
-     * is its text unless that has a leading zero or is "-0". */
-    if ((t->flags & SE_TF_DBL) || (r[0] != '-' && (r[0] != '0' || t->len == 1)) ||
-        (r[0] == '-' && r[1] != '0')) {
-        put(w, r, t->len);
-        return;
-    }
-    bool big;
-    uint64_t u;
-    int64_t v = se_tape_int(w->tp, i, &big, &u);
-    char buf[32];
-    int n = big ? snprintf(buf, sizeof buf, "%" PRIu64, u) : snprintf(buf, sizeof buf, "%" PRId64, v);
-    put(w, buf, (size_t)n);
+    se_tout_number(&w->o, w->tp, i);
 }
 
 /* ---- the view ------------------------------------------------------------ */
@@ -197,7 +86,7 @@ static uint32_t *id_items(tw *w, uint32_t a, size_t *n)
     size_t m = se_tape_tok(tp, a)->len, cnt = 0, noid = 0;
     uint32_t *it = malloc((m ? m : 1) * 2 * sizeof *it); /* [item, id] pairs */
     if (!it) {
-        w->oom = true;
+        w->o.oom = true;
         return NULL;
     }
     SE_TAPE_EACH_ELEM(tp, a, e) {
@@ -348,7 +237,7 @@ static bool proj_value(tw *w, const pnode *n, uint32_t v, int ctx);
 static bool proj_object(tw *w, const pnode *n, uint32_t o, int ctx, bool keep_empty)
 {
     const se_tape *tp = w->tp;
-    size_t mark = *w->n;
+    size_t mark = *w->o.n;
     bool any = false;
     putc1(w, '{');
     EACH_VIEW_MEMBER(tp, o, k, v, {
@@ -364,7 +253,7 @@ static bool proj_object(tw *w, const pnode *n, uint32_t o, int ctx, bool keep_em
         const pnode *kid = find_kid(w, n, k);
         if (!kid)
             continue;
-        size_t m = *w->n;
+        size_t m = *w->o.n;
         if (any)
             putc1(w, ',');
         put_string(w, k);
@@ -372,13 +261,13 @@ static bool proj_object(tw *w, const pnode *n, uint32_t o, int ctx, bool keep_em
         if (kid->terminal) {
             write_whole(w, v, vctx);
         } else if (!proj_value(w, kid, v, vctx)) {
-            *w->n = m;
+            *w->o.n = m;
             continue;
         }
         any = true;
     });
     if (!any && !keep_empty) {
-        *w->n = mark;
+        *w->o.n = mark;
         return false;
     }
     putc1(w, '}');
@@ -393,35 +282,35 @@ static bool proj_value(tw *w, const pnode *n, uint32_t v, int ctx)
         return proj_object(w, n, v, ctx, false);
     if (t->kind != SE_TK_ARR)
         return false; /* the path continues past a scalar */
-    size_t mark = *w->n;
+    size_t mark = *w->o.n;
     bool any = false;
     putc1(w, '[');
     if (ctx == CTX_IDARR && !plain_items(w, v)) {
         size_t cnt;
         uint32_t *it = id_items(w, v, &cnt);
         for (size_t i = 0; it && i < cnt; i++) {
-            size_t m = *w->n;
+            size_t m = *w->o.n;
             if (any)
                 putc1(w, ',');
             if (proj_value(w, n, it[2 * i], CTX_NONE))
                 any = true;
             else
-                *w->n = m;
+                *w->o.n = m;
         }
         free(it);
     } else {
         SE_TAPE_EACH_ELEM(tp, v, e) {
-            size_t m = *w->n;
+            size_t m = *w->o.n;
             if (any)
                 putc1(w, ',');
             if (proj_value(w, n, e, CTX_NONE))
                 any = true;
             else
-                *w->n = m;
+                *w->o.n = m;
         }
     }
     if (!any) {
-        *w->n = mark;
+        *w->o.n = mark;
         return false;
     }
     putc1(w, ']');
@@ -471,7 +360,7 @@ bool se_proj_tape_normal(const se_tape *tp)
 static int tape_row(const se_proj *pj, const se_tape *tp, bool event, char **buf, size_t *len,
                     size_t *cap)
 {
-    tw w = { .tp = tp, .b = buf, .n = len, .cap = cap, .event = event };
+    tw w = { .tp = tp, .o = { .b = buf, .n = len, .cap = cap }, .event = event };
     size_t start = *len;
     if (se_tape_tok(tp, 0)->kind != SE_TK_OBJ || needs_normalizing(tp))
         return 0;
@@ -479,8 +368,8 @@ static int tape_row(const se_proj *pj, const se_tape *tp, bool event, char **buf
         write_object(&w, 0, CTX_TOP);
     else
         proj_object(&w, &pj->root, 0, CTX_TOP, true);
-    free(w.scratch);
-    if (w.oom)
+    se_tout_done(&w.o);
+    if (w.o.oom)
         return -1;
     if (w.unsure) {
         *len = start;
