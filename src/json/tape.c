@@ -20,10 +20,12 @@
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define COLD __attribute__((cold, noinline))
+#define ALWAYS_INLINE inline __attribute__((always_inline))
 #else
 #define LIKELY(x) (x)
 #define UNLIKELY(x) (x)
 #define COLD
+#define ALWAYS_INLINE inline
 #endif
 
 void se_tape_init(se_tape *tp)
@@ -97,18 +99,28 @@ static int hex4(const unsigned char *s)
     return a << 12 | b << 8 | c << 4 | d;
 }
 
+#ifdef __SSE2__
+/* Bit k set when p[k] (k < 16) is a stop byte: '"', '\\', or at most 0 as a
+ * signed byte (NUL, >= 0x80). */
+static ALWAYS_INLINE unsigned stop_mask16(const unsigned char *p)
+{
+    const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    const __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                                _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                                   _mm_cmpgt_epi8(_mm_set1_epi8(1), v));
+    return (unsigned)_mm_movemask_epi8(m);
+}
+#endif
+
 /* The first stop byte (str_stop_byte) in p[0..end), or end.  s is the start
  * of the text: no load ever leaves s[0..end). */
-static inline const unsigned char *str_stop(const unsigned char *p, const unsigned char *s,
-                                            const unsigned char *end)
+static ALWAYS_INLINE const unsigned char *str_stop(const unsigned char *p,
+                                                   const unsigned char *s,
+                                                   const unsigned char *end)
 {
 #ifdef __SSE2__
-    const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), z = _mm_setzero_si128();
     while (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs)),
-                                 _mm_or_si128(_mm_cmpeq_epi8(v, z), v));
-        unsigned bits = (unsigned)_mm_movemask_epi8(m); /* a byte's top bit: >= 0x80 */
+        unsigned bits = stop_mask16(p);
         if (bits)
             return p + __builtin_ctz(bits);
         p += 16;
@@ -117,10 +129,7 @@ static inline const unsigned char *str_stop(const unsigned char *p, const unsign
         /* Fewer than 16 bytes left: the text's last 16, the ones before p
          * shifted out. */
         const unsigned char *b = end - 16;
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)b);
-        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs)),
-                                 _mm_or_si128(_mm_cmpeq_epi8(v, z), v));
-        unsigned bits = (unsigned)_mm_movemask_epi8(m) >> (p - b);
+        unsigned bits = stop_mask16(b) >> (p - b);
         return bits ? p + __builtin_ctz(bits) : end;
     }
 #else
@@ -353,24 +362,107 @@ static COLD const unsigned char *scan_number(se_tape *tp, const unsigned char *s
     return s + i;
 }
 
-/* What the first byte of a value makes it. */
-enum { V_BAD, V_STR, V_OBJ, V_ARR, V_NUM, V_TRUE, V_FALSE, V_NULL, V_NAN, V_INF, V_WS };
+/* What the first byte of a value makes it (strings and containers are told
+ * apart before this is asked). */
+enum { V_BAD, V_NUM, V_TRUE, V_FALSE, V_NULL, V_NAN, V_INF };
 static const unsigned char value_class[256] = {
-    ['"'] = V_STR, ['{'] = V_OBJ, ['['] = V_ARR, ['-'] = V_NUM,
-    ['0'] = V_NUM, V_NUM, V_NUM, V_NUM, V_NUM, V_NUM, V_NUM, V_NUM, V_NUM, V_NUM,
+    ['-'] = V_NUM, ['0'] = V_NUM, V_NUM, V_NUM, V_NUM, V_NUM, V_NUM, V_NUM, V_NUM, V_NUM, V_NUM,
     ['t'] = V_TRUE, ['f'] = V_FALSE, ['n'] = V_NULL, ['N'] = V_NAN, ['I'] = V_INF,
-    [' '] = V_WS, ['\t'] = V_WS, ['\n'] = V_WS, ['\r'] = V_WS,
 };
 
-#if defined(__GNUC__)
-#define ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define ALWAYS_INLINE inline
-#endif
+/* The string whose opening quote is at p, as token idx (tk) with flags fl
+ * (0 or SE_TF_KEY): returns just past its closing quote, or NULL. */
+static ALWAYS_INLINE const unsigned char *string_tok(se_tape *tp, const unsigned char *s,
+                                                    const unsigned char *end,
+                                                    const unsigned char *p, se_tok *tk,
+                                                    uint32_t idx, uint8_t fl)
+{
+    const unsigned char *b = p + 1;
+    p = str_stop(b, s, end);
+    if (LIKELY(p < end && *p == '"')) {
+        p++;
+    } else {
+        tk->off = (uint32_t)(b - s);
+        tk->flags = fl;
+        if (!(p = string_slow(tp, s, end, p, tk)))
+            return NULL;
+        fl = tk->flags;
+    }
+    *tk = (se_tok){ (uint32_t)(b - s), (uint32_t)(p - 1 - b), idx + 1, SE_TK_STR, fl };
+    return p;
+}
+
+/* A number or a literal at p (a value of depth `depth`) as token idx (tk):
+ * returns its end, or NULL. */
+static ALWAYS_INLINE const unsigned char *scalar_tok(se_tape *tp, const unsigned char *s,
+                                                    const unsigned char *end,
+                                                    const unsigned char *p, se_tok *tk,
+                                                    uint32_t idx, int depth)
+{
+    unsigned char c = *p;
+#define LITERAL(word, kind, flags) \
+    do { \
+        if ((size_t)(end - p) < sizeof word - 1) \
+            return fail(tp, "malformed JSON", s, p); \
+        for (size_t k_ = 1; k_ < sizeof word - 1; k_++) \
+            if (p[k_] != (unsigned char)word[k_]) \
+                return fail(tp, "malformed JSON", s, p); \
+        *tk = (se_tok){ (uint32_t)(p - s), sizeof word - 1, idx + 1, kind, flags }; \
+        return p + sizeof word - 1; \
+    } while (0)
+    switch (value_class[c]) {
+    case V_NUM: {
+        /* Plain integers and decimals here; the rest the long way. */
+        const unsigned char *d = p + (c == '-'), *q = d, *e;
+        uint8_t fl = 0;
+        while (q < end && is_digit(*q))
+            q++;
+        if (LIKELY(q > d && (q == end || num_delim[*q]))) {
+            if (UNLIKELY((*p == '0' && q - p > 1) || q - p >= 19) &&
+                int_checks(tp, s, (size_t)(p - s), (size_t)(q - p)) != SE_TAPE_OK)
+                return NULL;
+            e = q;
+        } else {
+            const unsigned char *f = q + 1;
+            if (q > d && q < end && *q == '.')
+                while (f < end && is_digit(*f))
+                    f++;
+            if (f > q + 1 && (f == end || num_delim[*f])) {
+                fl = SE_TF_DBL;
+                e = f;
+            } else {
+                if (!(e = scan_number(tp, s, (size_t)(end - s), p, depth, &tk->flags)))
+                    return NULL;
+                fl = tk->flags;
+            }
+        }
+        *tk = (se_tok){ (uint32_t)(p - s), (uint32_t)(e - p), idx + 1, SE_TK_NUM, fl };
+        return e;
+    }
+    case V_TRUE:
+        LITERAL("true", SE_TK_TRUE, 0);
+    case V_FALSE:
+        LITERAL("false", SE_TK_FALSE, 0);
+    case V_NULL:
+        LITERAL("null", SE_TK_NULL, 0);
+    case V_NAN:
+        LITERAL("NaN", SE_TK_NUM, SE_TF_DBL | SE_TF_NAN);
+    case V_INF:
+        LITERAL("Infinity", SE_TK_NUM, SE_TF_DBL | SE_TF_INF);
+    default:
+        if (c >= 0x80 && (c & 0xe0) != 0xc0 && (c & 0xf0) != 0xe0 && (c & 0xf8) != 0xf0)
+            return fail(tp, "invalid utf-8 string", s, p);
+        return fail(tp, "malformed JSON", s, p);
+    }
+#undef LITERAL
+}
 
 /* The parser proper, made twice: `checked` false when the tape already has
  * room for TOKENS_MAX(len) tokens (a push is then a store), true for a line
- * long enough to grow the tape as it goes. */
+ * long enough to grow the tape as it goes.  Values inside objects and inside
+ * arrays (and the top-level one, at depth 0) are read at two places, so each
+ * place's branches learn their own context's habits, and what follows a
+ * value needs no test of the container's kind. */
 static ALWAYS_INLINE int parse(se_tape *tp, const unsigned char *s, size_t len, const bool checked)
 {
     const unsigned char *end = s + len, *p = s;
@@ -378,7 +470,6 @@ static ALWAYS_INLINE int parse(se_tape *tp, const unsigned char *s, size_t len, 
     uint32_t count[SE_TAPE_MAX_DEPTH]; /* their members so far (the innermost's: cnt) */
     uint32_t n = 0, cnt = 0;
     int depth = 0;
-    bool inobj = false; /* the innermost open container is an object */
     se_tok *t = tp->t;
     unsigned char c;
 
@@ -397,134 +488,81 @@ static ALWAYS_INLINE int parse(se_tape *tp, const unsigned char *s, size_t len, 
             t = tp->t; \
         } \
     } while (0)
-#define LITERAL(word, kind, flags) \
+/* A value at p, perhaps after whitespace, of depth `depth`; then on to
+ * label `next`, or `again` after whitespace. */
+#define VALUE(again, next) \
     do { \
-        if ((size_t)(end - p) < sizeof word - 1 || memcmp(p, word, sizeof word - 1) != 0) \
+        if (UNLIKELY(depth >= SE_TAPE_MAX_DEPTH)) \
+            FAIL("nesting too deep", skip_ws(p, end)); \
+        if (UNLIKELY(p >= end)) \
             FAIL("malformed JSON", p); \
-        t[n] = (se_tok){ (uint32_t)(p - s), sizeof word - 1, n + 1, kind, flags }; \
+        PUSH(); \
+        c = *p; \
+        if (c == '"') { \
+            if (!(p = string_tok(tp, s, end, p, &t[n], n, 0))) \
+                goto failed; \
+            n++; \
+            goto next; \
+        } \
+        if (c == '{' || c == '[') \
+            goto open; \
+        if (UNLIKELY(is_ws(c))) { \
+            p = skip_ws(p, end); \
+            goto again; \
+        } \
+        if (!(p = scalar_tok(tp, s, end, p, &t[n], n, depth))) \
+            goto failed; \
         n++; \
-        p += sizeof word - 1; \
-        goto after; \
+        goto next; \
     } while (0)
 
-value:
-    /* A value at depth `depth` (the top-level one at 0), perhaps after
-     * whitespace. */
-    if (UNLIKELY(depth >= SE_TAPE_MAX_DEPTH))
-        FAIL("nesting too deep", skip_ws(p, end));
-    if (UNLIKELY(p >= end))
-        FAIL("malformed JSON", p);
-    c = *p;
-    switch (value_class[c]) {
-    case V_STR: {
-        const unsigned char *b = p + 1;
-        PUSH();
-        t[n].flags = 0;
-        p = str_stop(b, s, end);
-        if (LIKELY(p < end && *p == '"'))
-            p++;
-        else if (!(p = string_slow(tp, s, end, p, &t[n])))
-            goto failed;
-        t[n].off = (uint32_t)(b - s);
-        t[n].len = (uint32_t)(p - 1 - b);
-        t[n].end = n + 1;
-        t[n].kind = SE_TK_STR;
-        n++;
-        goto after;
-    }
-    case V_OBJ:
-    case V_ARR:
-        PUSH();
-        inobj = c == '{';
-        t[n] = (se_tok){ (uint32_t)(p - s), 0, 0, inobj ? SE_TK_OBJ : SE_TK_ARR, 0 };
-        if (depth > 0)
-            count[depth - 1] = cnt;
-        stack[depth++] = n++;
-        cnt = 0;
-        p++;
-        if (UNLIKELY(p < end && *p <= ' '))
-            p = skip_ws(p, end);
-        if (p < end && *p == (inobj ? '}' : ']'))
-            goto close;
-        if (inobj)
-            goto key;
-        goto value;
-    case V_NUM: {
-        /* Plain integers and decimals here; the rest the long way. */
-        const unsigned char *b = p, *d = p + (c == '-'), *q = d;
-        uint8_t fl = 0;
-        PUSH();
-        while (q < end && is_digit(*q))
-            q++;
-        if (LIKELY(q > d && (q == end || num_delim[*q]))) {
-            if (UNLIKELY((*b == '0' && q - b > 1) || q - b >= 19) &&
-                int_checks(tp, s, (size_t)(b - s), (size_t)(q - b)) != SE_TAPE_OK)
-                goto failed;
-            p = q;
-        } else {
-            const unsigned char *f = q + 1;
-            if (q > d && q < end && *q == '.')
-                while (f < end && is_digit(*f))
-                    f++;
-            if (f > q + 1 && (f == end || num_delim[*f])) {
-                fl = SE_TF_DBL;
-                p = f;
-            } else if (!(p = scan_number(tp, s, len, b, depth, &t[n].flags))) {
-                goto failed;
-            } else {
-                fl = t[n].flags;
-            }
-        }
-        t[n] = (se_tok){ (uint32_t)(b - s), (uint32_t)(p - b), n + 1, SE_TK_NUM, fl };
-        n++;
-        goto after;
-    }
-    case V_TRUE:
-        PUSH();
-        LITERAL("true", SE_TK_TRUE, 0);
-    case V_FALSE:
-        PUSH();
-        LITERAL("false", SE_TK_FALSE, 0);
-    case V_NULL:
-        PUSH();
-        LITERAL("null", SE_TK_NULL, 0);
-    case V_NAN:
-        PUSH();
-        LITERAL("NaN", SE_TK_NUM, SE_TF_DBL | SE_TF_NAN);
-    case V_INF:
-        PUSH();
-        LITERAL("Infinity", SE_TK_NUM, SE_TF_DBL | SE_TF_INF);
-    case V_WS:
-        p = skip_ws(p, end);
-        goto value;
-    default:
-        if (c >= 0x80 && (c & 0xe0) != 0xc0 && (c & 0xf0) != 0xe0 && (c & 0xf8) != 0xf0)
-            FAIL("invalid utf-8 string", p);
-        FAIL("malformed JSON", p);
-    }
+arr_value:
+    /* An array's element, or the top-level value (depth 0). */
+    VALUE(arr_value, arr_after);
 
-after:
-    /* A value just ended at p. */
+arr_after:
+    /* An element (or the top-level value) just ended at p. */
     if (UNLIKELY(depth == 0))
         goto top;
     cnt++;
+arr_after_ws:
     if (UNLIKELY(p >= end))
         FAIL("malformed JSON", p);
     c = *p;
-    if (UNLIKELY(c <= ' ')) {
-        p = skip_ws(p, end);
-        if (p >= end)
-            FAIL("malformed JSON", p);
-        c = *p;
+    if (LIKELY(c == ','))
+        goto arr_value_next;
+    if (c == ']')
+        goto close;
+    if (is_ws(c)) {
+        p = skip_ws(p + 1, end);
+        goto arr_after_ws;
     }
+    FAIL("malformed JSON", p);
+arr_value_next:
+    p++;
+    goto arr_value;
+
+obj_value:
+    /* A member's value (after the key's ':'). */
+    VALUE(obj_value, obj_after);
+
+obj_after:
+    /* A member just ended at p. */
+    cnt++;
+obj_after_ws:
+    if (UNLIKELY(p >= end))
+        FAIL("malformed JSON", p);
+    c = *p;
     if (LIKELY(c == ',')) {
         p++;
-        if (inobj)
-            goto key;
-        goto value;
+        goto key;
     }
-    if (c == (inobj ? '}' : ']'))
+    if (c == '}')
         goto close;
+    if (is_ws(c)) {
+        p = skip_ws(p + 1, end);
+        goto obj_after_ws;
+    }
     FAIL("malformed JSON", p);
 
 key:
@@ -537,20 +575,9 @@ key:
         FAIL("malformed JSON", p);
     }
     PUSH();
-    {
-        const unsigned char *b = p + 1;
-        t[n].flags = SE_TF_KEY;
-        p = str_stop(b, s, end);
-        if (LIKELY(p < end && *p == '"'))
-            p++;
-        else if (!(p = string_slow(tp, s, end, p, &t[n])))
-            goto failed;
-        t[n].off = (uint32_t)(b - s);
-        t[n].len = (uint32_t)(p - 1 - b);
-        t[n].end = n + 1;
-        t[n].kind = SE_TK_STR;
-        n++;
-    }
+    if (!(p = string_tok(tp, s, end, p, &t[n], n, SE_TF_KEY)))
+        goto failed;
+    n++;
     if (LIKELY(p < end && *p == ':')) {
         p++;
     } else {
@@ -559,7 +586,26 @@ key:
             FAIL("malformed JSON", p);
         p++;
     }
-    goto value;
+    goto obj_value;
+
+open:
+    /* c, at p, opens a container (the token pushed). */
+    t[n] = (se_tok){ (uint32_t)(p - s), 0, 0, c == '{' ? SE_TK_OBJ : SE_TK_ARR, 0 };
+    if (depth > 0)
+        count[depth - 1] = cnt;
+    stack[depth++] = n++;
+    cnt = 0;
+    p++;
+    if (UNLIKELY(p < end && *p <= ' '))
+        p = skip_ws(p, end);
+    if (c == '{') {
+        if (p < end && *p == '}')
+            goto close;
+        goto key;
+    }
+    if (p < end && *p == ']')
+        goto close;
+    goto arr_value;
 
 close:
     /* *p closes the innermost container. */
@@ -572,8 +618,9 @@ close:
     if (depth == 0)
         goto top;
     cnt = count[depth - 1];
-    inobj = t[stack[depth - 1]].kind == SE_TK_OBJ;
-    goto after;
+    if (t[stack[depth - 1]].kind == SE_TK_OBJ)
+        goto obj_after;
+    goto arr_after;
 
 top:
     /* The top-level value ended: only whitespace may follow. */
@@ -589,7 +636,7 @@ failed:
     return SE_TAPE_BAD;
 #undef FAIL
 #undef PUSH
-#undef LITERAL
+#undef VALUE
 }
 
 static int parse_reserved(se_tape *tp, const unsigned char *s, size_t len)
