@@ -1,11 +1,32 @@
 /* The strict tape parser (see tape.h): one pass, no allocation but the token
- * array, which is kept from line to line. */
+ * array, which is kept from line to line.
+ *
+ * Speed (docs/record-path.md, "Parser speed"): most bytes of a record are
+ * inside strings, so a string body is scanned 16 bytes at a time (SSE2; 8 at
+ * a time with SWAR elsewhere) for the only bytes that need a look: '"', '\\',
+ * NUL and bytes >= 0x80.  Plain integers and decimals take a short path; the
+ * token array is reserved once per line, so pushing a token is a store. */
 #include "tape.h"
 
 #include "jsonscan.h"
 
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#if defined(__GNUC__)
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define COLD __attribute__((cold, noinline))
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define LIKELY(x) (x)
+#define UNLIKELY(x) (x)
+#define COLD
+#define ALWAYS_INLINE inline
+#endif
 
 void se_tape_init(se_tape *tp)
 {
@@ -18,23 +39,44 @@ void se_tape_free(se_tape *tp)
     memset(tp, 0, sizeof *tp);
 }
 
-/* Byte classes inside a string: 0 an ordinary byte; 1 '"'; 2 '\\'; 3 NUL;
- * 4 a byte >= 0x80 (UTF-8, checked for its structure as json-c does). */
-static const unsigned char str_class[256] = {
-    [0] = 3, ['"'] = 1, ['\\'] = 2,
-    [0x80] = 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+/* Bytes a string scan stops at: '"', '\\', NUL (refused: json-c ends its
+ * input there) and >= 0x80 (UTF-8, checked for its structure as json-c does).
+ * Other control bytes are taken raw, as json-c takes them. */
+static const unsigned char str_stop_byte[256] = {
+    [0] = 1, ['"'] = 1, ['\\'] = 1,
+    [0x80] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 
-static bool is_ws(unsigned char c)
+/* Where a number ends when it is a plain one: the bytes that may follow a
+ * value inside a container (anything else takes scan_number's long way). */
+static const unsigned char num_delim[256] = {
+    [','] = 1, [']'] = 1, ['}'] = 1, [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1,
+};
+
+static inline bool is_ws(unsigned char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static inline bool is_digit(unsigned char c)
+{
+    return (unsigned)(c - '0') < 10;
+}
+
+/* Skips JSON whitespace; compact records have none, so one test is the
+ * common cost. */
+static inline const unsigned char *skip_ws(const unsigned char *p, const unsigned char *end)
+{
+    while (p < end && *p <= ' ' && is_ws(*p))
+        p++;
+    return p;
 }
 
 static int hexval(unsigned char c)
@@ -48,7 +90,7 @@ static int hexval(unsigned char c)
     return -1;
 }
 
-/* The 4 hex digits at s[i..i+4) (i + 4 <= len checked by the caller), or -1. */
+/* The 4 hex digits at s[0..4) (in bounds: checked by the caller), or -1. */
 static int hex4(const unsigned char *s)
 {
     int a = hexval(s[0]), b = hexval(s[1]), c = hexval(s[2]), d = hexval(s[3]);
@@ -57,92 +99,152 @@ static int hex4(const unsigned char *s)
     return a << 12 | b << 8 | c << 4 | d;
 }
 
-typedef struct pstate {
-    se_tape *tp;
-    const unsigned char *s;
-    size_t len;
-} pstate;
+#ifdef __SSE2__
+/* Bit k set when p[k] (k < 16) is a stop byte: '"', '\\', or at most 0 as a
+ * signed byte (NUL, >= 0x80). */
+static ALWAYS_INLINE unsigned stop_mask16(const unsigned char *p)
+{
+    const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    const __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                                _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                                   _mm_cmpgt_epi8(_mm_set1_epi8(1), v));
+    return (unsigned)_mm_movemask_epi8(m);
+}
+#endif
 
-static int bad(se_tape *tp, const char *why, size_t off)
+/* The first stop byte (str_stop_byte) in p[0..end), or end.  s is the start
+ * of the text: no load ever leaves s[0..end). */
+static ALWAYS_INLINE const unsigned char *str_stop(const unsigned char *p,
+                                                   const unsigned char *s,
+                                                   const unsigned char *end)
+{
+#ifdef __SSE2__
+    while (end - p >= 16) {
+        unsigned bits = stop_mask16(p);
+        if (bits)
+            return p + __builtin_ctz(bits);
+        p += 16;
+    }
+    if (p < end && end - s >= 16) {
+        /* Fewer than 16 bytes left: the text's last 16, the ones before p
+         * shifted out. */
+        const unsigned char *b = end - 16;
+        unsigned bits = stop_mask16(b) >> (p - b);
+        return bits ? p + __builtin_ctz(bits) : end;
+    }
+#else
+    /* SWAR, 8 bytes at a time: a byte's top bit set in hit when it is zero
+     * (after xor with '"' or '\\': when it is one of those) or >= 0x80.  The
+     * lowest set bit is exact (borrows only run upwards), the byte order is
+     * the machine's, so the byte is found by looking. */
+    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+    (void)s;
+    while (end - p >= 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        uint64_t xq = x ^ (ones * '"'), xb = x ^ (ones * '\\');
+        uint64_t hit = ((x - ones) & ~x) | ((xq - ones) & ~xq) | ((xb - ones) & ~xb) | x;
+        if (hit & high)
+            break;
+        p += 8;
+    }
+#endif
+    while (p < end && !str_stop_byte[*p])
+        p++;
+    return p;
+}
+
+static COLD int bad(se_tape *tp, const char *why, size_t off)
 {
     tp->why = why;
     tp->err_off = off;
     return SE_TAPE_BAD;
 }
 
-static int grow(se_tape *tp)
+/* Room for at least want tokens. */
+static int grow(se_tape *tp, size_t want)
 {
-    uint32_t nc = tp->cap ? tp->cap * 2 : 256;
-    if (nc < tp->cap)
+    size_t nc = tp->cap ? tp->cap : 256;
+    while (nc < want)
+        nc *= 2;
+    if (nc > UINT32_MAX)
         return SE_TAPE_NOMEM;
-    se_tok *nt = realloc(tp->t, (size_t)nc * sizeof *nt);
+    se_tok *nt = realloc(tp->t, nc * sizeof *nt);
     if (!nt)
         return SE_TAPE_NOMEM;
     tp->t = nt;
-    tp->cap = nc;
+    tp->cap = (uint32_t)nc;
     return SE_TAPE_OK;
 }
 
-/* A string whose opening quote is at s[*ip - 1]: scans to the closing quote
- * (*ip then just past it).  Fills *flags (SE_TF_ESC) and *nul (a \u0000). */
-static int scan_string(pstate *ps, size_t *ip, uint8_t *flags, bool *nul)
+static COLD const unsigned char *fail(se_tape *tp, const char *why, const unsigned char *s,
+                                      const unsigned char *at)
 {
-    const unsigned char *s = ps->s;
-    size_t len = ps->len, i = *ip;
+    bad(tp, why, (size_t)(at - s));
+    return NULL;
+}
+
+/* The rest of the string token tk at p, a stop byte other than its closing
+ * quote: scans on to the closing quote and returns just past it, or NULL
+ * (tp->why set).  Adds SE_TF_ESC to tk->flags; refuses a key (SE_TF_KEY)
+ * holding \u0000 once the whole string is known good, as json-c's reader did. */
+static const unsigned char *string_slow(se_tape *tp, const unsigned char *s,
+                                        const unsigned char *end, const unsigned char *p,
+                                        se_tok *tk)
+{
+    bool nul = false;
     for (;;) {
-        while (i < len && str_class[s[i]] == 0)
-            i++;
-        if (i >= len)
-            return bad(ps->tp, "malformed JSON", i);
-        switch (str_class[s[i]]) {
-        case 1:
-            *ip = i + 1;
-            return SE_TAPE_OK;
-        case 3:
-            return bad(ps->tp, "malformed JSON", i);
-        case 4: {
-            unsigned char c = s[i];
+        if (p >= end)
+            return fail(tp, "malformed JSON", s, p);
+        unsigned char c = *p;
+        if (c == '"') {
+            if (nul && (tk->flags & SE_TF_KEY))
+                return fail(tp, "NUL character in an object key", s, s + tk->off - 1);
+            return p + 1;
+        }
+        if (c >= 0x80) {
             size_t n = (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 : (c & 0xf8) == 0xf0 ? 3 : 0;
             if (n == 0)
-                return bad(ps->tp, "invalid utf-8 string", i);
+                return fail(tp, "invalid utf-8 string", s, p);
             for (size_t k = 1; k <= n; k++)
-                if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
-                    return bad(ps->tp, "invalid utf-8 string", i);
-            i += n + 1;
-            break;
-        }
-        default: /* a backslash */
-            *flags |= SE_TF_ESC;
-            if (i + 1 >= len)
-                return bad(ps->tp, "malformed JSON", i);
-            switch (s[i + 1]) {
+                if ((size_t)(end - p) <= k || (p[k] & 0xc0) != 0x80)
+                    return fail(tp, "invalid utf-8 string", s, p);
+            p += n + 1;
+        } else if (c == 0) {
+            return fail(tp, "malformed JSON", s, p);
+        } else { /* a backslash */
+            size_t left = (size_t)(end - p);
+            tk->flags |= SE_TF_ESC;
+            if (left < 2)
+                return fail(tp, "malformed JSON", s, p);
+            switch (p[1]) {
             case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
-                i += 2;
+                p += 2;
                 break;
             case 'u': {
-                int u = i + 6 <= len ? hex4(s + i + 2) : -1;
+                int u = left >= 6 ? hex4(p + 2) : -1;
                 if (u < 0)
-                    return bad(ps->tp, "malformed JSON", i);
+                    return fail(tp, "malformed JSON", s, p);
                 if (u == 0)
-                    *nul = true;
+                    nul = true;
                 if (u >= 0xd800 && u <= 0xdbff) {
                     /* A high surrogate must be followed by a low one. */
-                    int lo = i + 12 <= len && s[i + 6] == '\\' && s[i + 7] == 'u' ? hex4(s + i + 8) : -1;
+                    int lo = left >= 12 && p[6] == '\\' && p[7] == 'u' ? hex4(p + 8) : -1;
                     if (lo < 0xdc00 || lo > 0xdfff)
-                        return bad(ps->tp, SE_JSON_LONE_SURROGATE, i);
-                    i += 12;
+                        return fail(tp, SE_JSON_LONE_SURROGATE, s, p);
+                    p += 12;
                 } else if (u >= 0xdc00 && u <= 0xdfff) {
-                    return bad(ps->tp, SE_JSON_LONE_SURROGATE, i);
+                    return fail(tp, SE_JSON_LONE_SURROGATE, s, p);
                 } else {
-                    i += 6;
+                    p += 6;
                 }
                 break;
             }
             default:
-                return bad(ps->tp, "malformed JSON", i);
+                return fail(tp, "malformed JSON", s, p);
             }
-            break;
         }
+        p = str_stop(p, s, end);
     }
 }
 
@@ -160,11 +262,6 @@ static bool int_out_of_range(const unsigned char *s, size_t n)
     if (nd != nl)
         return nd > nl;
     return memcmp(d, lim, nl) > 0;
-}
-
-static bool is_digit(unsigned char c)
-{
-    return c >= '0' && c <= '9';
 }
 
 /* Whether s[0..n) is what strtod reads whole: -?(D+(.D*)?|.D+)([eE][+-]?D+)? */
@@ -195,15 +292,32 @@ static bool double_ok(const unsigned char *s, size_t n)
     return i == n;
 }
 
-/* A number at s[*ip], as json-c 0.16 reads one: it takes the longest run of
+/* An integer's checks once its text s[0..n) (-?D+) is known: a non-negative
+ * one with a leading zero must be 0 (json-c takes "00" and "-01"), and it
+ * must fit [INT64_MIN, UINT64_MAX]. */
+static int int_checks(se_tape *tp, const unsigned char *s, size_t start, size_t n)
+{
+    const unsigned char *d = s + start;
+    if (d[0] == '0')
+        for (size_t k = 1; k < n; k++)
+            if (d[k] != '0')
+                return bad(tp, "malformed JSON", start);
+    if (n >= 19 && int_out_of_range(d, n))
+        return bad(tp, "integer out of range", start);
+    return SE_TAPE_OK;
+}
+
+/* A number at p, as json-c 0.16 reads one: it takes the longest run of
  * number characters (digits; one 'e'/'E'; '-' first or after '.'/'e'; '+'
  * after '.'/'e'; one '.' before any 'e'), then inside a container demands a
  * delimiter, then converts: an integer with strtoll/strtoull (a non-negative
- * one with a leading zero must be 0), a double with strtod, whole. */
-static int scan_number(pstate *ps, size_t *ip, int depth, uint8_t *flags)
+ * one with a leading zero must be 0), a double with strtod, whole.  The long
+ * way, for what the parser's short one does not take.  Returns the number's
+ * end, or NULL (tp->why set). */
+static COLD const unsigned char *scan_number(se_tape *tp, const unsigned char *s, size_t len,
+                                             const unsigned char *p, int depth, uint8_t *flags)
 {
-    const unsigned char *s = ps->s;
-    size_t len = ps->len, start = *ip, i = start;
+    size_t start = (size_t)(p - s), i = start;
     bool neg_ok = true, pos_ok = false, dbl = false, exp = false;
     while (i < len) {
         unsigned char c = s[i];
@@ -226,52 +340,326 @@ static int scan_number(pstate *ps, size_t *ip, int depth, uint8_t *flags)
     if (i < len && depth > 0) {
         unsigned char c = s[i];
         if (c != ',' && c != ']' && c != '}' && c != '/' && c != 'I' && c != 'i' && !is_ws(c))
-            return bad(ps->tp, "malformed JSON", i);
+            return fail(tp, "malformed JSON", s, s + i);
     }
     if (n == 1 && s[start] == '-' && i < len && (s[i] == 'I' || s[i] == 'i')) {
         if (len - i < 8 || memcmp(s + i, "Infinity", 8) != 0)
-            return bad(ps->tp, "malformed JSON", i);
+            return fail(tp, "malformed JSON", s, s + i);
         *flags = SE_TF_DBL | SE_TF_INF;
-        *ip = i + 8;
-        return SE_TAPE_OK;
+        return s + i + 8;
     }
     if (dbl) {
         if (!double_ok(s + start, n))
-            return bad(ps->tp, "malformed JSON", start);
+            return fail(tp, "malformed JSON", s, s + start);
         *flags = SE_TF_DBL;
     } else {
-        if (s[start] == '-') {
-            if (n == 1)
-                return bad(ps->tp, "malformed JSON", start);
-        } else if (s[start] == '0') {
-            for (size_t k = start + 1; k < i; k++)
-                if (s[k] != '0')
-                    return bad(ps->tp, "malformed JSON", start);
-        }
-        if (n >= 19 && int_out_of_range(s + start, n))
-            return bad(ps->tp, "integer out of range", start);
+        if (n == 1 && s[start] == '-')
+            return fail(tp, "malformed JSON", s, s + start);
+        if (int_checks(tp, s, start, n) != SE_TAPE_OK)
+            return NULL;
         *flags = 0;
     }
-    *ip = i;
-    return SE_TAPE_OK;
+    return s + i;
 }
 
-static size_t skip_ws(const unsigned char *s, size_t len, size_t i)
+/* What the first byte of a value makes it (strings and containers are told
+ * apart before this is asked). */
+enum { V_BAD, V_NUM, V_TRUE, V_FALSE, V_NULL, V_NAN, V_INF };
+static const unsigned char value_class[256] = {
+    ['-'] = V_NUM, ['0'] = V_NUM, V_NUM, V_NUM, V_NUM, V_NUM, V_NUM, V_NUM, V_NUM, V_NUM, V_NUM,
+    ['t'] = V_TRUE, ['f'] = V_FALSE, ['n'] = V_NULL, ['N'] = V_NAN, ['I'] = V_INF,
+};
+
+/* The string whose opening quote is at p, as token idx (tk) with flags fl
+ * (0 or SE_TF_KEY): returns just past its closing quote, or NULL. */
+static ALWAYS_INLINE const unsigned char *string_tok(se_tape *tp, const unsigned char *s,
+                                                    const unsigned char *end,
+                                                    const unsigned char *p, se_tok *tk,
+                                                    uint32_t idx, uint8_t fl)
 {
-    while (i < len && is_ws(s[i]))
-        i++;
-    return i;
+    const unsigned char *b = p + 1;
+    p = str_stop(b, s, end);
+    if (LIKELY(p < end && *p == '"')) {
+        p++;
+    } else {
+        tk->off = (uint32_t)(b - s);
+        tk->flags = fl;
+        if (!(p = string_slow(tp, s, end, p, tk)))
+            return NULL;
+        fl = tk->flags;
+    }
+    *tk = (se_tok){ (uint32_t)(b - s), (uint32_t)(p - 1 - b), idx + 1, SE_TK_STR, fl };
+    return p;
 }
+
+/* A number or a literal at p (a value of depth `depth`) as token idx (tk):
+ * returns its end, or NULL. */
+static ALWAYS_INLINE const unsigned char *scalar_tok(se_tape *tp, const unsigned char *s,
+                                                    const unsigned char *end,
+                                                    const unsigned char *p, se_tok *tk,
+                                                    uint32_t idx, int depth)
+{
+    unsigned char c = *p;
+#define LITERAL(word, kind, flags) \
+    do { \
+        if ((size_t)(end - p) < sizeof word - 1) \
+            return fail(tp, "malformed JSON", s, p); \
+        for (size_t k_ = 1; k_ < sizeof word - 1; k_++) \
+            if (p[k_] != (unsigned char)word[k_]) \
+                return fail(tp, "malformed JSON", s, p); \
+        *tk = (se_tok){ (uint32_t)(p - s), sizeof word - 1, idx + 1, kind, flags }; \
+        return p + sizeof word - 1; \
+    } while (0)
+    switch (value_class[c]) {
+    case V_NUM: {
+        /* Plain integers and decimals here; the rest the long way. */
+        const unsigned char *d = p + (c == '-'), *q = d, *e;
+        uint8_t fl = 0;
+        while (q < end && is_digit(*q))
+            q++;
+        if (LIKELY(q > d && (q == end || num_delim[*q]))) {
+            if (UNLIKELY((*p == '0' && q - p > 1) || q - p >= 19) &&
+                int_checks(tp, s, (size_t)(p - s), (size_t)(q - p)) != SE_TAPE_OK)
+                return NULL;
+            e = q;
+        } else {
+            const unsigned char *f = q + 1;
+            if (q > d && q < end && *q == '.')
+                while (f < end && is_digit(*f))
+                    f++;
+            if (f > q + 1 && (f == end || num_delim[*f])) {
+                fl = SE_TF_DBL;
+                e = f;
+            } else {
+                if (!(e = scan_number(tp, s, (size_t)(end - s), p, depth, &tk->flags)))
+                    return NULL;
+                fl = tk->flags;
+            }
+        }
+        *tk = (se_tok){ (uint32_t)(p - s), (uint32_t)(e - p), idx + 1, SE_TK_NUM, fl };
+        return e;
+    }
+    case V_TRUE:
+        LITERAL("true", SE_TK_TRUE, 0);
+    case V_FALSE:
+        LITERAL("false", SE_TK_FALSE, 0);
+    case V_NULL:
+        LITERAL("null", SE_TK_NULL, 0);
+    case V_NAN:
+        LITERAL("NaN", SE_TK_NUM, SE_TF_DBL | SE_TF_NAN);
+    case V_INF:
+        LITERAL("Infinity", SE_TK_NUM, SE_TF_DBL | SE_TF_INF);
+    default:
+        if (c >= 0x80 && (c & 0xe0) != 0xc0 && (c & 0xf0) != 0xe0 && (c & 0xf8) != 0xf0)
+            return fail(tp, "invalid utf-8 string", s, p);
+        return fail(tp, "malformed JSON", s, p);
+    }
+#undef LITERAL
+}
+
+/* The parser proper, made twice: `checked` false when the tape already has
+ * room for TOKENS_MAX(len) tokens (a push is then a store), true for a line
+ * long enough to grow the tape as it goes.  Values inside objects and inside
+ * arrays (and the top-level one, at depth 0) are read at two places, so each
+ * place's branches learn their own context's habits, and what follows a
+ * value needs no test of the container's kind. */
+static ALWAYS_INLINE int parse(se_tape *tp, const unsigned char *s, size_t len, const bool checked)
+{
+    const unsigned char *end = s + len, *p = s;
+    uint32_t stack[SE_TAPE_MAX_DEPTH]; /* the open containers' tokens, outermost first */
+    uint32_t count[SE_TAPE_MAX_DEPTH]; /* their members so far (the innermost's: cnt) */
+    uint32_t n = 0, cnt = 0;
+    int depth = 0;
+    se_tok *t = tp->t;
+    unsigned char c;
+
+#define FAIL(why, at) \
+    do { \
+        tp->n = n; \
+        return bad(tp, why, (size_t)((at) - s)); \
+    } while (0)
+#define PUSH() \
+    do { \
+        if (checked && UNLIKELY(n >= tp->cap)) { \
+            int r_; \
+            tp->n = n; \
+            if ((r_ = grow(tp, (size_t)n + 1)) != SE_TAPE_OK) \
+                return r_; \
+            t = tp->t; \
+        } \
+    } while (0)
+/* A value at p, perhaps after whitespace, of depth `depth`; then on to
+ * label `next`, or `again` after whitespace. */
+#define VALUE(again, next) \
+    do { \
+        if (UNLIKELY(depth >= SE_TAPE_MAX_DEPTH)) \
+            FAIL("nesting too deep", skip_ws(p, end)); \
+        if (UNLIKELY(p >= end)) \
+            FAIL("malformed JSON", p); \
+        PUSH(); \
+        c = *p; \
+        if (c == '"') { \
+            if (!(p = string_tok(tp, s, end, p, &t[n], n, 0))) \
+                goto failed; \
+            n++; \
+            goto next; \
+        } \
+        if (c == '{' || c == '[') \
+            goto open; \
+        if (UNLIKELY(is_ws(c))) { \
+            p = skip_ws(p, end); \
+            goto again; \
+        } \
+        if (!(p = scalar_tok(tp, s, end, p, &t[n], n, depth))) \
+            goto failed; \
+        n++; \
+        goto next; \
+    } while (0)
+
+arr_value:
+    /* An array's element, or the top-level value (depth 0). */
+    VALUE(arr_value, arr_after);
+
+arr_after:
+    /* An element (or the top-level value) just ended at p. */
+    if (UNLIKELY(depth == 0))
+        goto top;
+    cnt++;
+arr_after_ws:
+    if (UNLIKELY(p >= end))
+        FAIL("malformed JSON", p);
+    c = *p;
+    if (LIKELY(c == ','))
+        goto arr_value_next;
+    if (c == ']')
+        goto close;
+    if (is_ws(c)) {
+        p = skip_ws(p + 1, end);
+        goto arr_after_ws;
+    }
+    FAIL("malformed JSON", p);
+arr_value_next:
+    p++;
+    goto arr_value;
+
+obj_value:
+    /* A member's value (after the key's ':'). */
+    VALUE(obj_value, obj_after);
+
+obj_after:
+    /* A member just ended at p. */
+    cnt++;
+obj_after_ws:
+    if (UNLIKELY(p >= end))
+        FAIL("malformed JSON", p);
+    c = *p;
+    if (LIKELY(c == ',')) {
+        p++;
+        goto key;
+    }
+    if (c == '}')
+        goto close;
+    if (is_ws(c)) {
+        p = skip_ws(p + 1, end);
+        goto obj_after_ws;
+    }
+    FAIL("malformed JSON", p);
+
+key:
+    /* An object member's key at p, perhaps after whitespace. */
+    if (UNLIKELY(p >= end || *p != '"')) {
+        if (p < end && is_ws(*p)) {
+            p = skip_ws(p, end);
+            goto key;
+        }
+        FAIL("malformed JSON", p);
+    }
+    PUSH();
+    if (!(p = string_tok(tp, s, end, p, &t[n], n, SE_TF_KEY)))
+        goto failed;
+    n++;
+    if (LIKELY(p < end && *p == ':')) {
+        p++;
+    } else {
+        p = skip_ws(p, end);
+        if (p >= end || *p != ':')
+            FAIL("malformed JSON", p);
+        p++;
+    }
+    goto obj_value;
+
+open:
+    /* c, at p, opens a container (the token pushed). */
+    t[n] = (se_tok){ (uint32_t)(p - s), 0, 0, c == '{' ? SE_TK_OBJ : SE_TK_ARR, 0 };
+    if (depth > 0)
+        count[depth - 1] = cnt;
+    stack[depth++] = n++;
+    cnt = 0;
+    p++;
+    if (UNLIKELY(p < end && *p <= ' '))
+        p = skip_ws(p, end);
+    if (c == '{') {
+        if (p < end && *p == '}')
+            goto close;
+        goto key;
+    }
+    if (p < end && *p == ']')
+        goto close;
+    goto arr_value;
+
+close:
+    /* *p closes the innermost container. */
+    {
+        uint32_t cur = stack[--depth];
+        t[cur].end = n;
+        t[cur].len = cnt;
+    }
+    p++;
+    if (depth == 0)
+        goto top;
+    cnt = count[depth - 1];
+    if (t[stack[depth - 1]].kind == SE_TK_OBJ)
+        goto obj_after;
+    goto arr_after;
+
+top:
+    /* The top-level value ended: only whitespace may follow. */
+    p = skip_ws(p, end);
+    if (p < end)
+        FAIL("malformed JSON", p);
+    tp->n = n;
+    return SE_TAPE_OK;
+
+failed:
+    /* A helper refused the text (tp->why set). */
+    tp->n = n;
+    return SE_TAPE_BAD;
+#undef FAIL
+#undef PUSH
+#undef VALUE
+}
+
+static int parse_reserved(se_tape *tp, const unsigned char *s, size_t len)
+{
+    return parse(tp, s, len, false);
+}
+
+static int parse_checked(se_tape *tp, const unsigned char *s, size_t len)
+{
+    return parse(tp, s, len, true);
+}
+
+/* The most tokens a text of len bytes can put on the tape, even when it is
+ * refused part way: every token but the first has an introducer of its own
+ * ('[', '{', ',' or ':'), and every scalar its first byte, every closed
+ * container its closer besides; only the open containers (fewer than
+ * SE_TAPE_MAX_DEPTH) lack that second byte.  So 2n - 1 - open <= len. */
+#define TOKENS_MAX(len) ((len) / 2 + SE_TAPE_MAX_DEPTH / 2 + 2)
+enum { RESERVE_MAX = 1 << 16 }; /* a line needing more tokens grows the tape as it goes */
 
 int se_tape_parse(se_tape *tp, const char *text, size_t len)
 {
-    const unsigned char *s = (const unsigned char *)text;
-    pstate ps = { tp, s, len };
-    uint32_t stack[SE_TAPE_MAX_DEPTH];
-    uint32_t count[SE_TAPE_MAX_DEPTH];
-    int depth = 0, r;
-    size_t i;
-
+    size_t need = TOKENS_MAX(len);
     tp->s = text;
     tp->len = len;
     tp->n = 0;
@@ -279,142 +667,14 @@ int se_tape_parse(se_tape *tp, const char *text, size_t len)
     tp->err_off = 0;
     if (len >= UINT32_MAX)
         return bad(tp, "record too long", 0);
-    i = skip_ws(s, len, 0);
-
-value:
-    /* A value at depth `depth` (the top-level one at 0). */
-    if (depth >= SE_TAPE_MAX_DEPTH)
-        return bad(tp, "nesting too deep", i);
-    if (i >= len)
-        return bad(tp, "malformed JSON", i);
-    if (tp->n == tp->cap && (r = grow(tp)) != SE_TAPE_OK)
-        return r;
-    {
-        se_tok *t = &tp->t[tp->n];
-        uint32_t idx = tp->n++;
-        unsigned char c = s[i];
-        t->off = (uint32_t)i;
-        t->flags = 0;
-        switch (c) {
-        case '{':
-        case '[':
-            t->kind = c == '{' ? SE_TK_OBJ : SE_TK_ARR;
-            stack[depth] = idx;
-            count[depth] = 0;
-            depth++;
-            i = skip_ws(s, len, i + 1);
-            if (i < len && s[i] == (c == '{' ? '}' : ']'))
-                goto close;
-            if (c == '[')
-                goto value;
-            goto key;
-        case '"': {
-            bool nul = false;
-            i++;
-            if ((r = scan_string(&ps, &i, &t->flags, &nul)) != SE_TAPE_OK)
-                return r;
-            t->kind = SE_TK_STR;
-            t->off = (uint32_t)(tp->t[idx].off + 1);
-            t->len = (uint32_t)(i - 1 - t->off);
-            t->end = idx + 1;
-            break;
-        }
-        case 't': case 'f': case 'n': case 'N': case 'I': {
-            static const struct { const char *w; uint8_t kind, flags; } lit[] = {
-                { "true", SE_TK_TRUE, 0 }, { "false", SE_TK_FALSE, 0 }, { "null", SE_TK_NULL, 0 },
-                { "NaN", SE_TK_NUM, SE_TF_DBL | SE_TF_NAN }, { "Infinity", SE_TK_NUM, SE_TF_DBL | SE_TF_INF },
-            };
-            int k = c == 't' ? 0 : c == 'f' ? 1 : c == 'n' ? 2 : c == 'N' ? 3 : 4;
-            size_t wl = strlen(lit[k].w);
-            if (len - i < wl || memcmp(s + i, lit[k].w, wl) != 0)
-                return bad(tp, "malformed JSON", i);
-            t->kind = lit[k].kind;
-            t->flags = lit[k].flags;
-            t->len = (uint32_t)wl;
-            t->end = idx + 1;
-            i += wl;
-            break;
-        }
-        default:
-            if (c == '-' || is_digit(c)) {
-                size_t st = i;
-                uint8_t fl;
-                if ((r = scan_number(&ps, &i, depth, &fl)) != SE_TAPE_OK)
-                    return r;
-                t->kind = SE_TK_NUM;
-                t->flags = fl;
-                t->len = (uint32_t)(i - st);
-                t->end = idx + 1;
-                break;
-            }
-            if (c >= 0x80 && (c & 0xe0) != 0xc0 && (c & 0xf0) != 0xe0 && (c & 0xf8) != 0xf0)
-                return bad(tp, "invalid utf-8 string", i);
-            return bad(tp, "malformed JSON", i);
-        }
-    }
-
-after:
-    /* A value just ended. */
-    if (depth == 0) {
-        i = skip_ws(s, len, i);
-        if (i < len)
-            return bad(tp, "malformed JSON", i);
-        return SE_TAPE_OK;
-    }
-    count[depth - 1]++;
-    i = skip_ws(s, len, i);
-    if (i >= len)
-        return bad(tp, "malformed JSON", i);
-    if (tp->t[stack[depth - 1]].kind == SE_TK_OBJ) {
-        if (s[i] == '}')
-            goto close;
-        if (s[i] != ',')
-            return bad(tp, "malformed JSON", i);
-        i = skip_ws(s, len, i + 1);
-        goto key;
-    }
-    if (s[i] == ']')
-        goto close;
-    if (s[i] != ',')
-        return bad(tp, "malformed JSON", i);
-    i = skip_ws(s, len, i + 1);
-    goto value;
-
-key:
-    /* An object member's key at s[i] (whitespace skipped). */
-    if (i >= len || s[i] != '"')
-        return bad(tp, "malformed JSON", i);
-    if (tp->n == tp->cap && (r = grow(tp)) != SE_TAPE_OK)
-        return r;
-    {
-        se_tok *t = &tp->t[tp->n];
-        uint32_t idx = tp->n++;
-        bool nul = false;
-        size_t q = i;
-        t->flags = SE_TF_KEY;
-        i++;
-        if ((r = scan_string(&ps, &i, &t->flags, &nul)) != SE_TAPE_OK)
+    if (need > tp->cap && need <= RESERVE_MAX) {
+        int r = grow(tp, need);
+        if (r != SE_TAPE_OK)
             return r;
-        if (nul)
-            return bad(tp, "NUL character in an object key", q);
-        t->kind = SE_TK_STR;
-        t->off = (uint32_t)(q + 1);
-        t->len = (uint32_t)(i - 1 - t->off);
-        t->end = idx + 1;
     }
-    i = skip_ws(s, len, i);
-    if (i >= len || s[i] != ':')
-        return bad(tp, "malformed JSON", i);
-    i = skip_ws(s, len, i + 1);
-    goto value;
-
-close:
-    /* s[i] closes the innermost container. */
-    depth--;
-    tp->t[stack[depth]].end = tp->n;
-    tp->t[stack[depth]].len = count[depth];
-    i++;
-    goto after;
+    if (tp->cap >= need)
+        return parse_reserved(tp, (const unsigned char *)text, len);
+    return parse_checked(tp, (const unsigned char *)text, len);
 }
 
 /* ---- reading ------------------------------------------------------------ */

@@ -194,6 +194,156 @@ static void test_integers(void **state)
     assert_true(se_tape_int(&tp, 4, &big, &u) == 0 && !big);
 }
 
+/* The text in a heap block of exactly len bytes (ASan sees any read past
+ * it), held to json-c; returns what se_tape_parse returned. */
+static int agree_exact(const char *s, size_t len)
+{
+    char *b = malloc(len ? len : 1);
+    assert_non_null(b);
+    memcpy(b, s, len);
+    agree(b, len);
+    int r = se_tape_parse(&tp, b, len);
+    free(b);
+    return r;
+}
+
+/* The string scanner reads 16 bytes at a time: a byte that needs a look
+ * (quote, backslash, control, NUL, non-ASCII, valid or not) at each place of
+ * the first two blocks, in strings that end before, at and after 16- and
+ * 32-byte boundaries, as values, as keys, unterminated, and ending at the
+ * very end of the text. */
+static void test_string_edges(void **state)
+{
+    (void)state;
+    static const struct { const char *b; size_t n; } special[] = {
+        { "\"", 1 }, { "\\n", 2 }, { "\\\\", 2 }, { "\\u00e9", 6 }, { "\\ud83d\\ude00", 12 },
+        { "\\u0000", 6 }, { "\\ud800", 6 }, { "\\x", 2 }, { "\\", 1 }, { "\x01", 1 },
+        { "\x1f", 1 }, { "\x7f", 1 }, { "\0", 1 }, { "\xc3\xa9", 2 }, { "\xe2\x82\xac", 3 },
+        { "\xf0\x9f\x98\x80", 4 }, { "\x80", 1 }, { "\xc3", 1 }, { "\xe2\x82", 2 }, { "\xff", 1 },
+        { "\xf8\x88\x80\x80\x80", 5 },
+    };
+    static const size_t lens[] = { 1, 2, 15, 16, 17, 31, 32, 33, 47, 48, 49 };
+    char body[64], text[128];
+    for (size_t si = 0; si < sizeof special / sizeof *special; si++) {
+        for (size_t k = 0; k < 32; k++) {
+            for (size_t li = 0; li < sizeof lens / sizeof *lens; li++) {
+                size_t bl = lens[li] > k + special[si].n ? lens[li] : k + special[si].n;
+                memset(body, 'a', bl);
+                memcpy(body + k, special[si].b, special[si].n);
+                size_t n = 0;
+                /* A top-level string: its closing quote is the text's last byte. */
+                text[n++] = '"';
+                memcpy(text + n, body, bl);
+                n += bl;
+                text[n++] = '"';
+                int r = agree_exact(text, n);
+                if (r == SE_TAPE_OK)
+                    assert_true(tp.n == 1 && tp.t[0].len == bl);
+                /* Cut before its closing quote: refused (unless the special
+                 * byte was a quote ending it). */
+                r = agree_exact(text, n - 1);
+                if (special[si].b[0] != '"')
+                    assert_int_equal(r, SE_TAPE_BAD);
+                /* An array element, then a key. */
+                n = 0;
+                text[n++] = '[';
+                text[n++] = '"';
+                memcpy(text + n, body, bl);
+                n += bl;
+                memcpy(text + n, "\",1]", 4);
+                agree_exact(text, n + 4);
+                n = 0;
+                memcpy(text + n, "{\"", 2);
+                n += 2;
+                memcpy(text + n, body, bl);
+                n += bl;
+                memcpy(text + n, "\":\"", 3);
+                n += 3;
+                memcpy(text + n, body, bl);
+                n += bl;
+                memcpy(text + n, "\"}", 2);
+                agree_exact(text, n + 2);
+            }
+        }
+    }
+    /* What the fast loop skips is plain ASCII, control bytes included. */
+    assert_int_equal(parse("[\"0123456789abcdef\x01\x02\x1f 0123456789abcdef0123\"]"), SE_TAPE_OK);
+    assert_int_equal(tp.t[1].len, 40);
+    assert_false(tp.t[1].flags & SE_TF_ESC);
+}
+
+/* Scalars cut by the end of the text, and numbers' short and long ways. */
+static void test_text_end(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {
+        "0", "-", "-0", "00", "-01", "01", "1.", "1.5", "-1.5", ".5", "1e5", "1e", "1e+", "1E-2",
+        "1.5e3", "-Infinity", "-Inf", "Infinity", "Infinit", "NaN", "Na", "true", "tru", "false",
+        "fals", "null", "nul", "18446744073709551615", "18446744073709551616",
+        "-9223372036854775808", "-9223372036854775809", "12345678901234567890123",
+        "0000000000000000000000", "[1", "[1.5", "[1.", "[-", "[0", "[01", "[true", "{\"a\":1",
+        "{\"a\":-2.5", "{\"a\":1}", "[1,2.5,-3,0.0,1e2,-0,NaN,-Infinity]", "[1 ,2\t]",
+        "[1/]", "[1I]", "[-i]", "[1-]", "[1+]", "[1.5.]", "[1x]", "{\"a\":1x}", "{\"a\" : 1 }",
+        " [ ] ", "[ 1 , \"x\" ]", "{ }", "{ \"a\" : [ ] , \"b\" : { } }",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)
+        agree_exact(texts[i], strlen(texts[i]));
+}
+
+/* A line past the size for which the tape is reserved whole grows it token
+ * by token, from an empty tape and from a used one; and the bound the
+ * reserved way relies on holds for the densest texts. */
+static void test_long_line(void **state)
+{
+    (void)state;
+    size_t cap = 600000, n = 0;
+    char *b = malloc(cap);
+    assert_non_null(b);
+    b[n++] = '[';
+    for (int i = 0; i < 70000; i++) {
+        memcpy(b + n, i % 2 ? "1," : "{\"k\":\"v\"},", i % 2 ? 2 : 10);
+        n += i % 2 ? 2 : 10;
+    }
+    b[n - 1] = ']';
+    se_tape fresh;
+    se_tape_init(&fresh);
+    assert_int_equal(se_tape_parse(&fresh, b, n), SE_TAPE_OK);
+    assert_int_equal(fresh.n, 1 + 35000 * 3 + 35000);
+    assert_int_equal(fresh.t[0].len, 70000);
+    assert_int_equal(fresh.t[0].end, fresh.n);
+    se_tape_free(&fresh);
+    agree(b, n);
+    assert_int_equal(parse("[1]"), SE_TAPE_OK);
+    assert_int_equal(tp.n, 2);
+    /* Refused at the very end, long. */
+    b[n - 1] = ',';
+    agree(b, n);
+
+    /* Densest texts: 511 open arrays then "0,0,...", "{"":0,...}". */
+    for (int shape = 0; shape < 3; shape++) {
+        n = 0;
+        for (int i = 0; i < 511; i++)
+            b[n++] = '[';
+        for (int i = 0; i < 1000; i++) {
+            const char *m = shape == 0 ? "0," : shape == 1 ? "{\"\":0}," : "[],";
+            memcpy(b + n, m, strlen(m));
+            n += strlen(m);
+        }
+        for (size_t cut = n - 1; cut < n + 511; cut++) {
+            if (cut >= n)
+                b[cut] = ']';
+            size_t len = cut == n - 1 ? n - 1 : cut + 1;
+            se_tape_init(&fresh);
+            int r = se_tape_parse(&fresh, b, len);
+            assert_true(r == SE_TAPE_OK || r == SE_TAPE_BAD);
+            assert_true(fresh.n <= len / 2 + SE_TAPE_MAX_DEPTH / 2 + 2);
+            se_tape_free(&fresh);
+        }
+        agree(b, n + 511);
+    }
+    free(b);
+}
+
 /* Mutations of a few records against json-c (deterministic). */
 static void test_mutations(void **state)
 {
@@ -231,6 +381,8 @@ static void test_mutations(void **state)
             }
         }
         agree(buf, len);
+        /* The tape never outgrows what a text of len bytes can need. */
+        assert_true(tp.n <= len / 2 + SE_TAPE_MAX_DEPTH / 2 + 2);
     }
 }
 
@@ -251,6 +403,9 @@ int main(void)
         cmocka_unit_test(test_strings),
         cmocka_unit_test(test_duplicates),
         cmocka_unit_test(test_integers),
+        cmocka_unit_test(test_string_edges),
+        cmocka_unit_test(test_text_end),
+        cmocka_unit_test(test_long_line),
         cmocka_unit_test(test_mutations),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
