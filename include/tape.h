@@ -61,6 +61,14 @@ void se_tape_free(se_tape *tp); /* releases the tokens; accepts a zeroed tape */
 
 enum { SE_TAPE_OK = 0, SE_TAPE_BAD = -1, SE_TAPE_NOMEM = -2 };
 
+/* The most tokens a text of len bytes can make.  A tape whose cap holds that
+ * many (and at most SE_TAPE_RESERVE_MAX) is never grown by se_tape_parse: a
+ * caller may point tp->t at its own buffer of cap tokens (tp->cap = cap) and
+ * parse into it, e.g. straight into a chunk's arena; a line needing more
+ * grows the tape as it goes (tp->t must then be the tape's own). */
+#define SE_TAPE_TOKENS_MAX(len) ((len) / 2 + SE_TAPE_MAX_DEPTH / 2 + 2)
+enum { SE_TAPE_RESERVE_MAX = 1 << 16 };
+
 /* Parses s[0..len) (one JSON value, JSON whitespace around it allowed).
  * SE_TAPE_OK; SE_TAPE_BAD with tp->why ("malformed JSON", "nesting too deep",
  * "invalid utf-8 string", "integer out of range", "NUL character in an object

@@ -395,13 +395,25 @@ static int prep_lines(const ctx *c, se_chunk *ch, se_tape *tp, se_record *facts)
             }
             pl->flags = q ? PL_QKEY : 0;
         }
-        int r = se_tape_parse(tp, data, len);
+        /* The tokens go straight to the arena (8-byte aligned) when the
+         * line's bound fits there; a longer line's are copied. */
+        size_t pad = (8 - ch->arena_len % 8) % 8, base = ch->arena_len;
+        size_t need = SE_TAPE_TOKENS_MAX(len);
+        se_tape *pt = tp, direct;
+        if (need <= SE_TAPE_RESERVE_MAX) {
+            if (!se_chunk_arena(ch, pad + need * sizeof(se_tok)))
+                return -1;
+            direct = (se_tape){ .t = (se_tok *)(void *)(ch->arena + base + pad), .cap = (uint32_t)need };
+            pt = &direct;
+        }
+        int r = se_tape_parse(pt, data, len);
+        ch->arena_len = base; /* taken again below, for the tokens made */
         if (r == SE_TAPE_NOMEM)
             return -1;
-        if (r != SE_TAPE_OK || tp->t[0].kind != SE_TK_OBJ)
+        if (r != SE_TAPE_OK || pt->t[0].kind != SE_TK_OBJ)
             continue; /* a bad record: worded on the cold path */
         se_record *f = &facts[i];
-        if (se_tape_facts(tp, f, err, sizeof err) != 0) {
+        if (se_tape_facts(pt, f, err, sizeof err) != 0) {
             se_record_clear(f);
             continue;
         }
@@ -411,16 +423,14 @@ static int prep_lines(const ctx *c, se_chunk *ch, se_tape *tp, se_record *facts)
             pl->flags |= PL_SKIP;
             continue;
         }
-        /* The tokens go to the arena, 8-byte aligned. */
-        size_t pad = (8 - ch->arena_len % 8) % 8;
-        if (!se_chunk_arena(ch, pad + (size_t)tp->n * sizeof(se_tok))) {
+        if (!se_chunk_arena(ch, pad + (size_t)pt->n * sizeof(se_tok))) {
             se_record_clear(f);
-            return -1;
+            return -1; /* (the arena was big enough for a direct parse) */
         }
-        size_t at = ch->arena_len - (size_t)tp->n * sizeof(se_tok);
-        memcpy(ch->arena + at, tp->t, (size_t)tp->n * sizeof(se_tok));
-        pl->text_off = (uint32_t)at;
-        pl->text_len = tp->n;
+        if (pt == tp)
+            memcpy(ch->arena + base + pad, tp->t, (size_t)tp->n * sizeof(se_tok));
+        pl->text_off = (uint32_t)(base + pad);
+        pl->text_len = pt->n;
         pl->flags |= PL_TAPE;
     }
     return 0;

@@ -654,8 +654,8 @@ static int parse_checked(se_tape *tp, const unsigned char *s, size_t len)
  * ('[', '{', ',' or ':'), and every scalar its first byte, every closed
  * container its closer besides; only the open containers (fewer than
  * SE_TAPE_MAX_DEPTH) lack that second byte.  So 2n - 1 - open <= len. */
-#define TOKENS_MAX(len) ((len) / 2 + SE_TAPE_MAX_DEPTH / 2 + 2)
-enum { RESERVE_MAX = 1 << 16 }; /* a line needing more tokens grows the tape as it goes */
+#define TOKENS_MAX(len) SE_TAPE_TOKENS_MAX(len)
+#define RESERVE_MAX SE_TAPE_RESERVE_MAX
 
 int se_tape_parse(se_tape *tp, const char *text, size_t len)
 {
