@@ -12,25 +12,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A growable byte buffer for unescaped strings. */
+/* A byte buffer for unescaped strings: short ones stay in `in`. */
 typedef struct sbuf {
-    char *p;
-    size_t n, cap;
+    char *p;        /* in or heap */
+    size_t n;
+    char *heap;     /* owned; free with sbuf_free */
+    size_t cap;     /* heap's size */
+    char in[64];
 } sbuf;
 
 static int sbuf_set_tok(sbuf *b, const se_tape *tp, uint32_t i)
 {
     size_t need = se_tape_tok(tp, i)->len + 1;
-    if (need > b->cap) {
-        char *np = realloc(b->p, need);
-        if (!np)
-            return -1;
-        b->p = np;
-        b->cap = need;
+    if (need <= sizeof b->in) {
+        b->p = b->in;
+    } else {
+        if (need > b->cap) {
+            char *np = realloc(b->heap, need);
+            if (!np)
+                return -1;
+            b->heap = np;
+            b->cap = need;
+        }
+        b->p = b->heap;
     }
     b->n = se_tape_unescape(tp, i, b->p);
     b->p[b->n] = '\0';
     return 0;
+}
+
+static void sbuf_free(sbuf *b)
+{
+    free(b->heap);
 }
 
 static int cmp_bytes(const char *a, size_t an, const char *b, size_t bn)
@@ -43,8 +56,7 @@ static int cmp_bytes(const char *a, size_t an, const char *b, size_t bn)
 
 typedef struct keysearch {
     const se_tape *tp;
-    sbuf ns, id;         /* the best so far, unescaped */
-    sbuf cns, cid;       /* the candidate */
+    uint32_t ns, id;     /* the best so far: its namespace key and id tokens */
     bool have, primary, oom;
 } keysearch;
 
@@ -61,45 +73,88 @@ static uint32_t get_either(const se_tape *tp, uint32_t o, const char *key, size_
     return se_tape_get(tp, o, x, kn + 4);
 }
 
+static bool raw_is(const se_tape *tp, uint32_t k, const char *s, size_t n)
+{
+    return !memcmp(tp->s + tp->t[k].off, s, n);
+}
+
+/* An item's id and primary members, as get_either reads them, in one pass
+ * over its members when no key has an escape. */
+static void item_members(const se_tape *tp, uint32_t e, uint32_t *id, uint32_t *pv)
+{
+    uint32_t i = 0, xi = 0, p = 0, xp = 0;
+    SE_TAPE_EACH_MEMBER(tp, e, k) {
+        const se_tok *t = &tp->t[k];
+        if (t->flags & SE_TF_ESC) {
+            *id = get_either(tp, e, "id", 2);
+            *pv = get_either(tp, e, "primary", 7);
+            return;
+        }
+        switch (t->len) {
+        case 2: if (raw_is(tp, k, "id", 2)) i = k + 1; break;
+        case 6: if (raw_is(tp, k, "xdm:id", 6)) xi = k + 1; break;
+        case 7: if (raw_is(tp, k, "primary", 7)) p = k + 1; break;
+        case 11: if (raw_is(tp, k, "xdm:primary", 11)) xp = k + 1; break;
+        }
+    }
+    *id = i ? i : xi;
+    *pv = p ? p : xp;
+}
+
+/* Compares strings a and b (tokens) by their unescaped bytes, like
+ * cmp_bytes; *oom on out of memory. */
+static int tok_cmp(const se_tape *tp, uint32_t a, uint32_t b, bool *oom)
+{
+    const se_tok *ta = &tp->t[a], *tb = &tp->t[b];
+    if (!((ta->flags | tb->flags) & SE_TF_ESC))
+        return cmp_bytes(tp->s + ta->off, ta->len, tp->s + tb->off, tb->len);
+    char *x = malloc(ta->len + 1), *y = malloc(tb->len + 1);
+    int c = 0;
+    if (!x || !y)
+        *oom = true;
+    else
+        c = cmp_bytes(x, se_tape_unescape(tp, a, x), y, se_tape_unescape(tp, b, y));
+    free(x);
+    free(y);
+    return c;
+}
+
+/* Whether string token i, unescaped, is non-empty and free of NUL. */
+static bool good_id(const se_tape *tp, uint32_t i, bool *oom)
+{
+    const se_tok *t = &tp->t[i];
+    if (!(t->flags & SE_TF_ESC))
+        return t->len > 0 && !memchr(tp->s + t->off, '\0', t->len);
+    char *x = malloc(t->len + 1);
+    if (!x) {
+        *oom = true;
+        return false;
+    }
+    size_t n = se_tape_unescape(tp, i, x);
+    bool ok = n > 0 && !memchr(x, '\0', n);
+    free(x);
+    return ok;
+}
+
 /* The items (an array) of namespace token nsk, in order. */
 static void visit_items(keysearch *ks, uint32_t nsk, uint32_t items)
 {
     const se_tape *tp = ks->tp;
-    bool ns_read = false;
     SE_TAPE_EACH_ELEM(tp, items, e) {
         if (ks->primary || ks->oom)
             return;
         if (se_tape_tok(tp, e)->kind != SE_TK_OBJ)
             continue;
-        uint32_t id = get_either(tp, e, "id", 2);
-        if (!id || se_tape_tok(tp, id)->kind != SE_TK_STR)
+        uint32_t id, pv;
+        item_members(tp, e, &id, &pv);
+        if (!id || se_tape_tok(tp, id)->kind != SE_TK_STR || !good_id(tp, id, &ks->oom))
             continue;
-        if (sbuf_set_tok(&ks->cid, tp, id) != 0) {
-            ks->oom = true;
-            return;
-        }
-        if (ks->cid.n == 0 || memchr(ks->cid.p, '\0', ks->cid.n))
-            continue;
-        if (!ns_read) {
-            if (sbuf_set_tok(&ks->cns, tp, nsk) != 0) {
-                ks->oom = true;
-                return;
-            }
-            ns_read = true;
-        }
-        uint32_t pv = get_either(tp, e, "primary", 7);
         bool is_primary = pv && se_tape_tok(tp, pv)->kind == SE_TK_TRUE;
-        int c = ks->have ? cmp_bytes(ks->cns.p, ks->cns.n, ks->ns.p, ks->ns.n) : 0;
-        if (is_primary || !ks->have || c < 0 ||
-            (c == 0 && cmp_bytes(ks->cid.p, ks->cid.n, ks->id.p, ks->id.n) < 0)) {
-            sbuf t = ks->ns;
-            ks->ns = ks->cns;
-            ks->cns = t;
-            t = ks->id;
-            ks->id = ks->cid;
-            ks->cid = t;
+        int c = ks->have ? tok_cmp(tp, nsk, ks->ns, &ks->oom) : 0;
+        if (is_primary || !ks->have || c < 0 || (c == 0 && tok_cmp(tp, id, ks->id, &ks->oom) < 0)) {
+            ks->ns = nsk;
+            ks->id = id;
             ks->have = true;
-            ns_read = false; /* cns now holds the old best */
         }
         if (is_primary)
             ks->primary = true;
@@ -120,25 +175,58 @@ static uint32_t get_like(keysearch *ks, uint32_t o, uint32_t k)
         ks->oom = true;
     else
         v = se_tape_get(tp, o, b.p, b.n);
-    free(b.p);
+    sbuf_free(&b);
     return v;
+}
+
+/* The top-level members the facts read (each the last of its name). */
+typedef struct tops {
+    uint32_t idmap, xidmap, meta, ts, xts, audit;
+} tops;
+
+static void find_tops(const se_tape *tp, tops *t)
+{
+    memset(t, 0, sizeof *t);
+    SE_TAPE_EACH_MEMBER(tp, 0, k) {
+        const se_tok *kt = &tp->t[k];
+        if (kt->flags & SE_TF_ESC) {
+            /* An escape could spell any of them: ask by name. */
+            t->idmap = se_tape_get(tp, 0, "identityMap", 11);
+            t->xidmap = se_tape_get(tp, 0, "xdm:identityMap", 15);
+            t->meta = se_tape_get(tp, 0, "_acp_system_metadata", 20);
+            t->ts = se_tape_get(tp, 0, "timestamp", 9);
+            t->xts = se_tape_get(tp, 0, "xdm:timestamp", 13);
+            t->audit = se_tape_get(tp, 0, "extSourceSystemAudit", 20);
+            return;
+        }
+        switch (kt->len) {
+        case 9: if (raw_is(tp, k, "timestamp", 9)) t->ts = k + 1; break;
+        case 11: if (raw_is(tp, k, "identityMap", 11)) t->idmap = k + 1; break;
+        case 13: if (raw_is(tp, k, "xdm:timestamp", 13)) t->xts = k + 1; break;
+        case 15: if (raw_is(tp, k, "xdm:identityMap", 15)) t->xidmap = k + 1; break;
+        case 20:
+            if (raw_is(tp, k, "_acp_system_metadata", 20))
+                t->meta = k + 1;
+            else if (raw_is(tp, k, "extSourceSystemAudit", 20))
+                t->audit = k + 1;
+            break;
+        }
+    }
 }
 
 /* The profile key (record.c's se_identity_key over the normalized map):
  * 1 with *key set, 0 for no identity, -1 out of memory. */
-static int tape_key(const se_tape *tp, char **key)
+static int tape_key(const se_tape *tp, const tops *tt, char **key)
 {
     keysearch ks = { .tp = tp };
-    uint32_t u = se_tape_get(tp, 0, "identityMap", 11);
-    uint32_t p = se_tape_get(tp, 0, "xdm:identityMap", 15);
-    int rc = 0;
+    uint32_t u = tt->idmap, p = tt->xidmap;
 
     if (!u) {
         u = p;
         p = 0;
     }
     if (!u || se_tape_tok(tp, u)->kind != SE_TK_OBJ)
-        goto out;
+        return 0;
     if (p && se_tape_tok(tp, p)->kind != SE_TK_OBJ)
         p = 0;
     SE_TAPE_EACH_MEMBER(tp, u, k) {
@@ -165,22 +253,22 @@ static int tape_key(const se_tape *tp, char **key)
                 visit_items(&ks, k, v);
         }
     }
-    if (ks.oom) {
-        rc = -1;
-        goto out;
+    if (ks.oom)
+        return -1;
+    if (!ks.have)
+        return 0;
+    const se_tok *tn = &tp->t[ks.ns], *ti = &tp->t[ks.id];
+    if (!((tn->flags | ti->flags) & SE_TF_ESC)) {
+        *key = se_key_join(tp->s + tn->off, tn->len, tp->s + ti->off, ti->len);
+        return *key ? 1 : -1;
     }
-    if (ks.have) {
-        if (!(*key = se_key_join(ks.ns.p, ks.ns.n, ks.id.p, ks.id.n))) {
-            rc = -1;
-            goto out;
-        }
+    sbuf a = { 0 }, b = { 0 };
+    int rc = -1;
+    if (sbuf_set_tok(&a, tp, ks.ns) == 0 && sbuf_set_tok(&b, tp, ks.id) == 0 &&
+        (*key = se_key_join(a.p, a.n, b.p, b.n)))
         rc = 1;
-    }
-out:
-    free(ks.ns.p);
-    free(ks.id.p);
-    free(ks.cns.p);
-    free(ks.cid.p);
+    sbuf_free(&a);
+    sbuf_free(&b);
     return rc;
 }
 
@@ -216,14 +304,16 @@ int se_tape_facts(const se_tape *tp, se_record *rec, char *err, size_t errlen)
     int rc = -1;
     uint32_t v;
 
-    int k = tape_key(tp, &rec->key);
+    tops tt;
+    find_tops(tp, &tt);
+    int k = tape_key(tp, &tt, &rec->key);
     if (k < 0)
         goto nomem;
     if (k == 0) {
         snprintf(err, errlen, "no identity");
         goto out;
     }
-    uint32_t meta = se_tape_get(tp, 0, "_acp_system_metadata", 20);
+    uint32_t meta = tt.meta;
     if (meta && se_tape_tok(tp, meta)->kind == SE_TK_OBJ) {
         if ((v = se_tape_get(tp, meta, "ingestTime", 10))) {
             if (!get_ms(tp, v, &rec->ingest_ms, &b, &oom)) {
@@ -241,7 +331,7 @@ int se_tape_facts(const se_tape *tp, se_record *rec, char *err, size_t errlen)
             goto nomem;
         }
     }
-    if ((v = get_either(tp, 0, "timestamp", 9))) {
+    if ((v = tt.ts ? tt.ts : tt.xts)) {
         rec->kind = SE_REC_EVENT;
         if (!get_ms(tp, v, &rec->ts_ms, &b, &oom)) {
             if (oom)
@@ -254,7 +344,7 @@ int se_tape_facts(const se_tape *tp, se_record *rec, char *err, size_t errlen)
         rec->kind = SE_REC_PROFILE;
     }
     /* A missing or unreadable update time only loses a merge tie-breaker. */
-    uint32_t audit = se_tape_get(tp, 0, "extSourceSystemAudit", 20);
+    uint32_t audit = tt.audit;
     if (audit && se_tape_tok(tp, audit)->kind == SE_TK_OBJ &&
         clean_string(tp, se_tape_get(tp, audit, "lastUpdatedDate", 15), &b, &oom) &&
         se_time_parse(b.p, &rec->updated_ms) == 0)
@@ -266,6 +356,6 @@ int se_tape_facts(const se_tape *tp, se_record *rec, char *err, size_t errlen)
 nomem:
     snprintf(err, errlen, "out of memory");
 out:
-    free(b.p);
+    sbuf_free(&b);
     return rc;
 }

@@ -324,12 +324,14 @@ static int cmp_bytes(const char *a, size_t an, const char *b, size_t bn)
     return an < bn ? -1 : an > bn;
 }
 
+/* The bytes a key escapes (TAB LF CR backslash): 1, else 0. */
+static const unsigned char key_special[256] = { ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, ['\\'] = 1 };
+
 static size_t escaped_len(const char *s, size_t n)
 {
     size_t len = n;
     for (size_t i = 0; i < n; i++)
-        if (s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == '\\')
-            len++;
+        len += key_special[(unsigned char)s[i]];
     return len;
 }
 
@@ -399,6 +401,13 @@ char *se_key_join(const char *ns, size_t nsn, const char *id, size_t idn)
     char *key = malloc(len + 1);
     if (key == NULL)
         return NULL;
+    if (len == nsn + 1 + idn) { /* nothing to escape */
+        memcpy(key, ns, nsn);
+        key[nsn] = ':';
+        memcpy(key + nsn + 1, id, idn);
+        key[len] = '\0';
+        return key;
+    }
     char *o = escape_into(key, ns, nsn);
     *o++ = ':';
     o = escape_into(o, id, idn);
