@@ -22,6 +22,10 @@ typedef struct tw {
     se_tout o;     /* the row; o.oom: out of memory */
     bool unsure;
     bool event;    /* an event's row: identity items written as they are */
+    const char *okey;   /* a top-level member written as otext instead (NULL: none) */
+    const char *otext;  /* its value's text, or NULL: the member left out */
+    size_t olen;
+    bool odone;
 } tw;
 
 enum { CTX_NONE, CTX_TOP, CTX_IDMAP, CTX_IDARR };
@@ -159,6 +163,18 @@ static void write_object(tw *w, uint32_t o, int ctx)
                 continue;
             if (key_is(tp, k, "identityMap") && se_tape_tok(tp, v)->kind == SE_TK_OBJ)
                 vctx = CTX_IDMAP;
+            if (w->okey && key_is(tp, k, w->okey)) {
+                w->odone = true;
+                if (!w->otext)
+                    continue;
+                if (!first)
+                    putc1(w, ',');
+                first = false;
+                put_string(w, k);
+                putc1(w, ':');
+                put(w, w->otext, w->olen);
+                continue;
+            }
         } else if (ctx == CTX_IDMAP && se_tape_tok(tp, v)->kind == SE_TK_ARR) {
             vctx = CTX_IDARR;
         }
@@ -169,6 +185,15 @@ static void write_object(tw *w, uint32_t o, int ctx)
         putc1(w, ':');
         write_whole(w, v, vctx);
     });
+    if (ctx == CTX_TOP && w->okey && w->otext && !w->odone) {
+        /* json-c adds a new member last. */
+        if (!first)
+            putc1(w, ',');
+        putc1(w, '"');
+        put(w, w->okey, strlen(w->okey));
+        put(w, "\":", 2);
+        put(w, w->otext, w->olen);
+    }
     putc1(w, '}');
 }
 
@@ -381,6 +406,25 @@ static int tape_row(const se_proj *pj, const se_tape *tp, bool event, char **buf
 int se_proj_tape_row(const se_proj *pj, const se_tape *tp, char **buf, size_t *len, size_t *cap)
 {
     return tape_row(pj, tp, false, buf, len, cap);
+}
+
+int se_proj_tape_whole_with(const se_tape *tp, const char *key, const char *vtext, size_t vlen,
+                            char **buf, size_t *len, size_t *cap)
+{
+    tw w = { .tp = tp, .o = { .b = buf, .n = len, .cap = cap },
+             .okey = key, .otext = vtext, .olen = vlen };
+    size_t start = *len;
+    if (se_tape_tok(tp, 0)->kind != SE_TK_OBJ || needs_normalizing(tp))
+        return 0;
+    write_object(&w, 0, CTX_TOP);
+    se_tout_done(&w.o);
+    if (w.o.oom)
+        return -1;
+    if (w.unsure) {
+        *len = start;
+        return 0;
+    }
+    return 1;
 }
 
 int se_proj_tape_event_row(const se_proj *pj, const se_tape *tp, char **buf, size_t *len, size_t *cap)
