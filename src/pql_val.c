@@ -22,11 +22,31 @@ static bool hidden(const ectx *c, const se_tape *tp, uint32_t o, uint32_t k)
     return c->raw && o == 0 && se_tape_str_eq(tp, k, ACP, sizeof ACP - 1);
 }
 
+/* se_tape_get, with the comparison of keys without escapes inlined: the
+ * lookup is most of what evaluating a path costs. */
+static uint32_t get(const se_tape *tp, uint32_t o, const char *k, size_t kn)
+{
+    uint32_t found = 0;
+    if (tp->t[o].kind != SE_TK_OBJ)
+        return 0;
+    SE_TAPE_EACH_MEMBER(tp, o, m) {
+        const se_tok *t = &tp->t[m];
+        if (t->flags & SE_TF_ESC) {
+            if (se_tape_str_eq(tp, m, k, kn))
+                found = m + 1;
+        } else if (t->len == kn && (kn == 0 || (tp->s[t->off] == k[0] &&
+                                                memcmp(tp->s + t->off, k, kn) == 0))) {
+            found = m + 1;
+        }
+    }
+    return found;
+}
+
 uint32_t pql_obj_get(const ectx *c, const se_tape *tp, uint32_t o, const char *k, size_t kn)
 {
     if (c->raw && o == 0 && kn == sizeof ACP - 1 && memcmp(k, ACP, kn) == 0)
         return 0;
-    return se_tape_get(tp, o, k, kn);
+    return get(tp, o, k, kn);
 }
 
 bool pql_key_visible(const ectx *c, const se_tape *tp, uint32_t o, uint32_t k)
@@ -265,42 +285,53 @@ bool pql_truthy(const val *v)
 
 /* ---------------------------------------------------------------- raw records */
 
-static bool key_is(const se_tape *tp, uint32_t k, const char *s)
-{
-    return se_tape_str_eq(tp, k, s, strlen(s));
-}
-
+/* Whether key k may be "xdm:..." once unescaped (escaped keys: maybe). */
 static bool xdm_prefixed(const se_tape *tp, uint32_t k)
 {
     const se_tok *t = &tp->t[k];
     return (t->flags & SE_TF_ESC) || (t->len >= 4 && memcmp(tp->s + t->off, "xdm:", 4) == 0);
 }
 
+static bool key_is(const se_tape *tp, uint32_t k, const char *s)
+{
+    return xdm_prefixed(tp, k) && se_tape_str_eq(tp, k, s, strlen(s));
+}
+
 bool se_pql_tape_plain(const se_tape *tp)
 {
-    uint32_t v;
+    uint32_t im = 0, sm = 0;
     if (tp->n == 0 || tp->t[0].kind != SE_TK_OBJ)
         return true;
-    SE_TAPE_EACH_MEMBER(tp, 0, k)
-        if (key_is(tp, k, "xdm:identityMap") || key_is(tp, k, "xdm:segmentMembership") ||
-            key_is(tp, k, "xdm:timestamp"))
-            return false;
+    SE_TAPE_EACH_MEMBER(tp, 0, k) {
+        const se_tok *t = &tp->t[k];
+        if (xdm_prefixed(tp, k)) {
+            if (key_is(tp, k, "xdm:identityMap") || key_is(tp, k, "xdm:segmentMembership") ||
+                key_is(tp, k, "xdm:timestamp"))
+                return false;
+            continue;
+        }
+        if (t->len == 11 && memcmp(tp->s + t->off, "identityMap", 11) == 0)
+            im = k + 1; /* the last one: json-c's */
+        else if (t->len == 17 && memcmp(tp->s + t->off, "segmentMembership", 17) == 0)
+            sm = k + 1;
+    }
     /* Every member is looked at, duplicates too: more than json-c keeps. */
-    if ((v = se_tape_get(tp, 0, "identityMap", 11)) && tp->t[v].kind == SE_TK_OBJ)
-        SE_TAPE_EACH_MEMBER(tp, v, ns) {
+    if (im && tp->t[im].kind == SE_TK_OBJ)
+        SE_TAPE_EACH_MEMBER(tp, im, ns) {
             if (tp->t[ns + 1].kind != SE_TK_ARR)
                 continue;
             SE_TAPE_EACH_ELEM(tp, ns + 1, it) {
                 if (tp->t[it].kind != SE_TK_OBJ)
                     continue;
                 SE_TAPE_EACH_MEMBER(tp, it, k)
-                    if (key_is(tp, k, "xdm:id") || key_is(tp, k, "xdm:primary") ||
-                        key_is(tp, k, "xdm:authenticatedState"))
+                    if (xdm_prefixed(tp, k) &&
+                        (key_is(tp, k, "xdm:id") || key_is(tp, k, "xdm:primary") ||
+                         key_is(tp, k, "xdm:authenticatedState")))
                         return false;
             }
         }
-    if ((v = se_tape_get(tp, 0, "segmentMembership", 17)) && tp->t[v].kind == SE_TK_OBJ)
-        SE_TAPE_EACH_MEMBER(tp, v, ns) {
+    if (sm && tp->t[sm].kind == SE_TK_OBJ)
+        SE_TAPE_EACH_MEMBER(tp, sm, ns) {
             if (tp->t[ns + 1].kind != SE_TK_OBJ)
                 continue;
             SE_TAPE_EACH_MEMBER(tp, ns + 1, seg) {
