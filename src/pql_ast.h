@@ -6,6 +6,7 @@
  * pql_func.c, pql_time.c) walks, the runtime values, and the few helpers
  * the halves share.  docs/pql.md is the contract. */
 #include "pql.h"
+#include "tape.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,21 +24,25 @@ enum tk {
     TK_PLUS, TK_MINUS, TK_STAR, TK_SLASH, TK_PCT, TK_CARET, TK_PARAM, TK_ARROW
 };
 
-/* Runtime values.  Strings and JSON are borrowed from the profile/events or
- * the compiled tree; V_LIST items and computed strings live in the
- * evaluation's arena.  V_DATE is a UTC day (i = its first millisecond). */
+/* Runtime values.  JSON arrays and objects are references into a record's
+ * tape (tp, token index n); strings point into the record's text or the
+ * compiled tree, and only a string holding escapes is unescaped, into the
+ * evaluation's arena, when a value is made of it.  Such strings (and those
+ * PQL computes) end with a NUL; strings read straight from a text do not.
+ * V_LIST items live in the arena.  V_DATE is a UTC day (i = its first
+ * millisecond). */
 typedef enum { V_NULL, V_BOOL, V_INT, V_DBL, V_STR, V_ARR, V_OBJ, V_LIST, V_DATE } vkind;
 
 typedef struct val {
     unsigned char k;     /* vkind */
     bool proj;           /* V_LIST made by a path through arrays: compares per item */
-    size_t n;            /* V_STR bytes, V_LIST items */
+    size_t n;            /* V_STR bytes, V_LIST items, V_ARR/V_OBJ the token index */
     union {
         bool b;
         int64_t i;
         double d;
         const char *s;
-        json_object *j;
+        const se_tape *tp;   /* V_ARR, V_OBJ */
         struct val *items;
     };
 } val;
@@ -208,9 +213,10 @@ void pql_regex_free(void *re);
 typedef struct arena_chunk arena_chunk;
 
 typedef struct {
-    json_object *profile;
-    json_object *const *events;
+    const se_tape *profile;
+    const se_tape *const *events;
     size_t nevents;
+    bool raw;                      /* raw records: each top-level _acp_system_metadata is hidden */
     int64_t now, today;
     val ctx[MAX_UP + 2];           /* ctx[0] the profile; one more per open filter (the item) */
     int sp;
@@ -224,24 +230,41 @@ typedef struct { arena_chunk *c; size_t used; } amark;
 void *pql_alloc(ectx *c, size_t n);
 amark pql_mark(ectx *c);
 void pql_release(ectx *c, amark m);
-val pql_val_of(json_object *j);
 int pql_ev(ectx *c, const node *n, val *out);
 int pql_ev_bool(ectx *c, const node *n, bool *out);
-int pql_vcmp(const val *a, const val *b);
+
+/* Values over tapes (pql_val.c).  A value read from a tape: json-c's meaning
+ * (integers as json_object_get_int64 gives them, doubles, duplicate keys: the
+ * last value wins). */
+val pql_val_tok(ectx *c, const se_tape *tp, uint32_t i);
+/* The value index of key k[0..kn) in object token o (json-c's lookup), 0 when
+ * absent or hidden (a raw record's top-level _acp_system_metadata). */
+uint32_t pql_obj_get(const ectx *c, const se_tape *tp, uint32_t o, const char *k, size_t kn);
+/* Whether key token k of object o is one json-c's iteration visits (the first
+ * of its name, not hidden). */
+bool pql_key_visible(const ectx *c, const se_tape *tp, uint32_t o, uint32_t k);
+/* -1 a<b, 0 equal, 1 a>b, 3 different, 2 not comparable (null, or types). */
+int pql_vcmp(ectx *c, const val *a, const val *b);
 bool pql_truthy(const val *v);
 size_t pql_seq_len(const val *v);
-val pql_seq_at(const val *v, size_t i);
+/* Iterating an array or a list: seqit it = {0}; while (pql_seq_next(c, &s, &it, &v)) */
+typedef struct { size_t i; uint32_t e; } seqit;
+bool pql_seq_next(ectx *c, const val *v, seqit *it, val *out);
+val pql_seq_first(ectx *c, const val *v);
+/* A string value's bytes as a NUL-terminated C string when they hold no NUL
+ * (a copy in the arena when needed), else NULL. */
+const char *pql_cstr(ectx *c, const val *v);
 int pql_items(ectx *c, const node *n, val *out);
 int pql_each(ectx *c, const node *n, int (*fn)(ectx *, const val *, void *, bool *),
              void *st, bool *stop);
 typedef struct { int fn; int64_t cnt, isum; double dsum; bool dbl; val best; } aggst;
-void pql_agg_add(aggst *a, const val *v);
+void pql_agg_add(ectx *c, aggst *a, const val *v);
 int pql_agg_result(const aggst *a, val *out);
 int pql_date(int64_t y, int64_t m, int64_t d, int64_t *ms);
 int pql_call(ectx *c, const node *n, val *out);
 int pql_strfn(ectx *c, const node *n, const val *a, const val *b, bool *out);
 int pql_matches(ectx *c, const node *n, const val *a, const val *b, bool *out);
-int pql_val_time(const val *v, int64_t *ms);
+int pql_val_time(ectx *c, const val *v, int64_t *ms);
 int pql_occurs(ectx *c, const occspec *o, int64_t t, bool *out);
 int pql_chain(ectx *c, const node *n, bool *out);
 int64_t pql_floordiv(int64_t a, int64_t b);

@@ -4,7 +4,7 @@
  * aggregations.  Functions and methods are in pql_func.c, time in
  * pql_time.c.  docs/pql.md is the contract; keep the two in step.
  *
- * Values are borrowed from the profile/event JSON (never copied); lists
+ * Values are borrowed from the profile/event tapes (pql_val.c); lists
  * built while evaluating live in a per-evaluation arena, released as soon
  * as a condition no longer needs them.  Null rules (kirby PQL reference): a
  * comparison, string function, in/notIn, like or occurs with a null operand
@@ -60,86 +60,8 @@ void pql_release(ectx *c, amark m)
         c->arena->used = m.used;
 }
 
-/* ---------------------------------------------------------------- values */
-
-val pql_val_of(json_object *j)
-{
-    val v;
-    memset(&v, 0, sizeof v);
-    switch (json_object_get_type(j)) {
-    case json_type_boolean: v.k = V_BOOL; v.b = json_object_get_boolean(j); break;
-    case json_type_int: v.k = V_INT; v.i = json_object_get_int64(j); break;
-    case json_type_double: v.k = V_DBL; v.d = json_object_get_double(j); break;
-    case json_type_string:
-        v.k = V_STR;
-        v.s = json_object_get_string(j);
-        v.n = (size_t)json_object_get_string_len(j);
-        break;
-    case json_type_array: v.k = V_ARR; v.j = j; break;
-    case json_type_object: v.k = V_OBJ; v.j = j; break;
-    default: v.k = V_NULL; break;
-    }
-    return v;
-}
-
-size_t pql_seq_len(const val *v)
-{
-    return v->k == V_ARR ? json_object_array_length(v->j) : v->k == V_LIST ? v->n : 0;
-}
-
-val pql_seq_at(const val *v, size_t i)
-{
-    return v->k == V_ARR ? pql_val_of(json_object_array_get_idx(v->j, i)) : v->items[i];
-}
-
 static int is_num(const val *v) { return v->k == V_INT || v->k == V_DBL; }
 static double num_d(const val *v) { return v->k == V_INT ? (double)v->i : v->d; }
-
-/* -1 a<b, 0 equal, 1 a>b, 3 different, 2 not comparable (null, or types). */
-int pql_vcmp(const val *a, const val *b)
-{
-    if (a->k == V_NULL || b->k == V_NULL)
-        return 2;
-    if (is_num(a) && is_num(b)) {
-        if (a->k == V_INT && b->k == V_INT)
-            return a->i < b->i ? -1 : a->i > b->i;
-        double x = num_d(a), y = num_d(b);
-        if (x != x || y != y)
-            return 2;
-        return x < y ? -1 : x > y;
-    }
-    bool sa = a->k == V_ARR || a->k == V_LIST, sb = b->k == V_ARR || b->k == V_LIST;
-    if (sa && sb) {
-        size_t n = pql_seq_len(a);
-        if (n != pql_seq_len(b))
-            return 3;
-        for (size_t i = 0; i < n; i++) {
-            val x = pql_seq_at(a, i), y = pql_seq_at(b, i);
-            if (pql_vcmp(&x, &y) != 0)
-                return 3;
-        }
-        return 0;
-    }
-    if (a->k != b->k)
-        return 2;
-    switch (a->k) {
-    case V_BOOL: return a->b == b->b ? 0 : 3;
-    case V_STR: return a->n == b->n && memcmp(a->s, b->s, a->n) == 0 ? 0 : 3;
-    case V_OBJ: return json_object_equal(a->j, b->j) ? 0 : 3;
-    case V_DATE: return a->i < b->i ? -1 : a->i > b->i;
-    default: return 2;
-    }
-}
-
-bool pql_truthy(const val *v)
-{
-    switch (v->k) {
-    case V_NULL: return false;
-    case V_BOOL: return v->b;
-    case V_ARR: case V_LIST: return pql_seq_len(v) > 0;
-    default: return true;
-    }
-}
 
 /* ---------------------------------------------------------------- lists */
 
@@ -174,13 +96,14 @@ static val vec_val(const vec *x, bool proj)
 
 /* ---------------------------------------------------------------- paths */
 
-static json_object *get_key(json_object *o, const char *k)
+/* json-c's lookup, with "xdm:timestamp" read for an absent "timestamp". */
+static uint32_t get_key(const ectx *c, const se_tape *tp, uint32_t o, const char *k)
 {
-    json_object *next;
-    if (json_object_object_get_ex(o, k, &next) ||
-        (strcmp(k, "timestamp") == 0 && json_object_object_get_ex(o, "xdm:timestamp", &next)))
-        return next;
-    return NULL;
+    size_t kn = strlen(k);
+    uint32_t v = pql_obj_get(c, tp, o, k, kn);
+    if (!v && kn == 9 && memcmp(k, "timestamp", 9) == 0)
+        v = pql_obj_get(c, tp, o, "xdm:timestamp", 13);
+    return v;
 }
 
 static int collect(ectx *c, const val *base, char *const *segs, size_t nsegs, vec *out);
@@ -189,20 +112,21 @@ static int collect(ectx *c, const val *base, char *const *segs, size_t nsegs, ve
  * crossed, giving the list of what each item yields (a projection). */
 static int walk(ectx *c, val base, char *const *segs, size_t nsegs, val *out)
 {
-    json_object *o = base.k == V_OBJ ? base.j : NULL;
     size_t i = 0;
     if (base.k == V_OBJ) {
+        const se_tape *tp = base.tp;
+        uint32_t o = (uint32_t)base.n;
         for (; i < nsegs; i++) {
-            json_object *next;
-            if (!json_object_is_type(o, json_type_object))
+            uint32_t next;
+            if (tp->t[o].kind != SE_TK_OBJ)
                 break;
-            if (!(next = get_key(o, segs[i]))) {
+            if (!(next = get_key(c, tp, o, segs[i]))) {
                 memset(out, 0, sizeof *out);
                 return 0;
             }
             o = next;
         }
-        base = pql_val_of(o);
+        base = pql_val_tok(c, tp, o);
     }
     if (i == nsegs) {
         *out = base;
@@ -220,9 +144,9 @@ static int walk(ectx *c, val base, char *const *segs, size_t nsegs, val *out)
 
 static int collect(ectx *c, const val *base, char *const *segs, size_t nsegs, vec *out)
 {
-    size_t n = pql_seq_len(base);
-    for (size_t k = 0; k < n; k++) {
-        val it = pql_seq_at(base, k), r;
+    seqit si = {0};
+    val it, r;
+    while (pql_seq_next(c, base, &si, &it)) {
         if (it.k == V_ARR || it.k == V_LIST) {
             if (collect(c, &it, segs, nsegs, out))
                 return -1;
@@ -247,14 +171,14 @@ static int ev_path(ectx *c, const node *n, val *out)
     if (n->var >= 0)
         base = c->vars[n->var];
     else if (n->up < 0)
-        base = pql_val_of(c->profile);
+        base = c->ctx[0];
     else
         base = c->ctx[c->sp - n->up];
     if (base.k == V_OBJ && n->nsegs == 1) { /* the common case, inlined */
         memset(out, 0, sizeof *out);
-        json_object *o = get_key(base.j, n->segs[0]);
+        uint32_t o = get_key(c, base.tp, (uint32_t)base.n, n->segs[0]);
         if (o)
-            *out = pql_val_of(o);
+            *out = pql_val_tok(c, base.tp, o);
         return 0;
     }
     return walk(c, base, n->segs, n->nsegs, out);
@@ -266,7 +190,7 @@ static int events_list(ectx *c, val *out)
 {
     vec x = {0};
     for (size_t i = 0; i < c->nevents; i++)
-        if (c->events[i] && vec_push(c, &x, pql_val_of(c->events[i])))
+        if (c->events[i] && vec_push(c, &x, pql_val_tok(c, c->events[i], 0)))
             return -1;
     *out = vec_val(&x, false);
     return 0;
@@ -303,7 +227,7 @@ int pql_each(ectx *c, const node *n, int (*fn)(ectx *, const val *, void *, bool
         for (size_t i = 0; i < c->nevents && !*stop; i++) {
             if (!c->events[i])
                 continue;
-            val v = pql_val_of(c->events[i]);
+            val v = pql_val_tok(c, c->events[i], 0);
             if (fn(c, &v, st, stop))
                 return -1;
         }
@@ -313,15 +237,13 @@ int pql_each(ectx *c, const node *n, int (*fn)(ectx *, const val *, void *, bool
         filt f = {c, n->b, fn, st};
         return pql_each(c, n->a, filter_item, &f, stop);
     }
-    val s;
+    val s, it;
+    seqit si = {0};
     if (pql_ev(c, n, &s))
         return -1;
-    size_t len = pql_seq_len(&s);
-    for (size_t i = 0; i < len && !*stop; i++) {
-        val it = pql_seq_at(&s, i);
+    while (!*stop && pql_seq_next(c, &s, &si, &it))
         if (fn(c, &it, st, stop))
             return -1;
-    }
     return 0;
 }
 
@@ -351,7 +273,8 @@ typedef int (*tuple_fn)(ectx *c, const node *n, void *st, bool *stop);
  * (keep: select's list is built in the same arena). */
 static int tuples(ectx *c, const node *n, size_t k, tuple_fn fn, void *st, bool *stop, bool keep)
 {
-    val arr;
+    val arr, it;
+    seqit si = {0};
     int rc = 0;
     if (k == n->ncl)
         return fn(c, n, st, stop);
@@ -362,10 +285,9 @@ static int tuples(ectx *c, const node *n, size_t k, tuple_fn fn, void *st, bool 
     } else if (pql_ev(c, n->cl[k].arr, &arr)) {
         return -1;
     }
-    size_t len = pql_seq_len(&arr);
-    for (size_t i = 0; i < len && !*stop && rc == 0; i++) {
+    while (!*stop && rc == 0 && pql_seq_next(c, &arr, &si, &it)) {
         bool ok = true;
-        c->vars[n->cl[k].slot] = pql_seq_at(&arr, i);
+        c->vars[n->cl[k].slot] = it;
         if (n->cl[k].cond && pql_ev_bool(c, n->cl[k].cond, &ok))
             rc = -1;
         else if (ok)
@@ -409,7 +331,7 @@ static int t_agg(ectx *c, const node *n, void *st, bool *stop)
     } else {
         v = c->vars[n->cl[0].slot];
     }
-    pql_agg_add(st, &v);
+    pql_agg_add(c, st, &v);
     pql_release(c, m);
     return 0;
 }
@@ -417,7 +339,8 @@ static int t_agg(ectx *c, const node *n, void *st, bool *stop)
 /* forall: every item of each clause satisfies its condition. */
 static int forall(ectx *c, const node *n, size_t k, bool *out)
 {
-    val arr;
+    val arr, it;
+    seqit si = {0};
     int rc = 0;
     *out = true;
     if (k == n->ncl)
@@ -425,9 +348,8 @@ static int forall(ectx *c, const node *n, size_t k, bool *out)
     amark m = pql_mark(c);
     if (n->cl[k].arr->k == N_XEVENT ? events_list(c, &arr) : pql_ev(c, n->cl[k].arr, &arr))
         return -1;
-    size_t len = pql_seq_len(&arr);
-    for (size_t i = 0; i < len && *out && rc == 0; i++) {
-        c->vars[n->cl[k].slot] = pql_seq_at(&arr, i);
+    while (*out && rc == 0 && pql_seq_next(c, &arr, &si, &it)) {
+        c->vars[n->cl[k].slot] = it;
         if (n->cl[k].cond && pql_ev_bool(c, n->cl[k].cond, out))
             rc = -1;
         else if (*out)
@@ -589,9 +511,9 @@ int pql_ev(ectx *c, const node *n, val *out)
     }
 }
 
-static bool cmp_holds(int op, const val *a, const val *b)
+static bool cmp_holds(ectx *c, int op, const val *a, const val *b)
 {
-    int r = pql_vcmp(a, b);
+    int r = pql_vcmp(c, a, b);
     switch (op) {
     case TK_EQ: return r == 0;
     case TK_NE: return r == -1 || r == 1 || r == 3;
@@ -604,17 +526,17 @@ static bool cmp_holds(int op, const val *a, const val *b)
 
 /* A projection (a path through arrays) compared with a single value: some
  * item compares. */
-static bool compare(int op, const val *a, const val *b)
+static bool compare(ectx *c, int op, const val *a, const val *b)
 {
     bool la = a->k == V_LIST || a->k == V_ARR, lb = b->k == V_LIST || b->k == V_ARR;
     if ((a->k == V_LIST && a->proj && !lb) || (b->k == V_LIST && b->proj && !la)) {
         const val *l = a->k == V_LIST && a->proj ? a : b;
         for (size_t i = 0; i < l->n; i++)
-            if (l == a ? cmp_holds(op, &l->items[i], b) : cmp_holds(op, a, &l->items[i]))
+            if (l == a ? cmp_holds(c, op, &l->items[i], b) : cmp_holds(c, op, a, &l->items[i]))
                 return true;
         return false;
     }
-    return cmp_holds(op, a, b);
+    return cmp_holds(c, op, a, b);
 }
 
 static int any_item(ectx *c, const val *it, void *st, bool *stop)
@@ -637,11 +559,10 @@ static int scalar_test(ectx *c, const node *n, const val *a, const val *b, bool 
             return 0;
         if (b->k != V_ARR && b->k != V_LIST)
             return 0;
-        size_t len = pql_seq_len(b);
-        for (size_t i = 0; i < len && !found; i++) {
-            val it = pql_seq_at(b, i);
-            found = pql_vcmp(a, &it) == 0;
-        }
+        seqit si = {0};
+        val it;
+        while (!found && pql_seq_next(c, b, &si, &it))
+            found = pql_vcmp(c, a, &it) == 0;
         *out = n->op ? !found : found;
         return 0;
     case N_STRFN:
@@ -658,7 +579,7 @@ static int ev_cond(ectx *c, const node *n, bool *out)
     case N_CMP:
         if (pql_ev(c, n->a, &a) || pql_ev(c, n->b, &b))
             return -1;
-        *out = compare(n->op, &a, &b);
+        *out = compare(c, n->op, &a, &b);
         return 0;
     case N_IN: case N_LIKE: case N_MATCHES: case N_STRFN:
         if (pql_ev(c, n->a, &a) || pql_ev(c, n->b, &b))
@@ -679,23 +600,25 @@ static int ev_cond(ectx *c, const node *n, bool *out)
         int64_t t;
         if (pql_ev(c, n->a, &a))
             return -1;
-        if (pql_val_time(&a, &t))
+        if (pql_val_time(c, &a, &t))
             return 0;
         return pql_occurs(c, &n->oc, t, out);
     }
     case N_INSEG: {
-        json_object *o = c->profile, *st;
-        const char *path[] = {"segmentMembership", "ups", n->owned};
-        for (size_t i = 0; i < 3; i++)
-            if (!json_object_is_type(o, json_type_object) ||
-                !json_object_object_get_ex(o, path[i], &o))
+        /* segmentMembership.ups.ID.status, compared as json-c's C string */
+        const se_tape *tp = c->profile;
+        const char *path[] = {"segmentMembership", "ups", n->owned, "status"};
+        uint32_t o = 0;
+        for (size_t i = 0; i < 4; i++)
+            if (!(o = pql_obj_get(c, tp, o, path[i], strlen(path[i]))))
                 return 0;
-        if (!json_object_is_type(o, json_type_object) ||
-            !json_object_object_get_ex(o, "status", &st) ||
-            !json_object_is_type(st, json_type_string))
+        if (tp->t[o].kind != SE_TK_STR)
             return 0;
-        *out = strcmp(json_object_get_string(st), "realized") == 0 ||
-               strcmp(json_object_get_string(st), "existing") == 0;
+        a = pql_val_tok(c, tp, o);
+        const char *nul = a.k == V_STR ? memchr(a.s, '\0', a.n) : NULL;
+        size_t len = nul ? (size_t)(nul - a.s) : a.n;
+        *out = a.k == V_STR && len == 8 &&
+               (memcmp(a.s, "realized", 8) == 0 || memcmp(a.s, "existing", 8) == 0);
         return 0;
     }
     case N_SELECT: case N_EXISTS: {
@@ -748,15 +671,16 @@ int pql_ev_bool(ectx *c, const node *n, bool *out)
     }
 }
 
-int se_pql_eval(const se_pql *q, json_object *profile, json_object *const *events,
-                size_t nevents, int64_t now_ms, bool *match)
+int se_pql_eval_tape(const se_pql *q, const se_tape *profile, const se_tape *const *events,
+                     size_t nevents, int64_t now_ms, bool raw, bool *match)
 {
     ectx c;
     bool r = false;
     int rc;
     memset(&c, 0, sizeof c);
     c.profile = profile;
-    c.ctx[0] = pql_val_of(profile);
+    c.raw = raw;
+    c.ctx[0] = pql_val_tok(&c, profile, 0);
     c.events = events;
     c.nevents = events ? nevents : 0;
     c.now = now_ms;

@@ -211,7 +211,7 @@ static int regex_group(ectx *c, const node *n, const val *a, val *out)
 
 /* ---------------------------------------------------------------- aggregation */
 
-void pql_agg_add(aggst *a, const val *v)
+void pql_agg_add(ectx *c, aggst *a, const val *v)
 {
     if (v->k != V_INT && v->k != V_DBL)
         return; /* a tuple without a number is left out */
@@ -233,7 +233,7 @@ best:
     if (a->cnt == 1) {
         a->best = *v;
     } else {
-        int r = pql_vcmp(v, &a->best);
+        int r = pql_vcmp(c, v, &a->best);
         if ((a->fn == F_MIN && r == -1) || (a->fn == F_MAX && r == 1))
             a->best = *v;
     }
@@ -344,7 +344,7 @@ static int item_cb(ectx *c, const val *it, void *st, bool *stop)
     default: /* sum, average, min, max */
         if (arg && on_item(c, arg, it, &v, NULL))
             return -1;
-        pql_agg_add(&s->agg, &v);
+        pql_agg_add(c, &s->agg, &v);
         return 0;
     }
 }
@@ -359,25 +359,24 @@ static val list_of(val *v, size_t n)
     return r;
 }
 
-static bool member(const val *x, const val *seq)
+static bool member(ectx *c, const val *x, const val *seq)
 {
-    size_t n = pql_seq_len(seq);
-    for (size_t i = 0; i < n; i++) {
-        val it = pql_seq_at(seq, i);
-        if (pql_vcmp(x, &it) == 0)
+    seqit si = {0};
+    val it;
+    while (pql_seq_next(c, seq, &si, &it))
+        if (pql_vcmp(c, x, &it) == 0)
             return true;
-    }
     return false;
 }
 
 /* topN / bottomN: pairs (key, item) sorted by key (stable insertion sort). */
-static void rank(val *pairs, size_t n, bool desc)
+static void rank(ectx *c, val *pairs, size_t n, bool desc)
 {
     for (size_t i = 1; i < n; i++) {
         val k = pairs[2 * i], it = pairs[2 * i + 1];
         size_t j = i;
         while (j > 0) {
-            int r = pql_vcmp(&pairs[2 * (j - 1)], &k);
+            int r = pql_vcmp(c, &pairs[2 * (j - 1)], &k);
             if (desc ? r != -1 : r != 1)
                 break;
             pairs[2 * j] = pairs[2 * (j - 1)];
@@ -389,12 +388,12 @@ static void rank(val *pairs, size_t n, bool desc)
     }
 }
 
-static int time_parts(const val *v, int64_t *y, unsigned *m, unsigned *d)
+static int time_parts(ectx *c, const val *v, int64_t *y, unsigned *m, unsigned *d)
 {
     int64_t t;
     if (v->k == V_DATE)
         t = v->i;
-    else if (pql_val_time(v, &t))
+    else if (pql_val_time(c, v, &t))
         return -1;
     se_civil_from_days(pql_floordiv(t, DAY_MS), y, m, d);
     return 0;
@@ -444,7 +443,7 @@ int pql_call(ectx *c, const node *n, val *out)
             if (b.k != V_INT || b.i < 0)
                 return 0;
             size_t k = s.out.n / 2, want = (size_t)b.i < k ? (size_t)b.i : k;
-            rank(s.out.v, k, n->op == F_TOPN);
+            rank(c, s.out.v, k, n->op == F_TOPN);
             for (size_t i = 0; i < want; i++)
                 s.out.v[i] = s.out.v[2 * i + 1];
             *out = list_of(s.out.v, want);
@@ -461,14 +460,15 @@ int pql_call(ectx *c, const node *n, val *out)
         return -1;
     bool la = a.k == V_ARR || a.k == V_LIST;
     bool lb = n->nitems > 1 && (b.k == V_ARR || b.k == V_LIST);
-    size_t na = pql_seq_len(&a);
+    seqit si = {0};
+    val it;
     switch (n->op) {
     case F_DISTINCT:
         if (!la)
             return 0;
-        for (size_t i = 0; i < na; i++) {
-            val it = pql_seq_at(&a, i), sofar = list_of(s.out.v, s.out.n);
-            if (it.k != V_NULL && !member(&it, &sofar) && keep(c, &s, it))
+        while (pql_seq_next(c, &a, &si, &it)) {
+            val sofar = list_of(s.out.v, s.out.n);
+            if (it.k != V_NULL && !member(c, &it, &sofar) && keep(c, &s, it))
                 return -1;
         }
         *out = list_of(s.out.v, s.out.n);
@@ -478,14 +478,12 @@ int pql_call(ectx *c, const node *n, val *out)
         if (!la || (n->op != F_INCLUDES && !lb))
             return 0;
         if (n->op == F_INCLUDES) {
-            r = b.k != V_NULL && member(&b, &a);
+            r = b.k != V_NULL && member(c, &b, &a);
         } else {
             const val *x = n->op == F_SUPERSETOF ? &b : &a, *yv = n->op == F_SUPERSETOF ? &a : &b;
-            size_t nx = pql_seq_len(x);
             r = n->op != F_INTERSECTS;
-            for (size_t i = 0; i < nx; i++) {
-                val it = pql_seq_at(x, i);
-                bool m = member(&it, yv);
+            while (pql_seq_next(c, x, &si, &it)) {
+                bool m = member(c, &it, yv);
                 if (n->op == F_INTERSECTS ? m : !m) {
                     r = !r;
                     break;
@@ -499,44 +497,44 @@ int pql_call(ectx *c, const node *n, val *out)
     case F_INTERSECTION:
         if (!la || !lb)
             return 0;
-        for (size_t i = 0; i < na; i++) {
-            val it = pql_seq_at(&a, i), sofar = list_of(s.out.v, s.out.n);
-            if (member(&it, &b) && !member(&it, &sofar) && keep(c, &s, it))
+        while (pql_seq_next(c, &a, &si, &it)) {
+            val sofar = list_of(s.out.v, s.out.n);
+            if (member(c, &it, &b) && !member(c, &it, &sofar) && keep(c, &s, it))
                 return -1;
         }
         if (s.out.n)
             *out = list_of(s.out.v, s.out.n);
         return 0;
     case F_HEAD:
-        if (na)
-            *out = pql_seq_at(&a, 0);
+        *out = pql_seq_first(c, &a);
         return 0;
     case F_GET:
-        if (a.k == V_OBJ && b.k == V_STR && strlen(b.s) == b.n) {
-            json_object *o;
-            if (json_object_object_get_ex(a.j, b.s, &o))
-                *out = pql_val_of(o);
+        if (a.k == V_OBJ && b.k == V_STR && !memchr(b.s, '\0', b.n)) {
+            uint32_t o = pql_obj_get(c, a.tp, (uint32_t)a.n, b.s, b.n);
+            if (o)
+                *out = pql_val_tok(c, a.tp, o);
         }
         return 0;
-    case F_KEYS: case F_VALUES:
+    case F_KEYS: case F_VALUES: {
         if (a.k != V_OBJ)
             return 0;
-        json_object_object_foreach(a.j, key, value) {
-            val v = pql_val_of(value);
-            if (n->op == F_KEYS) {
-                v.k = V_STR;
-                v.s = key;
-                v.n = strlen(key);
-            }
-            if (keep(c, &s, v))
+        const se_tape *tp = a.tp;
+        uint32_t o = (uint32_t)a.n;
+        /* json-c's order: each name at its first place, with its last value */
+        SE_TAPE_EACH_MEMBER(tp, o, k) {
+            if (!pql_key_visible(c, tp, o, k))
+                continue;
+            val v = pql_val_tok(c, tp, n->op == F_KEYS ? k : se_tape_last_value(tp, o, k));
+            if (c->oom || keep(c, &s, v))
                 return -1;
         }
         *out = list_of(s.out.v, s.out.n);
         return 0;
+    }
     case F_REGEXGROUP:
         return regex_group(c, n, &a, out);
     case F_GETYEAR: case F_GETMONTH: case F_GETDAYOFMONTH:
-        if (time_parts(&a, &y, &mo, &d))
+        if (time_parts(c, &a, &y, &mo, &d))
             return 0;
         out->k = V_INT;
         out->i = n->op == F_GETYEAR ? y : n->op == F_GETMONTH ? mo : d;

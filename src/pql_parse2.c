@@ -60,9 +60,14 @@ static int parse_clauses(parser *p, node *n, bool colon)
         if ((slot = pql_declare(p, v)) < 0)
             return -1;
         p->i += 2;
-        /* The array is read before its own variable exists. */
-        p->nscope--;
+        /* The array is read before its own variable exists.  A quantifier
+         * inside it declares its variables from this slot on (they are done
+         * with before this variable takes a value) and frees their names:
+         * this variable's name is put back after. */
+        const char *name = p->scope[--p->nscope];
         c.arr = pql_parse_add(p);
+        p->scope[p->nscope] = name;
+        p->scope_ty[p->nscope] = TY_ANY;
         p->nscope++;
         if (!c.arr)
             return -1;

@@ -24,21 +24,30 @@ int pql_date(int64_t y, int64_t m, int64_t d, int64_t *ms)
 
 /* A timestamp value: RFC 3339 string, "YYYY-MM-DD" (midnight UTC), integer
  * epoch ms, or a date(...) (its first millisecond). */
-int pql_val_time(const val *v, int64_t *ms)
+int pql_val_time(ectx *c, const val *v, int64_t *ms)
 {
+    char buf[64];
+    const char *s;
     if (v->k == V_INT || v->k == V_DATE) {
         *ms = v->i;
         return 0;
     }
-    if (v->k != V_STR || strlen(v->s) != v->n)
+    if (v->k != V_STR || memchr(v->s, '\0', v->n))
         return -1;
-    if (se_time_parse(v->s, ms) == 0)
+    if (v->n < sizeof buf) { /* the usual case: no copy into the arena */
+        memcpy(buf, v->s, v->n);
+        buf[v->n] = '\0';
+        s = buf;
+    } else if (!(s = pql_cstr(c, v))) {
+        return -1;
+    }
+    if (se_time_parse(s, ms) == 0)
         return 0;
-    if (v->n == 10 && v->s[4] == '-' && v->s[7] == '-') {
+    if (v->n == 10 && s[4] == '-' && s[7] == '-') {
         for (int i = 0; i < 10; i++)
-            if (i != 4 && i != 7 && !is_dig(v->s[i]))
+            if (i != 4 && i != 7 && !is_dig(s[i]))
                 return -1;
-        return pql_date(atoi(v->s), atoi(v->s + 5), atoi(v->s + 8), ms);
+        return pql_date(atoi(s), atoi(s + 5), atoi(s + 8), ms);
     }
     return -1;
 }
@@ -128,7 +137,7 @@ static int anchor_iv(ectx *c, const anchor *a, int64_t *s, int64_t *e, bool *ins
             *s = v.i;
             break;
         }
-        if (pql_val_time(&v, s) || *s == INT64_MAX)
+        if (pql_val_time(c, &v, s) || *s == INT64_MAX)
             return -1;
         *instant = true;
         break;
@@ -186,10 +195,10 @@ int pql_occurs(ectx *c, const occspec *o, int64_t t, bool *out)
 /* ---------------------------------------------------------------- chain */
 
 /* Does event ev satisfy step s (WHAT, WHERE, WHEN on its timestamp)? */
-static int step_ok(ectx *c, const node *n, const chainstep *s, json_object *ev, bool *ok)
+static int step_ok(ectx *c, const node *n, const chainstep *s, const se_tape *ev, bool *ok)
 {
     int rc = 0;
-    c->ctx[++c->sp] = pql_val_of(ev);
+    c->ctx[++c->sp] = pql_val_tok(c, ev, 0);
     rc = pql_ev_bool(c, s->what, ok);
     if (!rc && *ok && s->where)
         rc = pql_ev_bool(c, s->where, ok);
@@ -197,7 +206,7 @@ static int step_ok(ectx *c, const node *n, const chainstep *s, json_object *ev, 
         val v;
         int64_t t;
         *ok = false;
-        if (!(rc = pql_ev(c, n->a, &v)) && pql_val_time(&v, &t) == 0)
+        if (!(rc = pql_ev(c, n->a, &v)) && pql_val_time(c, &v, &t) == 0)
             rc = pql_occurs(c, &s->oc, t, ok);
     }
     c->sp--;
@@ -241,12 +250,12 @@ int pql_chain(ectx *c, const node *n, bool *out)
         val tv;
         if (!c->events[i])
             continue;
-        c->ctx[++c->sp] = pql_val_of(c->events[i]);
+        c->ctx[++c->sp] = pql_val_tok(c, c->events[i], 0);
         int rc = pql_ev(c, n->a, &tv);
         c->sp--;
         if (rc)
             return -1;
-        if (pql_val_time(&tv, &v[nv].t) == 0) {
+        if (pql_val_time(c, &tv, &v[nv].t) == 0) {
             v[nv].i = i;
             nv++;
         }

@@ -250,35 +250,110 @@ static int set_string(json_object *o, const char *key, const char *s)
     return 0;
 }
 
-int se_segdefs_apply(const se_segdefs *d, json_object *profile, json_object *const *events,
-                     size_t nevents, int64_t now_ms, char *err, size_t errlen)
+/* Evaluates every definition on tapes; raw as se_pql_eval_tape's.  0, or
+ * -1 out of memory. */
+static int eval_all(const se_segdefs *d, const se_tape *profile, const se_tape *const *events,
+                    size_t nevents, int64_t now_ms, bool raw, bool *match)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (se_pql_eval_tape(d->v[i].q, profile, events, nevents, now_ms, raw, &match[i]))
+            return -1;
+    return 0;
+}
+
+int se_segdefs_eval_tape(const se_segdefs *d, const se_tape *profile,
+                         const se_tape *const *events, size_t nevents, int64_t now_ms,
+                         bool *match, char *err, size_t errlen)
 {
     lctx c = {"segment evaluation", err, errlen};
-    bool *match = NULL;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!events)
+        nevents = 0;
+    if (se_segdefs_count(d) == 0)
+        return 1;
+    if (profile->n == 0 || profile->t[0].kind != SE_TK_OBJ || !se_pql_tape_plain(profile))
+        return 0;
+    for (size_t i = 0; i < nevents; i++)
+        if (events[i] && !se_pql_tape_plain(events[i]))
+            return 0;
+    if (eval_all(d, profile, events, nevents, now_ms, true, match))
+        return fail(&c, "out of memory");
+    return 1;
+}
+
+/* A string member's value compared as json-c's C string view (what strcmp on
+ * json_object_get_string sees: up to a NUL). */
+static bool cstr_is(const char *s, size_t n, const char *lit)
+{
+    const char *nul = memchr(s, '\0', n);
+    size_t len = nul ? (size_t)(nul - s) : n;
+    return len == strlen(lit) && memcmp(s, lit, len) == 0;
+}
+
+static bool xdm_key(const se_tape *tp, uint32_t k)
+{
+    const se_tok *t = &tp->t[k];
+    return (t->flags & SE_TF_ESC) || (t->len >= 4 && memcmp(tp->s + t->off, "xdm:", 4) == 0);
+}
+
+bool se_segdefs_edit_changes(const se_segdefs *d, const se_tape *profile, const bool *match)
+{
+    const se_tape *tp = profile;
+    uint32_t sm;
+
+    if (se_segdefs_count(d) == 0)
+        return false;
+    if (tp->n == 0 || tp->t[0].kind != SE_TK_OBJ)
+        return true; /* se_segdefs_edit fails: let it say so */
+    /* A raw record whose normalization could move segmentMembership: not sure,
+     * so a change. */
+    SE_TAPE_EACH_MEMBER(tp, 0, k)
+        if (se_tape_str_eq(tp, k, "xdm:segmentMembership", 21))
+            return true;
+    sm = se_tape_get(tp, 0, "segmentMembership", 17);
+    for (size_t i = 0; i < d->n; i++) {
+        const segdef *s = &d->v[i];
+        uint32_t nso = sm ? se_tape_get(tp, sm, s->ns, strlen(s->ns)) : 0;
+        uint32_t m = nso ? se_tape_get(tp, nso, s->id, strlen(s->id)) : 0;
+        if (!match[i]) {
+            /* unchanged only when there is no entry to exit or remove */
+            if (m)
+                return true;
+            continue;
+        }
+        /* unchanged only when already realized with a time */
+        if (!m || tp->t[m].kind != SE_TK_OBJ)
+            return true;
+        SE_TAPE_EACH_MEMBER(tp, m, k)
+            if (xdm_key(tp, k))
+                return true; /* its normalization renames keys: not sure */
+        uint32_t st = se_tape_get(tp, m, "status", 6);
+        uint32_t lqt = se_tape_get(tp, m, "lastQualificationTime", 21);
+        if (!st || tp->t[st].kind != SE_TK_STR || !se_tape_str_eq(tp, st, "realized", 8) || !lqt ||
+            tp->t[lqt].kind == SE_TK_NULL)
+            return true;
+    }
+    return false;
+}
+
+int se_segdefs_edit(const se_segdefs *d, json_object *profile, const bool *match, int64_t now_ms,
+                    char *err, size_t errlen)
+{
+    lctx c = {"segment evaluation", err, errlen};
     char now[40];
-    int rc = -1;
 
     if (err && errlen)
         err[0] = '\0';
     if (!json_object_is_type(profile, json_type_object))
         return fail(&c, "the profile is not an object");
-    if (se_segdefs_count(d) == 0)
-        return 0;
-    if (!(match = calloc(d->n, sizeof *match)))
-        return fail(&c, "out of memory");
-    for (size_t i = 0; i < d->n; i++) {
-        if (se_pql_eval(d->v[i].q, profile, events, nevents, now_ms, &match[i])) {
-            fail(&c, "out of memory");
-            goto out;
-        }
-    }
     se_time_format(now_ms, now, sizeof now);
 
-    for (size_t i = 0; i < d->n; i++) {
+    for (size_t i = 0; i < se_segdefs_count(d); i++) {
         const segdef *s = &d->v[i];
         json_object *sm = NULL, *nso = NULL, *m = NULL, *st, *lqt;
-        const char *status = NULL;
-        bool was_in;
+        bool was_in = false;
 
         if (json_object_object_get_ex(profile, "segmentMembership", &sm) &&
             json_object_is_type(sm, json_type_object) &&
@@ -288,33 +363,30 @@ int se_segdefs_apply(const se_segdefs *d, json_object *profile, json_object *con
             json_object_is_type(m, json_type_object) &&
             json_object_object_get_ex(m, "status", &st) &&
             json_object_is_type(st, json_type_string))
-            status = json_object_get_string(st);
+            was_in = cstr_is(json_object_get_string(st), (size_t)json_object_get_string_len(st),
+                             "realized") ||
+                     cstr_is(json_object_get_string(st), (size_t)json_object_get_string_len(st),
+                             "existing");
         if (!json_object_is_type(m, json_type_object))
             m = NULL;
-        was_in = status && (strcmp(status, "realized") == 0 || strcmp(status, "existing") == 0);
 
         if (match[i] || was_in) {
             if (!m) {
                 if (!(sm = child_obj(profile, "segmentMembership")) ||
                     !(nso = child_obj(sm, s->ns)) ||
-                    !(m = json_object_new_object())) {
-                    fail(&c, "out of memory");
-                    goto out;
-                }
+                    !(m = json_object_new_object()))
+                    return fail(&c, "out of memory");
                 if (json_object_object_add(nso, s->id, m)) {
                     json_object_put(m);
-                    fail(&c, "out of memory");
-                    goto out;
+                    return fail(&c, "out of memory");
                 }
             }
             bool keep_time = match[i] && was_in &&
                              json_object_object_get_ex(m, "lastQualificationTime", &lqt) &&
                              lqt != NULL;
             if (set_string(m, "status", match[i] ? "realized" : "exited") ||
-                (!keep_time && set_string(m, "lastQualificationTime", now))) {
-                fail(&c, "out of memory");
-                goto out;
-            }
+                (!keep_time && set_string(m, "lastQualificationTime", now)))
+                return fail(&c, "out of memory");
         } else if (nso && json_object_object_get_ex(nso, s->id, NULL)) {
             json_object_object_del(nso, s->id);
             if (json_object_object_length(nso) == 0) {
@@ -324,8 +396,61 @@ int se_segdefs_apply(const se_segdefs *d, json_object *profile, json_object *con
             }
         }
     }
-    rc = 0;
+    return 0;
+}
+
+int se_segdefs_apply(const se_segdefs *d, json_object *profile, json_object *const *events,
+                     size_t nevents, int64_t now_ms, char *err, size_t errlen)
+{
+    lctx c = {"segment evaluation", err, errlen};
+    bool *match = NULL;
+    se_tape pt, *et = NULL;
+    const se_tape **ep = NULL;
+    char *ptext = NULL, **etext = NULL;
+    int rc = -1;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!json_object_is_type(profile, json_type_object))
+        return fail(&c, "the profile is not an object");
+    if (se_segdefs_count(d) == 0)
+        return 0;
+    if (!events)
+        nevents = 0;
+    se_tape_init(&pt);
+    /* The fallback path: the trees are printed into tapes for the one
+     * evaluator (se_segdefs_eval_tape is the engine's path). */
+    if (!(match = calloc(d->n, sizeof *match)) ||
+        (nevents && (!(et = calloc(nevents, sizeof *et)) || !(ep = calloc(nevents, sizeof *ep)) ||
+                     !(etext = calloc(nevents, sizeof *etext)))) ||
+        se_pql_tape_of(profile, &pt, &ptext)) {
+        fail(&c, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < nevents; i++) {
+        if (!events[i])
+            continue;
+        if (se_pql_tape_of(events[i], &et[i], &etext[i])) {
+            fail(&c, "out of memory");
+            goto out;
+        }
+        ep[i] = &et[i];
+    }
+    if (eval_all(d, &pt, ep, nevents, now_ms, false, match)) {
+        fail(&c, "out of memory");
+        goto out;
+    }
+    rc = se_segdefs_edit(d, profile, match, now_ms, err, errlen);
 out:
+    for (size_t i = 0; et && i < nevents; i++) {
+        se_tape_free(&et[i]);
+        free(etext ? etext[i] : NULL);
+    }
+    se_tape_free(&pt);
+    free(ptext);
+    free(et);
+    free(ep);
+    free(etext);
     free(match);
     return rc;
 }

@@ -358,6 +358,12 @@ static void test_lambdas_quantifiers(void **state)
     YES("exists X from n : X > 2", "{\"n\":[1,3]}", NULL);
     YES("forall X from n : X > 0", "{\"n\":[1,3]}", NULL);
     NO("forall X from n : X > 1", "{\"n\":[1,3]}", NULL);
+    /* a quantifier inside a clause's array: its variables take this clause's
+     * slot while the array is read (found by fuzz_pql: the outer name was freed) */
+    const char *NEST = "exists A from (select B from xEvent where B.commerce.item.price > 65) where "
+                       "A.productListItems.count() = 2 and A.commerce.item.price > 65";
+    YES(NEST, "{}", E2);
+    NO(NEST, "{}", E3);
     /* boolean-functions.md: if as a value inside a condition */
     YES("if (homeAddress.countryISO = \"CA\", 1, 2) = 1", "{\"homeAddress\":{\"countryISO\":\"CA\"}}", NULL);
     YES("if (homeAddress.countryISO = \"CA\", 1, 2) = 2", "{\"homeAddress\":{\"countryISO\":\"US\"}}", NULL);
