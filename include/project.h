@@ -40,11 +40,11 @@ int se_proj_tape_event_row(const se_proj *pj, const se_tape *tp, char **buf, siz
 
 /* The whole profile's row (se_proj_tape_row with pj NULL) with top-level
  * member key's value written as vtext[0..vlen) (a JSON text as json-c
- * prints it): in its place when tp has the member, else last (where json-c
- * adds a new member); vtext NULL leaves the member out.  key needs no
- * escaping.  Same returns. */
+ * prints it): in its place when tp has the member and not last, else last
+ * (where json-c adds a new member); vtext NULL leaves the member out.  key
+ * needs no escaping.  Same returns. */
 int se_proj_tape_whole_with(const se_tape *tp, const char *key, const char *vtext, size_t vlen,
-                            char **buf, size_t *len, size_t *cap);
+                            bool last, char **buf, size_t *len, size_t *cap);
 
 /* Whether a record's tape needs none of se_record_parse's renaming (no xdm:
  * spelling at the top level or in a segmentMembership entry): then its tape

@@ -328,11 +328,9 @@ static int cmp_event(const void *pa, const void *pb, void *ud)
     return 0;
 }
 
-/* Appends ,"timeSeriesEvents":[...] to the row (json-c adds the key last).
- * DONE, UNSURE or -1. */
-static int add_events(ctx *c)
+/* c->order: the events in (timestamp, seq) order.  -1 on out of memory. */
+static int order_events(ctx *c)
 {
-    const se_job *job = c->job;
     if (c->nevents > c->order_cap) {
         uint32_t *o = realloc(c->order, c->nevents * sizeof *o);
         if (!o)
@@ -344,6 +342,14 @@ static int add_events(ctx *c)
         c->order[i] = (uint32_t)i;
     if (c->nevents > 1)
         qsort_r(c->order, c->nevents, sizeof *c->order, cmp_event, c->events);
+    return 0;
+}
+
+/* Appends ,"timeSeriesEvents":[...] to the row (json-c adds the key last),
+ * the events in c->order.  DONE, UNSURE or -1. */
+static int add_events(ctx *c)
+{
+    const se_job *job = c->job;
     c->evrow_len = 0;
     bool first = true;
     for (size_t i = 0; i < c->nevents; i++) {
@@ -404,6 +410,8 @@ static int tape_profile(ctx *c, const se_tape *tp, const gfacts *g)
         /* json-c would put a timeSeriesEvents of the profile's in place. */
         if (se_tape_get(tp, 0, "timeSeriesEvents", 16))
             return UNSURE;
+        if (order_events(c) != 0)
+            return -1;
         if ((r = add_events(c)) != DONE)
             return r;
     }
@@ -452,6 +460,98 @@ static void note_updated(gfacts *g, const se_record *r)
     }
 }
 
+/* SPEC §8 on tapes: the definitions evaluated over the merged profile *tp
+ * and the events; when that changes the memberships, *tp becomes the tape
+ * of the profile with its new segmentMembership (c->etape).  DONE, UNSURE
+ * (take the tree path) or -1 (failed: c->failed set). */
+static int evaluate_tape(ctx *c, const se_tape **tp)
+{
+    const se_segdefs *d = c->ep->segdefs;
+    size_t nd = se_segdefs_count(d);
+    char err[512];
+
+    if (!c->match && !(c->match = calloc(nd ? nd : 1, sizeof *c->match)))
+        goto oom;
+    if (c->nevents > c->evtapes_cap) {
+        const se_tape **e = realloc(c->evtapes, c->nevents * sizeof *e);
+        if (!e)
+            goto oom;
+        c->evtapes = e;
+        c->evtapes_cap = c->nevents;
+    }
+    if (order_events(c) != 0)
+        goto oom;
+    for (size_t i = 0; i < c->nevents; i++)
+        c->evtapes[i] = &c->events[c->order[i]].tape;
+    int r = se_segdefs_eval_tape(d, *tp, c->evtapes, c->nevents, c->js->creation_ms, c->match, err,
+                                 sizeof err);
+    if (r < 0) {
+        se_x_fail(c, SE_EC_JOB_FAILED, "Error in Export Job: segment evaluation: %s", err);
+        return -1;
+    }
+    if (r == 0)
+        return UNSURE;
+    if (!se_segdefs_edit_changes(d, *tp, c->match))
+        return DONE;
+    /* The new memberships: the profile's segmentMembership as a tree,
+     * edited, printed in its place - or last: an object left empty is
+     * removed, and made again json-c puts it last (a non-object replaced
+     * stays in place).  The reference on the old object keeps its address
+     * from being reused by the new one. */
+    json_object *wrap = json_object_new_object(), *sm = NULL, *before = NULL;
+    uint32_t v = se_tape_get(*tp, 0, "segmentMembership", 17);
+    bool oom = false, last = false;
+    const char *text = NULL;
+    size_t tlen = 0;
+    if (!wrap)
+        goto oom;
+    if (v) {
+        sm = se_tape_to_json(*tp, v, &oom);
+        if (oom || json_object_object_add(wrap, "segmentMembership", sm) != 0) {
+            json_object_put(sm);
+            json_object_put(wrap);
+            goto oom;
+        }
+        if (json_object_is_type(sm, json_type_object))
+            before = json_object_get(sm);
+    }
+    if (se_segdefs_edit(d, wrap, c->match, c->js->creation_ms, err, sizeof err) != 0) {
+        json_object_put(before);
+        json_object_put(wrap);
+        se_x_fail(c, SE_EC_JOB_FAILED, "Error in Export Job: segment evaluation: %s", err);
+        return -1;
+    }
+    if (json_object_object_get_ex(wrap, "segmentMembership", &sm)) {
+        last = before && sm != before;
+        text = sm ? json_object_to_json_string_length(sm, JSON_C_TO_STRING_PLAIN |
+                                                              JSON_C_TO_STRING_NOSLASHESCAPE, &tlen)
+                  : "null";
+        if (!sm)
+            tlen = 4;
+    }
+    json_object_put(before);
+    if (sm && !text) {
+        json_object_put(wrap);
+        goto oom;
+    }
+    c->elen = 0;
+    r = se_proj_tape_whole_with(*tp, "segmentMembership", text, tlen, last, &c->etext, &c->elen,
+                                &c->ecap);
+    json_object_put(wrap);
+    if (r <= 0)
+        return r < 0 ? (se_x_oom(c), -1) : UNSURE;
+    r = se_tape_parse(&c->etape, c->etext, c->elen);
+    if (r == SE_TAPE_NOMEM)
+        goto oom;
+    if (r != SE_TAPE_OK)
+        return UNSURE;
+    *tp = &c->etape;
+    return DONE;
+oom:
+    se_x_oom(c);
+    return -1;
+}
+
 static bool may_qualify(ctx *c)
 {
     const se_job *job = c->job;
@@ -471,8 +571,8 @@ static bool may_qualify(ctx *c)
 
 void se_x_assemble(ctx *c)
 {
-
     const se_job *job = c->job;
+    bool eval = job->eval_segmentation && c->ep->segdefs;
     gfacts g = { 0 };
     size_t npart = 0, lone = 0;
 
@@ -493,16 +593,16 @@ void se_x_assemble(ctx *c)
 
     /* A profile none of whose fragments holds an entry for a wanted segment
      * cannot qualify (the merge only picks among entries): no merge, no row. */
-    if (job->nsegs > 0 && !(job->eval_segmentation && c->ep->segdefs) && !c->ep->tree_path &&
-        !may_qualify(c)) {
+    if (job->nsegs > 0 && !eval && !c->ep->tree_path && !may_qualify(c)) {
         c->js->profiles++;
         return;
     }
+    const se_tape *tp = NULL;
     int r = UNSURE;
-    if (c->ep->tree_path || (job->eval_segmentation && c->ep->segdefs)) {
+    if (c->ep->tree_path) {
         r = UNSURE;
     } else if (npart == 1 && se_proj_tape_normal(&c->frags[lone].tape)) {
-        r = tape_profile(c, &c->frags[lone].tape, &g);
+        tp = &c->frags[lone].tape;
     } else {
         /* Several fragments (or none): their merge, written and read back. */
         c->mlen = 0;
@@ -510,11 +610,22 @@ void se_x_assemble(ctx *c)
                           &c->mlen, &c->mcap);
         if (r > 0) {
             int pr = se_tape_parse(&c->mtape, c->mtext, c->mlen);
-            r = pr == SE_TAPE_OK ? tape_profile(c, &c->mtape, &g) : pr == SE_TAPE_NOMEM ? -1 : UNSURE;
+            if (pr == SE_TAPE_OK)
+                tp = &c->mtape;
+            r = pr == SE_TAPE_NOMEM ? -1 : UNSURE;
         } else if (r == 0) {
             r = UNSURE;
         }
     }
+    if (tp && eval) {
+        r = evaluate_tape(c, &tp);
+        if (r < 0)
+            return; /* failed */
+        if (r == UNSURE)
+            tp = NULL;
+    }
+    if (tp)
+        r = tape_profile(c, tp, &g);
     if (r < 0)
         se_x_oom(c);
     else if (r == UNSURE)
@@ -523,6 +634,10 @@ void se_x_assemble(ctx *c)
 
 void se_x_assemble_free(ctx *c)
 {
+    free(c->evtapes);
+    free(c->match);
+    free(c->etext);
+    se_tape_free(&c->etape);
     se_profile_clear(&c->tprof);
     se_tape_free(&c->mtape);
     free(c->row);

@@ -687,6 +687,7 @@ int se_export_execute(const se_export_params *ep, char *why, size_t whylen)
     c.pdg = c.job->policy && c.job->policy->graph == SE_GRAPH_PDG && !ep->graph_checked;
     se_profile_init(&c.tprof);
     se_tape_init(&c.mtape);
+    se_tape_init(&c.etape);
     c.js->export_start_ms = se_now_ms();
 
     if (se_proj_compile(c.job->fields, &c.proj) ||

@@ -52,6 +52,12 @@ typedef struct ctx {
     size_t order_cap;
     char *sbuf;                      /* unescaped strings */
     size_t sbuf_cap;
+    const se_tape **evtapes;         /* segment evaluation: the events in order */
+    size_t evtapes_cap;
+    bool *match;                     /* per definition: it matched */
+    char *etext;                     /* the profile with its evaluated memberships */
+    size_t elen, ecap;
+    se_tape etape;
     se_profile tprof;                /* the tree path (assemble.c) */
     json_object **evobjs;
     size_t evcap;

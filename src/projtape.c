@@ -25,6 +25,7 @@ typedef struct tw {
     const char *okey;   /* a top-level member written as otext instead (NULL: none) */
     const char *otext;  /* its value's text, or NULL: the member left out */
     size_t olen;
+    bool olast;         /* otext goes last even when the member exists */
     bool odone;
 } tw;
 
@@ -164,8 +165,8 @@ static void write_object(tw *w, uint32_t o, int ctx)
             if (key_is(tp, k, "identityMap") && se_tape_tok(tp, v)->kind == SE_TK_OBJ)
                 vctx = CTX_IDMAP;
             if (w->okey && key_is(tp, k, w->okey)) {
-                w->odone = true;
-                if (!w->otext)
+                w->odone = !w->olast;
+                if (!w->otext || w->olast)
                     continue;
                 if (!first)
                     putc1(w, ',');
@@ -409,10 +410,10 @@ int se_proj_tape_row(const se_proj *pj, const se_tape *tp, char **buf, size_t *l
 }
 
 int se_proj_tape_whole_with(const se_tape *tp, const char *key, const char *vtext, size_t vlen,
-                            char **buf, size_t *len, size_t *cap)
+                            bool last, char **buf, size_t *len, size_t *cap)
 {
     tw w = { .tp = tp, .o = { .b = buf, .n = len, .cap = cap },
-             .okey = key, .otext = vtext, .olen = vlen };
+             .okey = key, .otext = vtext, .olen = vlen, .olast = last };
     size_t start = *len;
     if (se_tape_tok(tp, 0)->kind != SE_TK_OBJ || needs_normalizing(tp))
         return 0;

@@ -24,32 +24,7 @@ for seed in 1 2 3; do
             --merge-policies "$here/policies.json" --output "$out" "$job" "$dump" > "$work/job.json" 2>"$work/err"
         rc=$?
         "$ref" "$job" "$dump" "$here/policies.json" > "$work/want" 2>>"$work/err" || rc=99
-        python3 - "$job" "$work/job.json" "$out" > "$work/got" 2>>"$work/err" <<'PY' || rc=98
-import json, os, sys, tarfile
-job = json.load(open(sys.argv[1]))
-res = json.load(open(sys.argv[2]), object_pairs_hook=lambda kv: kv)
-res = dict(res)
-segs = [s["segmentId"] for s in job.get("filter", {}).get("segments", [])]
-rows = []
-for d, _, files in os.walk(sys.argv[3]):
-    for f in files:
-        with tarfile.open(os.path.join(d, f)) as t:
-            man = json.load(t.extractfile("manifest.json"))
-            b = segs.index(man["segments"][0]["segmentId"]) if len(man["segments"]) == 1 and len(segs) > 1 else 0
-            for m in sorted(t.getnames()):
-                if m.startswith("part-"):
-                    for line in t.extractfile(m).read().decode("utf-8").splitlines():
-                        rows.append((b, line))
-rows.sort(key=lambda r: r[0])  # stable: a batch's rows keep their order
-for b, line in rows:
-    print("%d\t%s" % (b, line))
-m = dict(res["metrics"])
-print("profiles %d" % m["profileCounter"])
-print("rows %d" % m["totalExportedProfileCounter"])
-print("bad %d" % m["badRecordCounter"])
-for ns, c in m.get("exportedProfileByNamespaceCounter", []):
-    print("namespace %s %d" % (ns, c))
-PY
+        python3 "$here/rows.py" "$job" "$work/job.json" "$out" > "$work/got" 2>>"$work/err" || rc=98
         if [ $rc -eq 0 ] && cmp -s "$work/want" "$work/got"; then
             pass=$((pass + 1))
         else
@@ -57,6 +32,33 @@ PY
             echo "FAIL: diff $name (rc $rc)"
             head -5 "$work/err"
             diff "$work/want" "$work/got" | head -10
+        fi
+    done
+done
+# Segment evaluation (eval/): the tape path (PQL over tapes, memberships
+# rewritten in the row's text) against the engine's own tree path
+# (SEGEXPORT_TREE_PATH=1: json-c trees, se_segdefs_apply), rows and counters.
+for seed in 1 2 3; do
+    for job in "$here"/eval/*.json; do
+        case $job in */defs.json) continue ;; esac
+        name="eval/$(basename "$job" .json)/seed$seed"
+        rc=0
+        for path in tape tree; do
+            rm -rf "$work/out" "$work/store"
+            [ $path = tree ] && tree=1 || tree=
+            SEGEXPORT_TREE_PATH=$tree SEGEXPORT_STORE="$work/store" SOURCE_DATE_EPOCH=1538611200 \
+                "$bin" run -q --max-errors 1000 --merge-policies "$here/policies.json" \
+                --segment-definitions "$here/eval/defs.json" --output "$work/out" "$job" \
+                "$work/dump$seed.ndjson" > "$work/job.json" 2>"$work/err" || rc=$?
+            python3 "$here/rows.py" "$job" "$work/job.json" "$work/out" > "$work/$path" 2>>"$work/err" || rc=98
+        done
+        if [ $rc -eq 0 ] && cmp -s "$work/tree" "$work/tape"; then
+            pass=$((pass + 1))
+        else
+            fail=$((fail + 1))
+            echo "FAIL: diff $name (rc $rc)"
+            head -5 "$work/err"
+            diff "$work/tree" "$work/tape" | head -10
         fi
     done
 done
