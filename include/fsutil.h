@@ -22,6 +22,8 @@ int se_write_all(int fd, const char *p, size_t n);
  * buffer of *len bytes; files over max bytes fail with EFBIG.  NULL with errno
  * set on failure. */
 char *se_slurp(const char *path, size_t max, size_t *len);
+/* The same from an open descriptor (read to its end; not closed). */
+char *se_slurp_fd(int fd, size_t max, size_t *len);
 
 /* Creates a new file from tmpl, whose last six characters are "XXXXXX" and are
  * replaced (in tmpl) by random letters and digits: open(O_CREAT | O_EXCL |

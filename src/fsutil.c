@@ -97,15 +97,12 @@ int se_write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-char *se_slurp(const char *path, size_t max, size_t *len)
+char *se_slurp_fd(int fd, size_t max, size_t *len)
 {
-    int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
     char *buf = NULL;
     size_t cap = 0, n = 0;
     int e = 0;
 
-    if (fd < 0)
-        return NULL;
     for (;;) {
         ssize_t r;
         if (cap - n < 65536) {
@@ -137,17 +134,26 @@ char *se_slurp(const char *path, size_t max, size_t *len)
         e = EFBIG;
         goto fail;
     }
-    if (fd != 0)
-        close(fd);
     buf[n] = '\0';
     *len = n;
     return buf;
 fail:
-    if (fd != 0)
-        close(fd);
     free(buf);
     errno = e;
     return NULL;
+}
+
+char *se_slurp(const char *path, size_t max, size_t *len)
+{
+    int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
+    if (fd < 0)
+        return NULL;
+    char *buf = se_slurp_fd(fd, max, len);
+    int e = errno;
+    if (fd != 0)
+        close(fd);
+    errno = e;
+    return buf;
 }
 
 int se_create_unique(char *tmpl, int flags, mode_t mode)

@@ -34,6 +34,7 @@
 #include "store.h"
 #include "fsutil.h"
 #include "jsonscan.h"
+#include "store_int.h"
 
 #include <pwd.h>
 #include <sys/syscall.h>
@@ -58,7 +59,6 @@
 #define MAX_RECORD (64u << 20) /* a job record is small; a bigger file is not one */
 /* json-c's default depth (32) is what a job definition is parsed with; the
  * record wraps the job one level deeper, so allow well beyond that. */
-#define MAX_DEPTH 128
 
 struct se_store {
     char *dir;
@@ -338,103 +338,6 @@ static int read_counter(const char *path, int64_t *last, char *err, size_t errle
     return 0;
 }
 
-/* Seconds to wait for the id lock: SEGEXPORT_LOCK_TIMEOUT (a decimal, may
- * have a fraction), default 30. */
-static double lock_timeout(void)
-{
-    const char *e = getenv("SEGEXPORT_LOCK_TIMEOUT");
-    char *end;
-    double v;
-
-    if (!e || !*e)
-        return 30;
-    v = strtod(e, &end);
-    return *end || !(v >= 0) || v > 86400 ? 30 : v;
-}
-
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Who holds a lock on the file fd is open on: " by process PID (user NAME)",
- * from /proc/locks, or "" when it cannot be told. */
-static void lock_holder(int fd, char *out, size_t outlen)
-{
-    struct stat sb;
-    char line[256];
-    FILE *f;
-
-    out[0] = '\0';
-    if (fstat(fd, &sb) != 0 || !(f = fopen("/proc/locks", "re")))
-        return;
-    while (fgets(line, sizeof line, f)) {
-        unsigned maj, min;
-        unsigned long long ino;
-        long pid;
-        char kind[16];
-        /* "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; waiters have "->" */
-        if (strstr(line, "->") ||
-            sscanf(line, "%*d: %15s %*s %*s %ld %x:%x:%llu", kind, &pid, &maj, &min, &ino) != 5)
-            continue;
-        if (ino != (unsigned long long)sb.st_ino || maj != major(sb.st_dev) || min != minor(sb.st_dev) ||
-            pid == (long)getpid())
-            continue;
-        {
-            char proc[64], name[64] = "";
-            struct stat ps;
-            struct passwd pw, *pwp = NULL;
-            char pwbuf[1024];
-            snprintf(proc, sizeof proc, "/proc/%ld", pid);
-            if (stat(proc, &ps) == 0) {
-                if (getpwuid_r(ps.st_uid, &pw, pwbuf, sizeof pwbuf, &pwp) == 0 && pwp)
-                    snprintf(name, sizeof name, "%s", pw.pw_name);
-                else
-                    snprintf(name, sizeof name, "uid %lu", (unsigned long)ps.st_uid);
-            }
-            if (pid > 0 && name[0])
-                snprintf(out, outlen, " by process %ld (user %s)", pid, name);
-            else if (pid > 0)
-                snprintf(out, outlen, " by process %ld", pid);
-        }
-        break;
-    }
-    fclose(f);
-}
-
-/* flock(LOCK_EX) with a deadline.  0, or -1 with err naming the lock and,
- * when it can be told, who holds it. */
-static int lock_bounded(int fd, const char *path, char *err, size_t errlen)
-{
-    double limit = lock_timeout(), t0 = mono_now();
-    long pause_us = 1000;
-
-    for (;;) {
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-            return 0;
-        if (errno != EWOULDBLOCK && errno != EINTR) {
-            snprintf(err, errlen, "%s: %s", path, strerror(errno));
-            return -1;
-        }
-        if (mono_now() - t0 >= limit) {
-            char who[160];
-            lock_holder(fd, who, sizeof who);
-            snprintf(err, errlen,
-                     "%s: still locked%s after %g s; no job id could be taken "
-                     "(SEGEXPORT_LOCK_TIMEOUT sets the wait)", path, who, limit);
-            return -1;
-        }
-        {
-            struct timespec ts = { 0, pause_us * 1000 };
-            nanosleep(&ts, NULL);
-        }
-        if (pause_us < 50000)
-            pause_us *= 2;
-    }
-}
-
 /* What a process that died holding the lock left: .counter.tmp-* (only the
  * lock's holder makes one, so under the lock every one is stale). */
 static void sweep_counter_temps(const se_store *st)
@@ -494,7 +397,7 @@ int se_store_next_id(se_store *st, int64_t *id, char *err, size_t errlen)
      * anyone.  Its owner takes that back. */
     if (fstat(fd, &sb) == 0 && sb.st_uid == geteuid() && (sb.st_mode & 0007))
         fchmod(fd, sb.st_mode & 0770);
-    if (lock_bounded(fd, lock, err, errlen) != 0)
+    if (se_store_lock_bounded(fd, lock, err, errlen) != 0)
         goto out;
     sweep_counter_temps(st);
     r = read_counter(path, &last, err, errlen);
@@ -539,72 +442,6 @@ out:
     return rc;
 }
 
-/* The start time of process pid (field 22 of /proc/PID/stat, clock ticks
- * since boot), or 0 when it cannot be read.  A pid with the same start time is
- * the same process: this is what tells a live worker from a reused pid. */
-static uint64_t proc_start(pid_t pid)
-{
-    char path[64], buf[1024];
-    unsigned long long v = 0;
-    ssize_t n;
-    int fd;
-    const char *p;
-
-    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-        return 0;
-    n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    /* The command name may hold spaces and parentheses: fields restart after the last ')'. */
-    if (!(p = strrchr(buf, ')')))
-        return 0;
-    p++;
-    /* A zombie has finished: nobody may have reaped it yet (an init that
-     * does not reap in a container), but it works on no job any more. */
-    if (p[0] == ' ' && (p[1] == 'Z' || p[1] == 'X'))
-        return 0;
-    for (int field = 3; field < 22 && p; field++) {
-        p = strchr(p + 1, ' ');
-    }
-    if (!p || sscanf(p, " %llu", &v) != 1)
-        return 0;
-    return (uint64_t)v;
-}
-
-int se_store_worker_alive(pid_t pid, uint64_t start)
-{
-    if (pid <= 0)
-        return 0;
-    if (kill(pid, 0) != 0 && errno != EPERM)
-        return 0;
-    uint64_t now = proc_start(pid);
-    if (now == 0) /* a zombie; or no /proc to ask, and then kill() has the last word */
-        return start != 0 && access("/proc/self/stat", R_OK) != 0;
-    /* Without a start time a pid alone proves nothing: another process may
-     * have it now.  Such a record has no worker. */
-    return start != 0 && now == start;
-}
-
-/* This boot's id (36 characters), or "" when it cannot be read.  Start times
- * count from boot, so after a restart another process may have the pid and
- * start time a worker had: a record made under another boot has no worker. */
-static void boot_id(char out[40])
-{
-    int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? read(fd, out, 39) : -1;
-
-    if (fd >= 0)
-        close(fd);
-    if (n < 36) {
-        out[0] = '\0';
-        return;
-    }
-    out[36] = '\0';
-}
-
 /* The live worker a record names, or 0. */
 static pid_t record_worker(json_object *rec)
 {
@@ -615,7 +452,7 @@ static pid_t record_worker(json_object *rec)
     if (pid <= 0)
         return 0;
     if (json_object_object_get_ex(rec, "bootId", &v) && json_object_is_type(v, json_type_string)) {
-        boot_id(now);
+        se_store_boot_id(now);
         if (now[0] && strcmp(now, json_object_get_string(v)) != 0)
             return 0;
     }
@@ -642,7 +479,7 @@ int se_store_put_ex(se_store *st, int64_t id, pid_t pid, const char *output_dir,
     int rc = -1;
 
     if (pid > 0)
-        boot_id(boot);
+        se_store_boot_id(boot);
     if (!path || !tmp)
         goto nomem;
     if (id <= 0 || !json_object_is_type(job, json_type_object)) {
@@ -654,7 +491,7 @@ int se_store_put_ex(se_store *st, int64_t id, pid_t pid, const char *output_dir,
         se_json_add(rec, "org", json_object_new_string(st->org)) != 0 ||
         se_json_add(rec, "sandbox", json_object_new_string(st->sandbox)) != 0 ||
         se_json_add(rec, "pid", json_object_new_int64((int64_t)pid)) != 0 ||
-        se_json_add(rec, "pidStart", json_object_new_int64(pid > 0 ? (int64_t)proc_start(pid) : 0)) != 0 ||
+        se_json_add(rec, "pidStart", json_object_new_int64(pid > 0 ? (int64_t)se_store_proc_start(pid) : 0)) != 0 ||
         (boot[0] && se_json_add(rec, "bootId", json_object_new_string(boot)) != 0) ||
         (output_dir && se_json_add(rec, "output", json_object_new_string(output_dir)) != 0) ||
         se_json_add(rec, "job", json_object_get(job)) != 0)
@@ -692,7 +529,7 @@ static int slurp(const char *path, char **text, size_t *len, char *err, size_t e
 {
     struct stat sb;
     char *buf = NULL;
-    size_t n = 0, cap;
+    size_t n = 0;
     int fd = open_store_file(path, O_RDONLY, 0), rc = -1;
 
     if (fd < 0) {
@@ -714,148 +551,19 @@ static int slurp(const char *path, char **text, size_t *len, char *err, size_t e
         goto out;
     }
     /* Read to EOF rather than trusting st_size: the file may change under us. */
-    cap = (size_t)sb.st_size + 1;
-    if (!(buf = malloc(cap + 1)))
-        goto nomem;
-    for (;;) {
-        if (n == cap) {
-            char *nb;
-            if (cap > MAX_RECORD) {
-                snprintf(err, errlen, "%s: damaged job record (larger than %u bytes)", path, MAX_RECORD);
-                goto out;
-            }
-            if (!(nb = realloc(buf, cap * 2 + 1)))
-                goto nomem;
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
+    if (!(buf = se_slurp_fd(fd, MAX_RECORD, &n))) {
+        if (errno == EFBIG)
+            snprintf(err, errlen, "%s: damaged job record (larger than %u bytes)", path, MAX_RECORD);
+        else
             snprintf(err, errlen, "%s: %s", path, strerror(errno));
-            goto out;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
+        goto out;
     }
-    buf[n] = '\0';
     *text = buf;
     *len = n;
-    buf = NULL;
     rc = 0;
-    goto out;
-nomem:
-    snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
 out:
-    free(buf);
     close(fd);
     return rc;
-}
-
-/* Parses a record file's text.  0 with *rec, or -1 with *why. */
-static int parse_record(const char *text, size_t len, json_object **rec, const char **why)
-{
-    json_tokener *tok;
-    json_object *o;
-    enum json_tokener_error je;
-    size_t end;
-
-    *rec = NULL;
-    if (len == 0) {
-        *why = "empty file";
-        return -1;
-    }
-    if (strlen(text) != len) {
-        *why = "contains a NUL byte";
-        return -1;
-    }
-    if (len > INT_MAX) {
-        *why = "too large";
-        return -1;
-    }
-    if (!(tok = json_tokener_new_ex(MAX_DEPTH))) {
-        *why = strerror(ENOMEM);
-        return -1;
-    }
-    o = json_tokener_parse_ex(tok, text, (int)len);
-    je = json_tokener_get_error(tok);
-    end = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
-    if (!o) {
-        *why = je == json_tokener_continue ? "truncated" : json_tokener_error_desc(je);
-        return -1;
-    }
-    for (; end < len; end++) {
-        if (!strchr(" \t\r\n", text[end])) {
-            json_object_put(o);
-            *why = "trailing data after the record";
-            return -1;
-        }
-    }
-    if (!json_object_is_type(o, json_type_object)) {
-        json_object_put(o);
-        *why = "not a JSON object";
-        return -1;
-    }
-    *rec = o;
-    return 0;
-}
-
-/* One JSON string at *p (p < end): decoded into a malloc'd string, *p moved
- * past it.  NULL when there is no complete, valid one. */
-static char *take_string(const char **p, const char *end)
-{
-    const char *q = *p;
-    char *lit, *val = NULL;
-    json_object *o;
-
-    if (q >= end || *q != '"')
-        return NULL;
-    for (q++; q < end && *q != '"'; q++)
-        if (*q == '\\' && ++q >= end)
-            return NULL;
-    if (q >= end)
-        return NULL;
-    q++;
-    if (!(lit = strndup(*p, (size_t)(q - *p))))
-        return NULL;
-    o = json_tokener_parse(lit);
-    if (o && json_object_is_type(o, json_type_string))
-        val = strdup(json_object_get_string(o));
-    json_object_put(o);
-    free(lit);
-    *p = q;
-    return val;
-}
-
-/* The scope a record's text names, even when the rest is damaged: records
- * begin {"format":N,"org":"...","sandbox":"...". 0 with *org, *sandbox
- * (malloc'd), or -1. */
-static int text_scope(const char *text, size_t len, char **org, char **sandbox)
-{
-    const char *p = text, *end = text + len;
-    static const char pre[] = "{\"format\":";
-
-    *org = *sandbox = NULL;
-    if (len < sizeof pre - 1 || memcmp(p, pre, sizeof pre - 1) != 0)
-        return -1;
-    p += sizeof pre - 1;
-    while (p < end && *p >= '0' && *p <= '9')
-        p++;
-    if ((size_t)(end - p) < 7 || memcmp(p, ",\"org\":", 7) != 0)
-        return -1;
-    p += 7;
-    if (!(*org = take_string(&p, end)))
-        return -1;
-    if ((size_t)(end - p) < 11 || memcmp(p, ",\"sandbox\":", 11) != 0 ||
-        (p += 11, !(*sandbox = take_string(&p, end)))) {
-        free(*org);
-        *org = NULL;
-        return -1;
-    }
-    return 0;
 }
 
 /* Loads and checks DIR/jobs/<id>.json.  0 with *rec when in scope; 1 when
@@ -886,7 +594,7 @@ static int load(se_store *st, int64_t id, json_object **rec, int *damaged, char 
         rc = r; /* 1 missing, 2 a link or FIFO: no scope, -1 */
         goto out;
     }
-    if (parse_record(text, len, &o, &why) != 0)
+    if (se_store_parse_record(text, len, &o, &why) != 0)
         goto damaged;
     /* Whose record is it?  Its org and sandbox, if they are there. */
     if (json_object_object_get_ex(o, "org", &v) && json_object_is_type(v, json_type_string) &&
@@ -932,7 +640,7 @@ damaged:
     if (!sandbox) {
         free(org);
         org = NULL;
-        if (!o && text_scope(text, len, &org, &sandbox) != 0) {
+        if (!o && se_store_text_scope(text, len, &org, &sandbox) != 0) {
             rc = 2;
             goto out;
         }
@@ -1057,7 +765,7 @@ int se_store_signal(se_store *st, int64_t id, int sig, char *err, size_t errlen)
             return -1;
         }
     }
-    if (proc_start(pid) != start) {
+    if (se_store_proc_start(pid) != start) {
         if (pfd >= 0)
             close(pfd);
         return 1;
