@@ -6,6 +6,7 @@
  * spellings and duplicate keys resolved alike), without building the tree. */
 #include <stddef.h>
 #include "record.h"
+#include "idgraph.h"
 #include "tape.h"
 
 /* Fills rec's kind, key, dataset_id and times from tp (a record's tape, its
@@ -14,5 +15,15 @@
  * _acp_system_metadata.ingestTime", "invalid timestamp", "out of memory");
  * what was filled in is then freed by se_record_clear. */
 int se_tape_facts(const se_tape *tp, se_record *rec, char *err, size_t errlen);
+
+/* The identities se_ident_collect reads from the record's normalized
+ * identityMap, from its tape, in document order: *v grows as needed (*cap
+ * its size); *key the index of the key identity (SPEC §3).  Strings point
+ * into the record's text, or into *buf (grown to the text's length; *bufcap
+ * its size) for those with escapes: both must outlive *v's use.  Returns
+ * their number (0: none), -1 on out of memory, -2 when not sure (both
+ * spellings of identityMap: read the tree). */
+long se_tape_idents(const se_tape *tp, se_ident **v, size_t *cap, size_t *key, char **buf,
+                    size_t *bufcap);
 
 #endif

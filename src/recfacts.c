@@ -359,3 +359,87 @@ out:
     sbuf_free(&b);
     return rc;
 }
+
+/* ---- identities ----------------------------------------------------------- */
+
+/* String token i as (bytes, length): in the text when it has no escape, else
+ * unescaped at *o (advanced). */
+static void str_view(const se_tape *tp, uint32_t i, char **o, const char **p, size_t *n)
+{
+    const se_tok *t = &tp->t[i];
+    if (!(t->flags & SE_TF_ESC)) {
+        *p = tp->s + t->off;
+        *n = t->len;
+        return;
+    }
+    *p = *o;
+    *n = se_tape_unescape(tp, i, *o);
+    *o += *n;
+}
+
+long se_tape_idents(const se_tape *tp, se_ident **v, size_t *cap, size_t *key, char **buf,
+                    size_t *bufcap)
+{
+    tops tt;
+    find_tops(tp, &tt);
+    if (tt.idmap && tt.xidmap)
+        return -2; /* both spellings: the normalization merges them */
+    uint32_t map = tt.idmap ? tt.idmap : tt.xidmap;
+    size_t n = 0;
+    bool primary = false;
+    *key = 0;
+    if (!map || tp->t[map].kind != SE_TK_OBJ)
+        return 0;
+    /* Unescaped strings are never longer than their text: the line's
+     * length is room for all of them. */
+    if (*bufcap < tp->len + 1) {
+        char *nb = realloc(*buf, tp->len + 1);
+        if (!nb)
+            return -1;
+        *buf = nb;
+        *bufcap = tp->len + 1;
+    }
+    char *o = *buf;
+    SE_TAPE_EACH_MEMBER(tp, map, k) {
+        if (!se_tape_first_key(tp, map, k))
+            continue;
+        uint32_t items = se_tape_last_value(tp, map, k);
+        if (tp->t[items].kind != SE_TK_ARR)
+            continue;
+        const char *ns = NULL;
+        size_t nsn = 0;
+        SE_TAPE_EACH_ELEM(tp, items, e) {
+            if (tp->t[e].kind != SE_TK_OBJ)
+                continue;
+            uint32_t id, pv;
+            item_members(tp, e, &id, &pv);
+            if (!id || tp->t[id].kind != SE_TK_STR)
+                continue;
+            se_ident one;
+            str_view(tp, id, &o, &one.id, &one.idlen);
+            if (one.idlen == 0 || memchr(one.id, '\0', one.idlen))
+                continue;
+            if (!ns)
+                str_view(tp, k, &o, &ns, &nsn);
+            one.ns = ns;
+            one.nslen = nsn;
+            if (n == *cap) {
+                size_t nc = *cap ? 2 * *cap : 8;
+                se_ident *nv = realloc(*v, nc * sizeof *nv);
+                if (!nv)
+                    return -1;
+                *v = nv;
+                *cap = nc;
+            }
+            (*v)[n] = one;
+            /* SPEC §3: the first primary one, else the smallest. */
+            bool is_primary = pv && tp->t[pv].kind == SE_TK_TRUE;
+            if (!primary && (is_primary || n == 0 || se_ident_cmp(&one, &(*v)[*key]) < 0)) {
+                *key = n;
+                primary = is_primary;
+            }
+            n++;
+        }
+    }
+    return (long)n;
+}

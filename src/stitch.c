@@ -13,20 +13,21 @@
 #include "msg.h"
 #include "pipeline.h"
 #include "record.h"
-#include "scan.h"
+#include "recfacts.h"
 #include "stitch.h"
 #include "timeutil.h"
 
 #define SORT_MEMORY ((size_t)64 << 20) /* run's in-memory sort buffer */
 #define WARN_LIMIT 20                  /* as the engine: bad-record warnings on stderr */
-#define RAW_MAX 64                     /* identities of a record read from its bytes (more: json-c) */
 
 struct se_stitcher {
     se_idgraph *g;
     se_rparser *rp;
-    json_tokener *tok;
     se_ident *ids;
     size_t cap;
+    char *buf;                 /* unescaped identities */
+    size_t buf_cap;
+    json_object *tree;         /* a record read as a tree, for its identities' strings */
     char *key;
     size_t key_cap;
     uint64_t last_h;           /* the identity se_stitcher_key looked up last */
@@ -64,8 +65,7 @@ int se_stitch_check_inputs(char *const *paths, size_t n, char *err, size_t errle
 se_stitcher *se_stitcher_new(void)
 {
     se_stitcher *st = calloc(1, sizeof *st);
-    if (!st || !(st->g = se_idgraph_new()) || !(st->rp = se_rparser_new()) ||
-        !(st->tok = json_tokener_new())) {
+    if (!st || !(st->g = se_idgraph_new()) || !(st->rp = se_rparser_new())) {
         se_stitcher_free(st);
         return NULL;
     }
@@ -78,8 +78,8 @@ void se_stitcher_free(se_stitcher *st)
         return;
     se_idgraph_free(st->g);
     se_rparser_free(st->rp);
-    if (st->tok)
-        json_tokener_free(st->tok);
+    json_object_put(st->tree);
+    free(st->buf);
     free(st->ids);
     free(st->key);
     free(st);
@@ -90,227 +90,45 @@ se_idgraph *se_stitcher_graph(se_stitcher *st)
     return st->g;
 }
 
-/* ---- identities straight from the bytes ------------------------------ */
+/* ---- identities from the tape ---------------------------------------- */
 
-/* A cursor over JSON the pre-parse validated, without any backslash (so a
- * string ends at the next quote). */
-typedef struct cur { const char *p, *end; } cur;
-
-static void ws(cur *c)
+/* The identities of a good record (se_record_parse accepts it), from its
+ * tape: count (0: none), -1 out of memory, -2 a bad record (err says why).
+ * *v and the strings stay valid until the next call. */
+static long record_idents(se_stitcher *st, const char *data, size_t len, size_t *key, char *err,
+                          size_t errlen)
 {
-    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\r' || *c->p == '\n'))
-        c->p++;
-}
-
-/* A string's bytes (the cursor on its opening quote). */
-static bool str(cur *c, const char **s, size_t *n)
-{
-    if (c->p >= c->end || *c->p != '"')
-        return false;
-    const char *e = memchr(c->p + 1, '"', (size_t)(c->end - c->p - 1));
-    if (!e)
-        return false;
-    *s = c->p + 1;
-    *n = (size_t)(e - c->p - 1);
-    c->p = e + 1;
-    return true;
-}
-
-/* Past one value. */
-static bool skip(cur *c)
-{
-    int depth = 0;
-    do {
-        ws(c);
-        if (c->p >= c->end)
-            return false;
-        char ch = *c->p;
-        if (ch == '"') {
-            const char *s;
-            size_t n;
-            if (!str(c, &s, &n))
-                return false;
-        } else if (ch == '{' || ch == '[') {
-            depth++;
-            c->p++;
-            continue;
-        } else if (ch == '}' || ch == ']') {
-            depth--;
-            c->p++;
-        } else if (ch == ',' || ch == ':') {
-            c->p++;
-            continue;
-        } else {
-            while (c->p < c->end && !strchr(",}] \t\r\n", *c->p))
-                c->p++;
+    se_record rec;
+    json_object *map = NULL;
+    json_object_put(st->tree);
+    st->tree = NULL;
+    if (se_record_facts(st->rp, data, len, &rec, err, errlen) != 0)
+        return strcmp(err, "out of memory") ? -2 : -1;
+    long n = se_tape_idents(se_rparser_tape(st->rp), &st->ids, &st->cap, key, &st->buf, &st->buf_cap);
+    if (n == -2) {
+        /* Both spellings of identityMap: the normalized tree's (kept for
+         * the strings until the next call). */
+        if (se_record_tree(st->rp, &rec, err, errlen) != 0) {
+            se_record_clear(&rec);
+            return -1;
         }
-    } while (depth > 0);
-    return true;
-}
-
-static bool lit(cur *c, char ch)
-{
-    ws(c);
-    if (c->p < c->end && *c->p == ch) {
-        c->p++;
-        return true;
+        st->tree = rec.obj;
+        rec.obj = NULL;
+        json_object_object_get_ex(st->tree, "identityMap", &map);
+        n = se_ident_collect(map, &st->ids, &st->cap, key);
     }
-    return false;
-}
-
-/* The identities of an identityMap value v[0..n), as se_ident_collect reads
- * them from json-c, straight from the bytes: returns the count (*key the
- * SPEC §3 key's index), or -2 when not sure (a backslash, a duplicate
- * namespace or item key, an "xdm:" item key, more than cap identities: use
- * json-c).  Reads only v: safe on any thread. */
-static long raw_idents(const char *v, size_t n, se_ident *out, size_t cap, size_t *key)
-{
-    cur c = { v, v + n };
-    size_t cnt = 0, nns = 0, nsl_seen[64];
-    const char *ns_seen[64];
-    bool primary_found = false;
-    const char *ns, *k;
-    size_t nsl, kl;
-
-    if (memchr(v, '\\', n) || !lit(&c, '{'))
-        return -2;
-    *key = 0;
-    if (lit(&c, '}'))
-        return 0;
-    do {
-        ws(&c);
-        if (!str(&c, &ns, &nsl) || !lit(&c, ':'))
-            return -2;
-        if (memchr(ns, '\0', nsl))
-            return -2;
-        /* a duplicate namespace: json-c keeps the last value, in the first place */
-        for (size_t i = 0; i < nns; i++)
-            if (nsl_seen[i] == nsl && !memcmp(ns_seen[i], ns, nsl))
-                return -2;
-        if (nns == 64)
-            return -2;
-        ns_seen[nns] = ns;
-        nsl_seen[nns++] = nsl;
-        ws(&c);
-        if (c.p < c.end && *c.p == '[') {
-            c.p++;
-            if (!lit(&c, ']')) {
-                do {
-                    ws(&c);
-                    if (c.p >= c.end || *c.p != '{') {
-                        if (!skip(&c))
-                            return -2;
-                        continue;
-                    }
-                    c.p++;
-                    const char *id = NULL;
-                    size_t idl = 0;
-                    bool has_id = false, has_pr = false, pr = false, id_str = false;
-                    if (!lit(&c, '}')) {
-                        do {
-                            ws(&c);
-                            if (!str(&c, &k, &kl) || !lit(&c, ':'))
-                                return -2;
-                            if (kl >= 4 && !memcmp(k, "xdm:", 4))
-                                return -2;
-                            ws(&c);
-                            if (kl == 2 && !memcmp(k, "id", 2)) {
-                                if (has_id)
-                                    return -2;
-                                has_id = true;
-                                if (c.p < c.end && *c.p == '"') {
-                                    if (!str(&c, &id, &idl))
-                                        return -2;
-                                    id_str = true;
-                                } else if (!skip(&c)) {
-                                    return -2;
-                                }
-                            } else if (kl == 7 && !memcmp(k, "primary", 7)) {
-                                if (has_pr)
-                                    return -2;
-                                has_pr = true;
-                                pr = c.end - c.p >= 4 && !memcmp(c.p, "true", 4);
-                                if (!skip(&c))
-                                    return -2;
-                            } else if (!skip(&c)) {
-                                return -2;
-                            }
-                        } while (lit(&c, ','));
-                        if (!lit(&c, '}'))
-                            return -2;
-                    }
-                    if (!id_str || idl == 0)
-                        continue;
-                    if (cnt == cap)
-                        return -2;
-                    out[cnt] = (se_ident){ ns, id, nsl, idl };
-                    if (!primary_found && (pr || cnt == 0 || se_ident_cmp(&out[cnt], &out[*key]) < 0)) {
-                        *key = cnt;
-                        primary_found = pr;
-                    }
-                    cnt++;
-                } while (lit(&c, ','));
-                if (!lit(&c, ']'))
-                    return -2;
-            }
-        } else if (!skip(&c)) {
-            return -2;
-        }
-    } while (lit(&c, ','));
-    return lit(&c, '}') ? (long)cnt : -2;
-}
-
-/* The value of the top-level identityMap of a record the pre-parse was sure
- * of, parsed alone (cheaper than the whole record); NULL when not found. */
-static bool idmap_value(const char *data, const se_scan *sc, const char **v, size_t *n)
-{
-    for (size_t i = 0; i < sc->nmembers; i++) {
-        const se_scan_member *m = &sc->members[i];
-        if (m->name_len != 11 || memcmp(data + m->name_off, "identityMap", 11) != 0)
-            continue;
-        const char *p = data + m->name_off + 12, *end = data + m->off + m->len; /* past the quote */
-        while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == ':'))
-            p++;
-        *v = p;
-        *n = (size_t)(end - p);
-        return true;
-    }
-    return false;
+    se_record_clear(&rec);
+    return n < 0 ? -1 : n;
 }
 
 int se_stitcher_learn(se_stitcher *st, const char *data, size_t len)
 {
-    se_scan sc;
-    se_record rec;
-    json_object *map = NULL, *own = NULL;
     char err[256];
     size_t key;
-    int rc = 0;
-
-    memset(&rec, 0, sizeof rec);
-    if (se_scan_record(data, len, &sc) && sc.members_ok) {
-        const char *v;
-        size_t vn;
-        if (idmap_value(data, &sc, &v, &vn)) {
-            se_ident tmp[RAW_MAX];
-            long n = raw_idents(v, vn, tmp, RAW_MAX, &key);
-            if (n >= 0)
-                return n > 0 && se_idgraph_add(st->g, tmp, (size_t)n, key) != 0 ? -1 : 0;
-            json_tokener_reset(st->tok);
-            map = own = json_tokener_parse_ex(st->tok, v, (int)vn);
-        }
-    }
-    if (!map) {
-        if (se_record_parse(st->rp, data, len, &rec, err, sizeof err) != 0)
-            return 0; /* a bad record: pass 2 reports it */
-        json_object_object_get_ex(rec.obj, "identityMap", &map);
-    }
-    long n = se_ident_collect(map, &st->ids, &st->cap, &key);
-    if (n < 0 || (n > 0 && se_idgraph_add(st->g, st->ids, (size_t)n, key) != 0))
-        rc = -1;
-    json_object_put(own);
-    se_record_clear(&rec);
-    return rc;
+    long n = record_idents(st, data, len, &key, err, sizeof err);
+    if (n == -2)
+        return 0; /* a bad record: pass 2 reports it */
+    return n < 0 || (n > 0 && se_idgraph_add(st->g, st->ids, (size_t)n, key) != 0) ? -1 : 0;
 }
 
 /* The key text of the component of the identity with hash h: 1, or -1 with err. */
@@ -336,30 +154,16 @@ static int key_of_hash(se_stitcher *st, uint64_t h, const char **key, size_t *kl
 int se_stitcher_key(se_stitcher *st, const char *data, size_t len, const char **key,
                     size_t *klen, unsigned *size, char *err, size_t errlen)
 {
-    se_scan sc;
-    se_record rec;
-    se_ident k;
     size_t ki;
-    int rc = -1;
-
-    memset(&rec, 0, sizeof rec);
-    if (se_scan_record(data, len, &sc)) {
-        k = (se_ident){ data + sc.ns_off, data + sc.id_off, sc.ns_len, sc.id_len };
-    } else {
-        json_object *map = NULL;
-        if (se_record_parse(st->rp, data, len, &rec, err, errlen) != 0)
-            return 0;
-        json_object_object_get_ex(rec.obj, "identityMap", &map);
-        if (se_ident_collect(map, &st->ids, &st->cap, &ki) <= 0) {
-            snprintf(err, errlen, "out of memory");
-            goto out;
-        }
-        k = st->ids[ki];
+    long n = record_idents(st, data, len, &ki, err, errlen);
+    if (n == -2)
+        return 0;
+    if (n <= 0) {
+        snprintf(err, errlen, "out of memory"); /* (a good record has an identity) */
+        return -1;
     }
-    rc = key_of_hash(st, se_ident_hash(k.ns, k.nslen, k.id, k.idlen), key, klen, size, err, errlen);
-out:
-    se_record_clear(&rec);
-    return rc;
+    const se_ident *k = &st->ids[ki];
+    return key_of_hash(st, se_ident_hash(k->ns, k->nslen, k->id, k->idlen), key, klen, size, err, errlen);
 }
 
 bool se_stitcher_report_once(se_stitcher *st)
@@ -367,47 +171,80 @@ bool se_stitcher_report_once(se_stitcher *st)
     return se_idgraph_report_once(st->g, st->last_h);
 }
 
-/* Pass 1's prep, on either thread (reads only the chunk): a record the
- * pre-parse is sure of, whose identities can be read from its bytes, gets
- * them in the arena as 4 offsets/lengths each (line-relative); flags 1. */
+/* A line's identities, on either thread (prep): the count, with their
+ * strings in the line (those with an escape make it -1: the caller then
+ * reads the line itself), or -1 for a bad record or out of memory. */
+typedef struct prepst {
+    se_tape tp;
+    se_ident *ids;
+    size_t cap, key;
+    char *buf;
+    size_t buf_cap;
+} prepst;
+
+static long prep_idents(prepst *ps, const char *data, size_t len)
+{
+    se_record rec = { 0 };
+    char err[128];
+    if (se_tape_parse(&ps->tp, data, len) != SE_TAPE_OK || ps->tp.t[0].kind != SE_TK_OBJ ||
+        se_tape_facts(&ps->tp, &rec, err, sizeof err) != 0) /* NOTJSON-TODO */
+        return -1;
+    se_record_clear(&rec);
+    long n = se_tape_idents(&ps->tp, &ps->ids, &ps->cap, &ps->key, &ps->buf, &ps->buf_cap);
+    for (long k = 0; k < n; k++)
+        if (ps->ids[k].id < data || ps->ids[k].id >= data + len || ps->ids[k].ns < data ||
+            ps->ids[k].ns >= data + len)
+            return -1; /* unescaped: not in the line */
+    return n;
+}
+
+static void prep_free(prepst *ps)
+{
+    se_tape_free(&ps->tp);
+    free(ps->ids);
+    free(ps->buf);
+}
+
+/* Pass 1's prep, on either thread (reads only the chunk): a good record
+ * whose identities are in its bytes gets them in the arena as 4
+ * offsets/lengths each (line-relative); flags 1. */
 static int prep_learn(void *ud, se_chunk *ch)
 {
+    prepst ps = { 0 };
+    int rc = 0;
     (void)ud;
     for (size_t i = 0; i < ch->nlines; i++) {
         se_pline *pl = &ch->lines[i];
-        const char *data, *v;
-        se_scan sc;
-        se_ident tmp[RAW_MAX];
-        size_t vn, key;
-        long n;
         pl->flags = 0;
         if (pl->too_long)
             continue; /* a chunk of only too-long lines has no data at all */
-        data = ch->data + pl->off;
-        if (!se_scan_record(data, pl->len, &sc) || !sc.members_ok ||
-            !idmap_value(data, &sc, &v, &vn) || (n = raw_idents(v, vn, tmp, RAW_MAX, &key)) < 0)
+        const char *data = ch->data + pl->off;
+        long n = prep_idents(&ps, data, pl->len);
+        if (n < 0)
             continue;
         char *o = se_chunk_arena(ch, (size_t)n * 4 * sizeof(uint32_t));
-        if (!o && n > 0)
-            return -1;
+        if (!o && n > 0) {
+            rc = -1;
+            break;
+        }
         for (long k = 0; k < n; k++) {
-            uint32_t q[4] = { (uint32_t)(tmp[k].ns - data), (uint32_t)tmp[k].nslen,
-                              (uint32_t)(tmp[k].id - data), (uint32_t)tmp[k].idlen };
+            uint32_t q[4] = { (uint32_t)(ps.ids[k].ns - data), (uint32_t)ps.ids[k].nslen,
+                              (uint32_t)(ps.ids[k].id - data), (uint32_t)ps.ids[k].idlen };
             memcpy(o + (size_t)k * sizeof q, q, sizeof q);
         }
         pl->flags = 1;
         pl->a = (uint32_t)n;
-        pl->b = (uint32_t)key;
+        pl->b = (uint32_t)ps.key;
         pl->text_off = n > 0 ? (uint32_t)(o - ch->arena) : 0;
     }
-    return 0;
+    prep_free(&ps);
+    return rc;
 }
 
 int se_stitcher_read(se_stitcher *st, char *const *paths, size_t n, size_t max_record_bytes,
                      volatile sig_atomic_t *cancel, char *err, size_t errlen)
 {
     se_pipe *pipe = se_pipe_start(paths, n, max_record_bytes, prep_learn, NULL, st);
-    se_ident tmp[RAW_MAX];
     int rc = -1;
 
     if (!pipe) {
@@ -433,12 +270,21 @@ int se_stitcher_read(se_stitcher *st, char *const *paths, size_t n, size_t max_r
             if (pl->too_long)
                 continue;
             if (pl->flags & 1) {
+                if (pl->a > st->cap) {
+                    se_ident *nv = realloc(st->ids, pl->a * sizeof *nv);
+                    if (!nv) {
+                        snprintf(err, errlen, "out of memory");
+                        goto out;
+                    }
+                    st->ids = nv;
+                    st->cap = pl->a;
+                }
                 for (uint32_t k = 0; k < pl->a; k++) {
                     uint32_t q[4];
                     memcpy(q, ch->arena + pl->text_off + (size_t)k * sizeof q, sizeof q);
-                    tmp[k] = (se_ident){ data + q[0], data + q[2], q[1], q[3] };
+                    st->ids[k] = (se_ident){ data + q[0], data + q[2], q[1], q[3] };
                 }
-                r = pl->a ? se_idgraph_add(st->g, tmp, pl->a, pl->b) : 0;
+                r = pl->a ? se_idgraph_add(st->g, st->ids, pl->a, pl->b) : 0;
             } else {
                 r = se_stitcher_learn(st, data, pl->len);
             }
@@ -528,23 +374,26 @@ static void bad_record(sctx *c, const char *name, uint64_t line, const char *rea
               (unsigned long long)c->js->bad_records, (unsigned long long)c->ep->o.max_errors);
 }
 
-/* Pass 2's prep, on either thread: the key identity's hash of every record
- * the pre-parse is sure of (flags 1); the others are parsed by the caller. */
+/* Pass 2's prep, on either thread: the key identity's hash of every good
+ * record whose identities are in its bytes (flags 1); the others are read
+ * by the caller. */
 static int prep_key(void *ud, se_chunk *ch)
 {
+    prepst ps = { 0 };
     (void)ud;
     for (size_t i = 0; i < ch->nlines; i++) {
         se_pline *pl = &ch->lines[i];
-        se_scan sc;
         pl->flags = 0;
         if (pl->too_long)
             continue;
         const char *data = ch->data + pl->off;
-        if (!se_scan_record(data, pl->len, &sc))
+        if (prep_idents(&ps, data, pl->len) <= 0)
             continue;
+        const se_ident *k = &ps.ids[ps.key];
         pl->flags = 1;
-        pl->h = se_ident_hash(data + sc.ns_off, sc.ns_len, data + sc.id_off, sc.id_len);
+        pl->h = se_ident_hash(k->ns, k->nslen, k->id, k->idlen);
     }
+    prep_free(&ps);
     return 0;
 }
 
