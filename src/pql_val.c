@@ -9,7 +9,9 @@
  * _acp_system_metadata, which the lookups and iterations below hide. */
 #include "pql_ast.h"
 
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -347,16 +349,144 @@ bool se_pql_tape_plain(const se_tape *tp)
 
 /* ---------------------------------------------------------------- json-c trees */
 
+/* A small printer of json-c trees (json-c's own, with its printbuf, costs
+ * six times as much and caches the text in the tree): strings escaped only
+ * where JSON needs it, integers as json-c holds them, doubles with 17
+ * digits (they parse back to the same double) and always as doubles. */
+typedef struct { char *s; size_t n, cap; bool oom; } sbuf;
+
+/* Room for n more bytes (and a NUL); false when out of memory. */
+static bool sb_room(sbuf *b, size_t n)
+{
+    if (b->oom)
+        return false;
+    if (b->cap - b->n < n + 1) {
+        size_t nc = b->cap ? b->cap : 1024;
+        while (nc - b->n < n + 1)
+            nc *= 2;
+        char *ns = realloc(b->s, nc);
+        if (!ns) {
+            b->oom = true;
+            return false;
+        }
+        b->s = ns;
+        b->cap = nc;
+    }
+    return true;
+}
+
+static void sb_put(sbuf *b, const char *s, size_t n)
+{
+    if (!sb_room(b, n))
+        return;
+    memcpy(b->s + b->n, s, n);
+    b->n += n;
+    b->s[b->n] = '\0';
+}
+
+static void sb_str(sbuf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (!sb_room(b, 6 * n + 2)) /* every byte escaped as \u00XX at worst */
+        return;
+    char *o = b->s + b->n;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch >= 0x20 && ch != '"' && ch != '\\') {
+            *o++ = (char)ch;
+        } else if (ch == '"' || ch == '\\') {
+            *o++ = '\\';
+            *o++ = (char)ch;
+        } else {
+            memcpy(o, "\\u00", 4);
+            o[4] = hex[ch >> 4];
+            o[5] = hex[ch & 15];
+            o += 6;
+        }
+    }
+    *o++ = '"';
+    *o = '\0';
+    b->n = (size_t)(o - b->s);
+}
+
+static void sb_json(sbuf *b, json_object *j)
+{
+    char t[40];
+    switch (json_object_get_type(j)) {
+    case json_type_boolean:
+        if (json_object_get_boolean(j))
+            sb_put(b, "true", 4);
+        else
+            sb_put(b, "false", 5);
+        break;
+    case json_type_int: {
+        int64_t i = json_object_get_int64(j);
+        if (i == INT64_MAX) /* or a uint64 above it */
+            snprintf(t, sizeof t, "%" PRIu64, json_object_get_uint64(j));
+        else
+            snprintf(t, sizeof t, "%" PRId64, i);
+        sb_put(b, t, strlen(t));
+        break;
+    }
+    case json_type_double: {
+        double d = json_object_get_double(j);
+        if (isnan(d))
+            snprintf(t, sizeof t, "NaN");
+        else if (isinf(d))
+            snprintf(t, sizeof t, "%s", d > 0 ? "Infinity" : "-Infinity");
+        else if (snprintf(t, sizeof t, "%.17g", d) > 0 && !strpbrk(t, ".e"))
+            strcat(t, ".0");
+        sb_put(b, t, strlen(t));
+        break;
+    }
+    case json_type_string:
+        sb_str(b, json_object_get_string(j), (size_t)json_object_get_string_len(j));
+        break;
+    case json_type_array: {
+        size_t n = json_object_array_length(j);
+        sb_put(b, "[", 1);
+        for (size_t i = 0; i < n && !b->oom; i++) {
+            if (i)
+                sb_put(b, ",", 1);
+            sb_json(b, json_object_array_get_idx(j, i));
+        }
+        sb_put(b, "]", 1);
+        break;
+    }
+    case json_type_object: {
+        bool first = true;
+        sb_put(b, "{", 1);
+        json_object_object_foreach(j, key, v) {
+            if (!first)
+                sb_put(b, ",", 1);
+            first = false;
+            sb_str(b, key, strlen(key));
+            sb_put(b, ":", 1);
+            sb_json(b, v);
+            if (b->oom)
+                break;
+        }
+        sb_put(b, "}", 1);
+        break;
+    }
+    default:
+        sb_put(b, "null", 4);
+        break;
+    }
+}
+
 int se_pql_tape_of(json_object *j, se_tape *tp, char **text)
 {
-    size_t len;
-    const char *s = json_object_to_json_string_length(
-        j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+    sbuf b = {NULL, 0, 0, false};
     *text = NULL;
-    if (!s || !(*text = malloc(len + 1)))
+    sb_json(&b, j);
+    if (b.oom) {
+        free(b.s);
         return -1;
-    memcpy(*text, s, len + 1);
-    return se_tape_parse(tp, *text, len) == SE_TAPE_OK ? 0 : -1;
+    }
+    *text = b.s;
+    return se_tape_parse(tp, b.s, b.n) == SE_TAPE_OK ? 0 : -1;
 }
 
 int se_pql_eval(const se_pql *q, json_object *profile, json_object *const *events,
