@@ -12,7 +12,7 @@
 
 /* What the engine reports while it works; the CLI decides what to show. */
 typedef enum {
-    SE_PROG_READ,      /* reading input (about once a chunk of ~1 MiB, and at its end) */
+    SE_PROG_READ,      /* reading input (about once a chunk of ~128 KiB, and at its end) */
     SE_PROG_WRITE,     /* writing (compressing) archive `batch` of `nbatches` */
     SE_PROG_COMMIT,    /* putting the archives into place */
     SE_PROG_ARCHIVE    /* archive `path` is in place: archive_rows rows, archive_bytes bytes */

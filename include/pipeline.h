@@ -1,14 +1,14 @@
 #ifndef SEGEXPORT_PIPELINE_H
 #define SEGEXPORT_PIPELINE_H
 /* A reader thread in front of the export: it reads the INPUTs (libarchive:
- * decompression, archive members) and cuts lines into chunks of about 1 MiB,
+ * decompression, archive members) and cuts lines into chunks of about 128 KiB,
  * which the caller takes in input order.  Each chunk is also "prepared" once
  * (the caller's prep callback, e.g. the pre-parse of scan.h) by whichever
  * thread gets to it first: the reader while it would otherwise wait for the
  * caller, the caller otherwise; so both cores work on plain input and the
  * reader decompresses while the caller works on compressed input.
  *
- * Memory: at most SE_PIPE_CHUNKS chunks are in flight, each about 1 MiB of
+ * Memory: at most SE_PIPE_CHUNKS chunks are in flight, each about 128 KiB of
  * line bytes plus what prep adds (a chunk grows to hold one longer line).
  *
  * Ownership: chunks belong to the pipeline; a chunk returned by se_pipe_next is

@@ -544,7 +544,7 @@ out:
     se_record_clear(&rec);
 }
 
-/* Progress goes to the caller's callback once a chunk (about 1 MiB), so it
+/* Progress goes to the caller's callback once a chunk (about 128 KiB), so it
  * costs nothing per record; the caller rate-limits and draws. */
 static void progress(ctx *c, const se_chunk *ch, se_prog_phase phase, size_t batch)
 {
