@@ -503,6 +503,7 @@ out:
     free(c.nodes);
     free(c.mems);
     free(c.vs);
+    free(c.ht);
     free(c.tbuf);
     se_tout_done(&c.o);
     if (refs != refs_stack)

@@ -63,6 +63,8 @@ typedef struct mctx {
     uint32_t nm, mcap;
     vmem *vs;                  /* a stack of views */
     uint32_t nv, vcap;
+    uint32_t *ht;              /* the duplicate search of large views */
+    uint32_t htcap;
     kblock *kb;
     char *tbuf;                /* a time as a C string */
     size_t tcap;

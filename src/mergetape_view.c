@@ -29,6 +29,44 @@ const char *se_mt_unescaped_copy(mctx *c, const se_tape *tp, uint32_t k, uint32_
     return o;
 }
 
+/* se_mt_view of an object of many members (a segment namespace of hundreds
+ * of segments): duplicates found through an open-addressing table. */
+static uint32_t view_large(mctx *c, uint32_t r, uint32_t o, uint32_t base, uint32_t *cnt)
+{
+    const se_tape *tp = c->tp[r];
+    uint32_t want = se_tape_tok(tp, o)->len, m = 0, cap = 128;
+    while (cap < 2 * want)
+        cap *= 2;
+    if (cap > c->htcap) {
+        uint32_t *nt = realloc(c->ht, (size_t)cap * sizeof *nt);
+        if (!nt) {
+            c->oom = true;
+            return base;
+        }
+        c->ht = nt;
+        c->htcap = cap;
+    }
+    uint32_t *ht = c->ht; /* 0: empty, else view index + 1 */
+    memset(ht, 0, (size_t)cap * sizeof *ht);
+    vmem *vs = c->vs + base;
+    SE_TAPE_EACH_MEMBER(tp, o, k) {
+        uint32_t kn;
+        const char *kp = lasting_bytes(c, tp, k, &kn);
+        uint32_t h = key_hash(kp, kn), s = h & (cap - 1);
+        while (ht[s] && !same_key(vs[ht[s] - 1].kp, vs[ht[s] - 1].kn, vs[ht[s] - 1].h, kp, kn, h))
+            s = (s + 1) & (cap - 1);
+        if (ht[s]) { /* a duplicate: the last value at the first place */
+            vs[ht[s] - 1].v = k + 1;
+            continue;
+        }
+        ht[s] = m + 1;
+        vs[m++] = (vmem){ .k = k, .v = k + 1, .kn = kn, .h = h, .kp = kp };
+    }
+    c->nv = base + m;
+    *cnt = m;
+    return base;
+}
+
 uint32_t se_mt_view(mctx *c, uint32_t r, uint32_t o, uint32_t *cnt)
 {
     const se_tape *tp = c->tp[r];
@@ -46,8 +84,12 @@ uint32_t se_mt_view(mctx *c, uint32_t r, uint32_t o, uint32_t *cnt)
         c->vs = nv;
         c->vcap = nc;
     }
-    uint64_t bloom[4] = {0, 0, 0, 0};
     vmem *vs = c->vs + base;
+    if (want > 64)
+        return view_large(c, r, o, base, cnt);
+    /* Duplicates are rare: a bloom filter of the hashes sends only its
+     * hits to a search. */
+    uint64_t bloom[4] = {0, 0, 0, 0};
     SE_TAPE_EACH_MEMBER(tp, o, k) {
         uint32_t kn;
         const char *kp = lasting_bytes(c, tp, k, &kn);
