@@ -17,223 +17,13 @@
  *
  * "Not sure" (0) is answered for a top-level key given in both spellings
  * (xdm: and not), which the normalization merges. */
-#include "mergetape.h"
+#include "mergetape_int.h"
 
-#include <inttypes.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tapeout.h"
 #include "timeutil.h"
-
-#define NONE UINT32_MAX
-
-/* Normalization contexts: how a leaf's value is printed (and read). */
-enum {
-    C_NONE,    /* as it is (json-c's view of duplicates) */
-    C_IDMAP,   /* the top-level identityMap object: its arrays are C_IDARR */
-    C_IDARR,   /* a namespace's items: objects are C_IDITEM */
-    C_IDITEM,  /* an identity item: xdm:id, xdm:primary, xdm:authenticatedState renamed */
-    C_SM,      /* the top-level segmentMembership: its objects are C_SMNS */
-    C_SMNS,    /* a namespace's segments: objects are C_SMENTRY */
-    C_SMENTRY, /* a membership entry: every xdm: key renamed */
-};
-
-enum { N_LEAF, N_OBJ, N_ARR };
-
-typedef struct mnode {
-    uint8_t kind;   /* N_* */
-    uint8_t ctx;    /* leaf: C_* */
-    uint32_t rec;   /* leaf: record */
-    uint32_t tok;   /* leaf: token */
-    uint32_t head, tail, cursor; /* N_OBJ, N_ARR: members (mmem indices) */
-} mnode;
-
-/* A member of a merged object (key bytes, unescaped) or an item of an
- * identity array (kp: its string id, NULL when it has none). */
-typedef struct mmem {
-    uint32_t next;
-    uint32_t val;   /* node */
-    uint32_t kn, h;
-    const char *kp;
-} mmem;
-
-/* A member of one object's view. */
-typedef struct vmem {
-    uint32_t k, v;
-    uint32_t kn, h;
-    const char *kp;
-} vmem;
-
-/* Unescaped key bytes: blocks that never move while the merge runs. */
-typedef struct kblock {
-    struct kblock *next;
-    size_t used, cap;
-    char data[];
-} kblock;
-
-typedef struct mctx {
-    const se_tape **tp;        /* records: fragments, then events */
-    mnode *nodes;
-    uint32_t nn, ncap;
-    mmem *mems;
-    uint32_t nm, mcap;
-    vmem *vs;                  /* a stack of views */
-    uint32_t nv, vcap;
-    kblock *kb;
-    char *tbuf;                /* a time as a C string */
-    size_t tcap;
-    se_tout o;                 /* the output */
-    bool oom, unsure;          /* oom: also o.oom */
-} mctx;
-
-static inline void put(mctx *c, const char *s, size_t n) { se_tout_put(&c->o, s, n); }
-static inline void putc1(mctx *c, char ch) { se_tout_putc(&c->o, ch); }
-static inline void put_esc(mctx *c, const char *s, size_t n) { se_tout_esc(&c->o, s, n); }
-
-
-/* ---- keys and views ------------------------------------------------------ */
-
-static inline uint32_t key_hash(const char *s, size_t n)
-{
-    uint64_t a = 0, b = 0;
-    memcpy(&a, s, n < 8 ? n : 8);
-    if (n > 8)
-        memcpy(&b, s + n - (n < 16 ? n - 8 : 8), n < 16 ? n - 8 : 8);
-    uint64_t h = (a * 0x9E3779B97F4A7C15ULL) ^ (b * 0xC2B2AE3D27D4EB4FULL) ^ n;
-    return (uint32_t)(h >> 32) ^ (uint32_t)h;
-}
-
-/* lasting_bytes of an escaped string: unescaped into the key blocks. */
-static const char *unescaped_copy(mctx *c, const se_tape *tp, uint32_t k, uint32_t *kn)
-{
-    const se_tok *t = se_tape_tok(tp, k);
-    kblock *b = c->kb;
-    if (!b || b->cap - b->used < t->len) {
-        size_t cap = t->len > 4096 ? t->len : 4096;
-        b = malloc(sizeof *b + cap);
-        if (!b) {
-            c->oom = true;
-            *kn = 0;
-            return "";
-        }
-        b->next = c->kb;
-        b->used = 0;
-        b->cap = cap;
-        c->kb = b;
-    }
-    char *o = b->data + b->used;
-    *kn = (uint32_t)se_tape_unescape(tp, k, o);
-    b->used += *kn;
-    return o;
-}
-
-/* The unescaped bytes of key (or string) token k, lasting the whole merge. */
-static inline const char *lasting_bytes(mctx *c, const se_tape *tp, uint32_t k, uint32_t *kn)
-{
-    const se_tok *t = se_tape_tok(tp, k);
-    if (!(t->flags & SE_TF_ESC)) {
-        *kn = t->len;
-        return se_tape_raw(tp, k);
-    }
-    return unescaped_copy(c, tp, k, kn);
-}
-
-static inline bool same_key(const char *a, uint32_t an, uint32_t ah, const char *b, uint32_t bn, uint32_t bh)
-{
-    return ah == bh && an == bn && memcmp(a, b, an) == 0;
-}
-
-/* Pushes the members of object o of record r, as json-c holds them (a name
- * once, at its first place, with its last value), onto the view stack.
- * Returns the view's base; *cnt its size.  The caller pops it (c->nv = base). */
-static uint32_t view(mctx *c, uint32_t r, uint32_t o, uint32_t *cnt)
-{
-    const se_tape *tp = c->tp[r];
-    uint32_t base = c->nv, m = 0, want = se_tape_tok(tp, o)->len;
-    *cnt = 0;
-    if (c->nv + want > c->vcap) {
-        uint32_t nc = c->vcap ? c->vcap : 256;
-        while (nc < c->nv + want)
-            nc *= 2;
-        vmem *nv = realloc(c->vs, (size_t)nc * sizeof *nv);
-        if (!nv) {
-            c->oom = true;
-            return base;
-        }
-        c->vs = nv;
-        c->vcap = nc;
-    }
-    uint64_t bloom[4] = {0, 0, 0, 0};
-    vmem *vs = c->vs + base;
-    SE_TAPE_EACH_MEMBER(tp, o, k) {
-        uint32_t kn;
-        const char *kp = lasting_bytes(c, tp, k, &kn);
-        uint32_t h = key_hash(kp, kn), bit = h & 255;
-        if (bloom[bit >> 6] & (1ULL << (bit & 63))) {
-            uint32_t j;
-            for (j = 0; j < m; j++)
-                if (same_key(vs[j].kp, vs[j].kn, vs[j].h, kp, kn, h))
-                    break;
-            if (j < m) { /* a duplicate: the last value at the first place */
-                vs[j].v = k + 1;
-                continue;
-            }
-        }
-        bloom[bit >> 6] |= 1ULL << (bit & 63);
-        vs[m++] = (vmem){ .k = k, .v = k + 1, .kn = kn, .h = h, .kp = kp };
-    }
-    c->nv = base + m;
-    *cnt = m;
-    return base;
-}
-
-/* The view member named s in view [base, base+cnt), or NONE. */
-static uint32_t view_find(const mctx *c, uint32_t base, uint32_t cnt, const char *s, size_t n)
-{
-    uint32_t h = key_hash(s, n);
-    for (uint32_t i = base; i < base + cnt; i++)
-        if (same_key(c->vs[i].kp, c->vs[i].kn, c->vs[i].h, s, (uint32_t)n, h))
-            return i;
-    return NONE;
-}
-
-static bool is_lit(const char *kp, uint32_t kn, const char *lit, size_t ln)
-{
-    return kn == ln && memcmp(kp, lit, ln) == 0;
-}
-
-/* Whether a key of an item (C_IDITEM) or entry (C_SMENTRY) loses "xdm:". */
-static bool strips(uint8_t ctx, const char *kp, uint32_t kn)
-{
-    if (kn < 4 || memcmp(kp, "xdm:", 4) != 0)
-        return false;
-    if (ctx == C_SMENTRY)
-        return true;
-    return is_lit(kp, kn, "xdm:id", 6) || is_lit(kp, kn, "xdm:primary", 11) ||
-           is_lit(kp, kn, "xdm:authenticatedState", 22);
-}
-
-/* The value of name (unprefixed) in a normalized item or entry o: name,
- * else "xdm:"name; 0 when absent. */
-static uint32_t norm_get(const se_tape *tp, uint32_t o, const char *name, const char *xname)
-{
-    uint32_t v = se_tape_get(tp, o, name, strlen(name));
-    return v ? v : se_tape_get(tp, o, xname, strlen(xname));
-}
-
-static uint8_t child_ctx(uint8_t ctx, uint8_t kind)
-{
-    switch (ctx) {
-    case C_IDMAP: return kind == SE_TK_ARR ? C_IDARR : C_NONE;
-    case C_IDARR: return kind == SE_TK_OBJ ? C_IDITEM : C_NONE;
-    case C_SM: return kind == SE_TK_OBJ ? C_SMNS : C_NONE;
-    case C_SMNS: return kind == SE_TK_OBJ ? C_SMENTRY : C_NONE;
-    default: return C_NONE;
-    }
-}
 
 /* ---- the skeleton -------------------------------------------------------- */
 
@@ -335,7 +125,7 @@ static void item_id(mctx *c, uint32_t r, uint32_t e, const char **kp, uint32_t *
     *h = 0;
     if (se_tape_tok(tp, e)->kind != SE_TK_OBJ)
         return;
-    uint32_t id = norm_get(tp, e, "id", "xdm:id");
+    uint32_t id = se_mt_norm_get(tp, e, "id", "xdm:id");
     if (!id || se_tape_tok(tp, id)->kind != SE_TK_STR)
         return;
     *kp = lasting_bytes(c, tp, id, kn);
@@ -353,7 +143,7 @@ static void expand(mctx *c, uint32_t n)
     const se_tape *tp = c->tp[r];
     if (se_tape_tok(tp, t)->kind == SE_TK_OBJ) {
         c->nodes[n].kind = N_OBJ;
-        uint32_t cnt, base = view(c, r, t, &cnt);
+        uint32_t cnt, base = se_mt_view(c, r, t, &cnt);
         for (uint32_t i = 0; i < cnt && !c->oom; i++) {
             vmem vm = c->vs[base + i];
             uint32_t l = leaf(c, r, vm.v, child_ctx(ctx, se_tape_tok(tp, vm.v)->kind));
@@ -375,110 +165,6 @@ static void expand(mctx *c, uint32_t n)
 
 /* ---- merging (profile.c's rules) ----------------------------------------- */
 
-/* The object view of o in ctx with an identity item's renaming done (its
- * three names lose "xdm:", dropped when the unprefixed twin is there). */
-static uint32_t norm_view(mctx *c, uint32_t r, uint32_t o, uint8_t ctx, uint32_t *cnt)
-{
-    uint32_t base = view(c, r, o, cnt), m = 0;
-    if (ctx != C_IDITEM)
-        return base;
-    for (uint32_t i = 0; i < *cnt; i++) {
-        vmem vm = c->vs[base + i];
-        if (strips(ctx, vm.kp, vm.kn)) {
-            if (view_find(c, base, *cnt, vm.kp + 4, vm.kn - 4) != NONE)
-                continue;
-            vm.kp += 4;
-            vm.kn -= 4;
-            vm.h = key_hash(vm.kp, vm.kn);
-        }
-        c->vs[base + m++] = vm;
-    }
-    *cnt = m;
-    c->nv = base + m;
-    return base;
-}
-
-/* A double token's value, as json-c's parser holds it. */
-static double dbl_value(mctx *c, const se_tape *tp, uint32_t t)
-{
-    const se_tok *tk = se_tape_tok(tp, t);
-    if (tk->len + 1 > c->tcap) {
-        char *ns = realloc(c->tbuf, tk->len + 1);
-        if (!ns) {
-            c->oom = true;
-            return 0;
-        }
-        c->tbuf = ns;
-        c->tcap = tk->len + 1;
-    }
-    memcpy(c->tbuf, se_tape_raw(tp, t), tk->len);
-    c->tbuf[tk->len] = '\0';
-    return strtod(c->tbuf, NULL);
-}
-
-/* json_object_equal of two normalized values (identity items without a
- * string id are folded by it): token ta of record ra read in context ca,
- * and tb of rb in cb. */
-static bool deep_equal(mctx *c, uint32_t ra, uint32_t ta, uint8_t ca, uint32_t rb, uint32_t tb,
-                       uint8_t cb, int depth)
-{
-    const se_tape *pa = c->tp[ra], *pb = c->tp[rb];
-    const se_tok *a = se_tape_tok(pa, ta), *b = se_tape_tok(pb, tb);
-    bool adbl = a->kind == SE_TK_NUM && (a->flags & SE_TF_DBL);
-    bool bdbl = b->kind == SE_TK_NUM && (b->flags & SE_TF_DBL);
-    if (a->kind != b->kind || adbl != bdbl || c->oom || depth > SE_TAPE_MAX_DEPTH)
-        return false;
-    switch (a->kind) {
-    case SE_TK_NUM:
-        if (adbl)
-            return dbl_value(c, pa, ta) == dbl_value(c, pb, tb);
-        else {
-            bool ba, bb;
-            uint64_t ua, ub;
-            int64_t va = se_tape_int(pa, ta, &ba, &ua), vb = se_tape_int(pb, tb, &bb, &ub);
-            return ba == bb && (ba ? ua == ub : va == vb);
-        }
-    case SE_TK_STR: {
-        uint32_t an, bn;
-        const char *as = lasting_bytes(c, pa, ta, &an), *bs = lasting_bytes(c, pb, tb, &bn);
-        return an == bn && memcmp(as, bs, an) == 0;
-    }
-    case SE_TK_ARR: {
-        if (a->len != b->len)
-            return false;
-        uint32_t eb = tb + 1;
-        SE_TAPE_EACH_ELEM(pa, ta, ea) {
-            if (!deep_equal(c, ra, ea, child_ctx(ca, se_tape_tok(pa, ea)->kind), rb, eb,
-                            child_ctx(cb, se_tape_tok(pb, eb)->kind), depth + 1))
-                return false;
-            eb = se_tape_tok(pb, eb)->end;
-        }
-        return true;
-    }
-    case SE_TK_OBJ: {
-        /* The same names, and equal values under each. */
-        uint32_t na, nb, ba = norm_view(c, ra, ta, ca, &na);
-        uint32_t bbase = norm_view(c, rb, tb, cb, &nb);
-        bool eq = na == nb;
-        for (uint32_t i = 0; eq && i < na; i++) {
-            vmem va = c->vs[ba + i];
-            uint32_t j = view_find(c, bbase, nb, va.kp, va.kn);
-            if (j == NONE) {
-                eq = false;
-                break;
-            }
-            vmem vb = c->vs[j];
-            eq = deep_equal(c, ra, va.v, child_ctx(ca, se_tape_tok(pa, va.v)->kind), rb, vb.v,
-                            child_ctx(cb, se_tape_tok(pb, vb.v)->kind), depth + 1);
-        }
-        c->nv = ba;
-        return eq;
-    }
-    default: /* null, true, false: the same kind */
-        return true;
-    }
-}
-
 /* Adds array a's items to identity array dst: an item of the same string id
  * is replaced where it stands, a new one appended. */
 static void union_items(mctx *c, uint32_t dst, uint32_t r, uint32_t a)
@@ -497,7 +183,7 @@ static void union_items(mctx *c, uint32_t dst, uint32_t r, uint32_t a)
                     break;
             } else if (!kp && !mm->kp) {
                 const mnode *od = &c->nodes[mm->val];
-                if (deep_equal(c, od->rec, od->tok, od->ctx, r, e,
+                if (se_mt_deep_equal(c, od->rec, od->tok, od->ctx, r, e,
                                child_ctx(C_IDARR, se_tape_tok(tp, e)->kind), 0))
                     break;
             }
@@ -514,7 +200,7 @@ static void union_items(mctx *c, uint32_t dst, uint32_t r, uint32_t a)
 static void merge_identity_map(mctx *c, uint32_t dst, uint32_t r, uint32_t mo)
 {
     const se_tape *tp = c->tp[r];
-    uint32_t cnt, base = view(c, r, mo, &cnt);
+    uint32_t cnt, base = se_mt_view(c, r, mo, &cnt);
     for (uint32_t i = 0; i < cnt && !c->oom && !c->unsure; i++) {
         vmem vm = c->vs[base + i];
         uint8_t ik = se_tape_tok(tp, vm.v)->kind;
@@ -545,7 +231,7 @@ static bool entry_lqt(mctx *c, uint32_t r, uint32_t e, int64_t *ms)
     const se_tape *tp = c->tp[r];
     if (se_tape_tok(tp, e)->kind != SE_TK_OBJ)
         return false;
-    uint32_t t = norm_get(tp, e, "lastQualificationTime", "xdm:lastQualificationTime");
+    uint32_t t = se_mt_norm_get(tp, e, "lastQualificationTime", "xdm:lastQualificationTime");
     if (!t)
         return false;
     const se_tok *tk = se_tape_tok(tp, t);
@@ -588,7 +274,7 @@ static bool entry_wins(mctx *c, uint32_t r, uint32_t ne, uint32_t old)
 static void merge_membership(mctx *c, uint32_t dst, uint32_t r, uint32_t s)
 {
     const se_tape *tp = c->tp[r];
-    uint32_t cnt, base = view(c, r, s, &cnt);
+    uint32_t cnt, base = se_mt_view(c, r, s, &cnt);
     for (uint32_t i = 0; i < cnt && !c->oom; i++) {
         vmem vm = c->vs[base + i];
         uint8_t sk = se_tape_tok(tp, vm.v)->kind;
@@ -601,7 +287,7 @@ static void merge_membership(mctx *c, uint32_t dst, uint32_t r, uint32_t s)
             continue;
         }
         expand(c, old);
-        uint32_t scnt, sbase = view(c, r, vm.v, &scnt);
+        uint32_t scnt, sbase = se_mt_view(c, r, vm.v, &scnt);
         for (uint32_t j = 0; j < scnt && !c->oom; j++) {
             vmem em = c->vs[sbase + j];
             uint8_t ek = se_tape_tok(tp, em.v)->kind;
@@ -624,7 +310,7 @@ enum { K_OTHER, K_IDMAP, K_SM };
 static void merge_object(mctx *c, uint32_t dst, uint32_t r, uint32_t o, bool top)
 {
     const se_tape *tp = c->tp[r];
-    uint32_t cnt, base = view(c, r, o, &cnt);
+    uint32_t cnt, base = se_mt_view(c, r, o, &cnt);
     for (uint32_t i = 0; i < cnt && !c->oom && !c->unsure; i++) {
         vmem vm = c->vs[base + i];
         int special = K_OTHER;
@@ -642,7 +328,7 @@ static void merge_object(mctx *c, uint32_t dst, uint32_t r, uint32_t o, bool top
                     if (is_lit(vm.kp, vm.kn, ren[j].u, un)) {
                         special = ren[j].sp;
                     } else if (is_lit(vm.kp, vm.kn, ren[j].x, un + 4)) {
-                        if (view_find(c, base, cnt, ren[j].u, un) != NONE) {
+                        if (se_mt_view_find(c, base, cnt, ren[j].u, un) != NONE) {
                             c->unsure = true; /* both spellings: merged by the normalization */
                             break;
                         }
@@ -690,88 +376,6 @@ static void merge_object(mctx *c, uint32_t dst, uint32_t r, uint32_t o, bool top
         set_mem(c, dst, m, vm.kp, vm.kn, vm.h, leaf(c, r, vm.v, ctx));
     }
     c->nv = base;
-}
-
-/* ---- printing the skeleton ----------------------------------------------- */
-
-static void print_tok(mctx *c, uint32_t r, uint32_t t, uint8_t ctx)
-{
-    const se_tape *tp = c->tp[r];
-    const se_tok *tk = se_tape_tok(tp, t);
-    switch (tk->kind) {
-    case SE_TK_OBJ: {
-        uint32_t cnt, base = view(c, r, t, &cnt);
-        bool first = true;
-        putc1(c, '{');
-        for (uint32_t i = 0; i < cnt && !c->oom; i++) {
-            vmem vm = c->vs[base + i];
-            if ((ctx == C_IDITEM || ctx == C_SMENTRY) && strips(ctx, vm.kp, vm.kn)) {
-                /* Renamed, or dropped when the unprefixed twin exists. */
-                if (view_find(c, base, cnt, vm.kp + 4, vm.kn - 4) != NONE)
-                    continue;
-                vm.kp += 4;
-                vm.kn -= 4;
-            }
-            if (!first)
-                putc1(c, ',');
-            first = false;
-            put_esc(c, vm.kp, vm.kn);
-            putc1(c, ':');
-            print_tok(c, r, vm.v, child_ctx(ctx, se_tape_tok(tp, vm.v)->kind));
-        }
-        putc1(c, '}');
-        c->nv = base;
-        return;
-    }
-    case SE_TK_ARR: {
-        bool first = true;
-        putc1(c, '[');
-        SE_TAPE_EACH_ELEM(tp, t, e) {
-            if (!first)
-                putc1(c, ',');
-            first = false;
-            print_tok(c, r, e, child_ctx(ctx, se_tape_tok(tp, e)->kind));
-        }
-        putc1(c, ']');
-        return;
-    }
-    case SE_TK_STR:
-        se_tout_string(&c->o, tp, t);
-        return;
-    case SE_TK_NUM:
-        se_tout_number(&c->o, tp, t);
-        return;
-    case SE_TK_TRUE:
-        put(c, "true", 4);
-        return;
-    case SE_TK_FALSE:
-        put(c, "false", 5);
-        return;
-    default:
-        put(c, "null", 4);
-        return;
-    }
-}
-
-static void print_node(mctx *c, uint32_t n)
-{
-    const mnode *nd = &c->nodes[n];
-    if (nd->kind == N_LEAF) {
-        print_tok(c, nd->rec, nd->tok, nd->ctx);
-        return;
-    }
-    bool obj = nd->kind == N_OBJ;
-    putc1(c, obj ? '{' : '[');
-    for (uint32_t m = nd->head; m != NONE && !c->oom; m = c->mems[m].next) {
-        if (m != nd->head)
-            putc1(c, ',');
-        if (obj) {
-            put_esc(c, c->mems[m].kp, c->mems[m].kn);
-            putc1(c, ':');
-        }
-        print_node(c, c->mems[m].val);
-    }
-    putc1(c, obj ? '}' : ']');
 }
 
 /* ---- ordering (profile.c's frag_ref, cmp_frag, dataset_rank) ------------- */
@@ -886,7 +490,7 @@ int se_merge_tape(const se_grec *frags, size_t nfrags, const se_grec *events, si
         append_mem(&c, root, "identityMap", 11, key_hash("identityMap", 11), map);
     }
     if (!c.oom && !c.unsure && root != NONE)
-        print_node(&c, root);
+        se_mt_print_node(&c, root);
     rc = c.oom || c.o.oom ? -1 : c.unsure ? 0 : 1;
 out:
     if (rc != 1)
@@ -899,6 +503,7 @@ out:
     free(c.nodes);
     free(c.mems);
     free(c.vs);
+    free(c.ht);
     free(c.tbuf);
     se_tout_done(&c.o);
     if (refs != refs_stack)

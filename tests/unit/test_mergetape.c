@@ -279,6 +279,36 @@ static void test_printing(void **state)
            "{" ID("a") ",\"long-key-with-a\\\"quote\":\"0123456789abcdef\\\"0123456\\n\x01x\\\\\",\"k\":\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\x7f\x1f\"}");
 }
 
+/* Objects of many members (views past the small-object filter): hundreds
+ * of segments, keys in other orders, duplicates. */
+static void test_large(void **state)
+{
+    (void)state;
+    char *l[2];
+    for (int f = 0; f < 2; f++) {
+        size_t cap = 65536, n = 0;
+        char *b = malloc(cap);
+        assert_non_null(b);
+        n += (size_t)snprintf(b + n, cap - n, "{" ID("a") ",\"segmentMembership\":{\"ups\":{");
+        for (int i = 0; i < 300; i++) {
+            int seg = f ? 299 - i : (i * 7) % 300;
+            n += (size_t)snprintf(b + n, cap - n, "%s\"seg-%d\":{\"status\":\"%s\",\"lastQualificationTime\":%d}",
+                                  i ? "," : "", seg, f ? "exited" : "realized", seg % 3 == 0 ? f : 1 - f);
+        }
+        n += (size_t)snprintf(b + n, cap - n, ",\"seg-7\":{\"status\":\"dup%d\"}}},\"big\":{", f);
+        for (int i = 0; i < 100; i++)
+            n += (size_t)snprintf(b + n, cap - n, "%s\"k%d\":%d", i ? "," : "", f ? (i * 13) % 100 : i, i + 100 * f);
+        n += (size_t)snprintf(b + n, cap - n, ",\"k5\":null,\"k6\":\"last\"}," META("d", %d) "}", f + 1);
+        l[f] = b;
+    }
+    const char *const lines[] = {l[0], l[1]};
+    assert_int_equal(merge_both(NULL, lines, 2, NULL), 1);
+    const char *const rev[] = {l[1], l[0]};
+    assert_int_equal(merge_both(NULL, rev, 2, NULL), 1);
+    free(l[0]);
+    free(l[1]);
+}
+
 /* ---- the randomized differential loop ------------------------------------ */
 
 static uint64_t rng = 0x9E3779B97F4A7C15ULL;
@@ -589,6 +619,7 @@ int main(void)
         cmocka_unit_test(test_policies),
         cmocka_unit_test(test_events_only),
         cmocka_unit_test(test_printing),
+        cmocka_unit_test(test_large),
         cmocka_unit_test(test_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
