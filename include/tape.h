@@ -35,6 +35,8 @@ enum {
     SE_TF_DBL = 4,  /* number: a double for json-c ('.', 'e', "NaN", "Infinity") */
     SE_TF_NAN = 8,  /* number: NaN */
     SE_TF_INF = 16, /* number: Infinity or -Infinity */
+    SE_TF_NOTJSON = 32, /* number: json-c takes it, RFC 8259 does not (NaN, Infinity,
+                         * a leading zero as in -01, a bare dot as in 1. or .5) */
 };
 
 typedef struct se_tok {
@@ -53,6 +55,7 @@ typedef struct se_tape {
     uint32_t n, cap;
     const char *why; /* after a failure: static reason */
     size_t err_off;  /* after a failure: where */
+    uint32_t notjson; /* 1 + the index of the first SE_TF_NOTJSON number, or 0 */
 } se_tape;
 
 /* An empty tape; reuse it for line after line (its token array is kept). */

@@ -410,7 +410,7 @@ static int prep_lines(const ctx *c, se_chunk *ch, se_tape *tp, se_record *facts)
         ch->arena_len = base; /* taken again below, for the tokens made */
         if (r == SE_TAPE_NOMEM)
             return -1;
-        if (r != SE_TAPE_OK || pt->t[0].kind != SE_TK_OBJ)
+        if (r != SE_TAPE_OK || pt->t[0].kind != SE_TK_OBJ || pt->notjson)
             continue; /* a bad record: worded on the cold path */
         se_record *f = &facts[i];
         if (se_tape_facts(pt, f, err, sizeof err) != 0) {

@@ -536,6 +536,14 @@ int se_record_facts(se_rparser *p, const char *data, size_t len, se_record *rec,
         snprintf(err, errlen, "not a JSON object");
         return -1;
     }
+    if (p->tape.notjson) {
+        /* json-c takes NaN, Infinity, -01, 1. - and would print them back
+         * as they are: rows that are not JSON.  Refused instead. */
+        const se_tok *t = se_tape_tok(&p->tape, p->tape.notjson - 1);
+        snprintf(err, errlen, "malformed JSON: '%.*s%s' is not a JSON number", t->len > 24 ? 24 : (int)t->len,
+                 se_tape_raw(&p->tape, p->tape.notjson - 1), t->len > 24 ? "..." : "");
+        return -1;
+    }
     if (se_tape_facts(&p->tape, rec, err, errlen) != 0) {
         se_record_clear(rec);
         return -1;

@@ -187,7 +187,7 @@ static long prep_idents(prepst *ps, const char *data, size_t len)
     se_record rec = { 0 };
     char err[128];
     if (se_tape_parse(&ps->tp, data, len) != SE_TAPE_OK || ps->tp.t[0].kind != SE_TK_OBJ ||
-        se_tape_facts(&ps->tp, &rec, err, sizeof err) != 0) /* NOTJSON-TODO */
+        ps->tp.notjson || se_tape_facts(&ps->tp, &rec, err, sizeof err) != 0)
         return -1;
     se_record_clear(&rec);
     long n = se_tape_idents(&ps->tp, &ps->ids, &ps->cap, &ps->key, &ps->buf, &ps->buf_cap);

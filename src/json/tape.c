@@ -273,6 +273,42 @@ static bool double_ok(const unsigned char *s, size_t n)
     return i == n;
 }
 
+/* Whether s[0..n) is an RFC 8259 number: -?(0|[1-9]D*)(.D+)?([eE][+-]?D+)? */
+static bool rfc_number(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    if (i < n && s[i] == '-')
+        i++;
+    if (i >= n || !is_digit(s[i]))
+        return false;
+    if (s[i] == '0' && i + 1 < n && is_digit(s[i + 1]))
+        return false;
+    while (i < n && is_digit(s[i]))
+        i++;
+    if (i < n && s[i] == '.') {
+        if (++i >= n || !is_digit(s[i]))
+            return false;
+        while (i < n && is_digit(s[i]))
+            i++;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        if (++i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        if (i >= n || !is_digit(s[i]))
+            return false;
+        while (i < n && is_digit(s[i]))
+            i++;
+    }
+    return i == n;
+}
+
+static COLD void note_notjson(se_tape *tp, se_tok *tk, uint32_t idx)
+{
+    tk->flags |= SE_TF_NOTJSON;
+    if (!tp->notjson)
+        tp->notjson = idx + 1;
+}
+
 /* An integer's checks once its text s[0..n) (-?D+) is known: a non-negative
  * one with a leading zero must be 0 (json-c takes "00" and "-01"), and it
  * must fit [INT64_MIN, UINT64_MAX]. */
@@ -396,6 +432,7 @@ static ALWAYS_INLINE const unsigned char *scalar_tok(se_tape *tp, const unsigned
         /* Plain integers and decimals here; the rest the long way. */
         const unsigned char *d = p + (c == '-'), *q = d, *e;
         uint8_t fl = 0;
+        bool slow = false;
         while (q < end && is_digit(*q))
             q++;
         if (LIKELY(q > d && (q == end || num_delim[*q]))) {
@@ -415,9 +452,13 @@ static ALWAYS_INLINE const unsigned char *scalar_tok(se_tape *tp, const unsigned
                 if (!(e = scan_number(tp, s, (size_t)(end - s), p, depth, &tk->flags)))
                     return NULL;
                 fl = tk->flags;
+                slow = true;
             }
         }
         *tk = (se_tok){ (uint32_t)(p - s), (uint32_t)(e - p), idx + 1, SE_TK_NUM, fl };
+        /* A leading zero (-01, 00.5) or the long way's forms: is it JSON? */
+        if (UNLIKELY((*d == '0' && q - d > 1) || slow) && !rfc_number(p, (size_t)(e - p)))
+            note_notjson(tp, tk, idx);
         return e;
     }
     case V_TRUE:
@@ -427,9 +468,11 @@ static ALWAYS_INLINE const unsigned char *scalar_tok(se_tape *tp, const unsigned
     case V_NULL:
         LITERAL("null", SE_TK_NULL, 0);
     case V_NAN:
-        LITERAL("NaN", SE_TK_NUM, SE_TF_DBL | SE_TF_NAN);
+        tp->notjson = tp->notjson ? tp->notjson : idx + 1;
+        LITERAL("NaN", SE_TK_NUM, SE_TF_DBL | SE_TF_NAN | SE_TF_NOTJSON);
     case V_INF:
-        LITERAL("Infinity", SE_TK_NUM, SE_TF_DBL | SE_TF_INF);
+        tp->notjson = tp->notjson ? tp->notjson : idx + 1;
+        LITERAL("Infinity", SE_TK_NUM, SE_TF_DBL | SE_TF_INF | SE_TF_NOTJSON);
     default:
         if (c >= 0x80 && (c & 0xe0) != 0xc0 && (c & 0xf0) != 0xe0 && (c & 0xf8) != 0xf0)
             return fail(tp, "invalid utf-8 string", s, p);
@@ -646,6 +689,7 @@ int se_tape_parse(se_tape *tp, const char *text, size_t len)
     tp->n = 0;
     tp->why = NULL;
     tp->err_off = 0;
+    tp->notjson = 0;
     if (len >= UINT32_MAX)
         return bad(tp, "record too long", 0);
     if (need > tp->cap && need <= RESERVE_MAX) {

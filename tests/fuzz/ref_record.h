@@ -44,6 +44,68 @@ static bool ref_ws(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* The first number outside strings in a text json-c took (so it is
+ * well-formed) that RFC 8259 does not: NaN, Infinity, a leading zero, a bare
+ * dot.  Written apart from the tape, by the rule itself. */
+static bool ref_first_notjson(const char *d, size_t n, size_t *off, size_t *len)
+{
+    for (size_t i = 0; i < n;) {
+        char c = d[i];
+        if (c == '"') {
+            for (i++; i < n && d[i] != '"'; i++)
+                if (d[i] == '\\')
+                    i++;
+            i++;
+            continue;
+        }
+        if (c == 'N' || c == 'I' || (c == '-' && i + 1 < n && d[i + 1] == 'I')) {
+            *off = i;
+            *len = c == 'N' ? 3 : c == 'I' ? 8 : 9;
+            return true;
+        }
+        if (c != '-' && !(c >= '0' && c <= '9') && c != '.') {
+            i++;
+            continue;
+        }
+        size_t s = i;
+        while (i < n && (strchr("0123456789+-.eE", d[i]) != NULL))
+            i++;
+        /* -?(0|[1-9]D*)(.D+)?([eE][+-]?D+)? */
+        size_t k = s;
+        bool ok = true;
+        if (d[k] == '-')
+            k++;
+        if (k >= i || !(d[k] >= '0' && d[k] <= '9'))
+            ok = false;
+        else if (d[k] == '0')
+            k++;
+        else
+            while (k < i && d[k] >= '0' && d[k] <= '9')
+                k++;
+        if (ok && k < i && d[k] == '.') {
+            size_t f = ++k;
+            while (k < i && d[k] >= '0' && d[k] <= '9')
+                k++;
+            ok = k > f;
+        }
+        if (ok && k < i && (d[k] == 'e' || d[k] == 'E')) {
+            k++;
+            if (k < i && (d[k] == '+' || d[k] == '-'))
+                k++;
+            size_t f = k;
+            while (k < i && d[k] >= '0' && d[k] <= '9')
+                k++;
+            ok = k > f;
+        }
+        if (!ok || k != i) {
+            *off = s;
+            *len = i - s;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* json-c's words ("null expected") describe its parser, not the input: say
  * what is wrong with the line, and hint at NDJSON when the line looks like
  * the first line of pretty-printed (multi-line) JSON. */
@@ -55,12 +117,12 @@ static void ref_bad_json(const char *data, size_t len, enum json_tokener_error j
     while (i < len && ref_ws(data[i]))
         i++;
     if (jerr == json_tokener_continue) {
-        /* "{" alone, or a line that ends opening an object or array: the
-         * first line of a pretty-printed document, not a record cut short. */
+        /* "{" or "[" alone: the first line of a pretty-printed document,
+         * not a record cut short. */
         size_t e = len;
         while (e > i && ref_ws(data[e - 1]))
             e--;
-        if (e > i && (data[e - 1] == '{' || data[e - 1] == '['))
+        if (e == i + 1 && (data[i] == '{' || data[i] == '['))
             snprintf(err, errlen, "malformed JSON: the line ends inside a value "
                      "(input must be one JSON record per line, not pretty-printed JSON)");
         else
@@ -120,6 +182,12 @@ __attribute__((unused)) static int ref_record_parse(const char *data, size_t len
     size_t hazard_off;
     if (se_json_hazard(data, len, &hazard, &hazard_off) != 0) {
         snprintf(err, errlen, "%s", hazard);
+        goto bad;
+    }
+    size_t nj_off, nj_len;
+    if (ref_first_notjson(data, len, &nj_off, &nj_len)) {
+        snprintf(err, errlen, "malformed JSON: '%.*s%s' is not a JSON number", nj_len > 24 ? 24 : (int)nj_len,
+                 data + nj_off, nj_len > 24 ? "..." : "");
         goto bad;
     }
     if (se_record_normalize(&obj) != 0)

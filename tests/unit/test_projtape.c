@@ -56,7 +56,7 @@ static void test_whole(void **state)
     (void)state;
     const char *lines[] = {
         "{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},\"person\":{\"name\":\"Ann\"},\"_acp_system_metadata\":{\"ingestTime\":1}}",
-        " { \"identityMap\" : { \"E\" : [ { \"id\" : \"a\" } , {\"id\":\"b\"} ] } , \"n\" : [ -0 , -01 , 00 , 1.50 , -0.0 , 1e5 , NaN , -Infinity , 18446744073709551615 ] } ",
+        " { \"identityMap\" : { \"E\" : [ { \"id\" : \"a\" } , {\"id\":\"b\"} ] } , \"n\" : [ -0 , -1 , 0 , 1.50 , -0.0 , 1e5 , 2.5E-3 , 18446744073709551615 ] } ",
         "{\"identityMap\":{\"E\":[{\"id\":\"a\",\"primary\":true},{\"id\":\"b\"},{\"id\":\"a\",\"x\":1}]},\"s\":\"\\u00e9\\/\\n\\u0001\x01\x1f\x7f \\\"q\\\" \\\\\"}",
         "{\"identityMap\":{\"E\":[{\"id\":\"a\"}],\"F\":null,\"G\":5,\"H\":[]},\"a\":1,\"b\":2,\"a\":{\"c\":3,\"c\":[4]}}",
         "{\"identityMap\":{\"E\":[{\"id\":\"a\"},{\"id\":\"\\u0061\"},7]},\"k\\u00e9y\":{\"\\t\":true,\"x\":false,\"y\":null}}",
