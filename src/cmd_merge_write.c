@@ -22,6 +22,8 @@
 #include <archive_entry.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -310,6 +312,19 @@ static void progress(merge *m, se_prog_phase phase, size_t batch)
     }
 }
 
+/* Tests (tests/cli/cases/shardmerge-cancel): SEGEXPORT_MERGE_HOLD=FILE holds
+ * the finished archives under their temporary names while FILE exists, so
+ * that a signal finds the merge in the middle of its work. */
+static void hold(merge *m)
+{
+    const char *f = getenv("SEGEXPORT_MERGE_HOLD");
+    struct stat st;
+    struct timespec ts = { 0, 10 * 1000000L };
+
+    while (f && *f && !m->failed && !mg_cancelled(m) && stat(f, &st) == 0)
+        nanosleep(&ts, NULL);
+}
+
 void mg_write_batches(merge *m)
 {
     char err[1024];
@@ -337,13 +352,22 @@ void mg_write_batches(merge *m)
             break;
         }
         se_batch_set_threads(m->batches[i], compress_threads());
+        size_t copied = 0, parts = 0;
         for (size_t s = 0; s < m->nsh && !m->failed && !mg_cancelled(m); s++) {
             mg_scan *sc = copy ? pool_get(&pool, i * m->nsh + s) : NULL;
-            if (!sc || !copy_through(m, &m->sh[s], i, sc))
+            if (sc && copy_through(m, &m->sh[s], i, sc)) {
+                copied++;
+                parts += sc->nparts;
+            } else {
                 copy_batch(m, &m->sh[s], i);
+            }
             if (sc)
                 mg_scan_free(sc); /* its data is in the spool now */
         }
+        if (!m->failed)
+            se_info("batch %s: %zu part%s copied through from %zu archive%s, %zu archive%s read row by row",
+                    m->js.batch_ids[i], parts, parts == 1 ? "" : "s", copied, copied == 1 ? "" : "s",
+                    m->nsh - copied, m->nsh - copied == 1 ? "" : "s");
         m->js.exported += se_batch_records(m->batches[i]);
     }
     if (copy)
@@ -359,6 +383,7 @@ void mg_write_batches(merge *m)
     for (size_t i = 0; i < m->nbatches && !m->failed; i++)
         if (se_batch_finish(m->batches[i], err, sizeof err))
             mg_fail(m, SE_EC_WRITE, "Error writing profiles to output path: %s", err);
+    hold(m);
     /* From here a cancellation waits for the end (worker.c): the archives
      * go into place, or the job fails on its own. */
     if (m->ep && m->ep->committing)
@@ -373,4 +398,13 @@ void mg_write_batches(merge *m)
     for (size_t i = 0; i < m->nbatches && m->failed; i++)
         if (m->batches[i] && se_batch_rollback(m->batches[i], err, sizeof err))
             se_warn("%s", err);
+    for (size_t i = 0; i < m->nbatches && !m->failed && m->ep && m->ep->on_progress; i++) {
+        se_export_progress p = { .phase = SE_PROG_ARCHIVE, .batch = i, .nbatches = m->nbatches,
+                                 .path = se_batch_final_path(m->batches[i]),
+                                 .archive_rows = se_batch_records(m->batches[i]) };
+        struct stat st;
+        if (stat(p.path, &st) == 0)
+            p.archive_bytes = (uint64_t)st.st_size;
+        m->ep->on_progress(m->ep->progress_ud, &p);
+    }
 }
