@@ -80,6 +80,10 @@ enum { MG_SCAN_COPY, MG_SCAN_ROWS, MG_SCAN_CANCELLED };
 typedef struct mg_scan {
     const char *path, *batch_id;           /* in */
     volatile sig_atomic_t *cancel, *stop;  /* in, may be NULL: give up when set */
+    bool try_scan, try_deflate;            /* in: copy it through; else deflate it here */
+    const char *dir, *tmp_id;              /* in (deflate): the temporary file's place and name */
+    int level;                             /* in (deflate) */
+    uint64_t rpf;                          /* in (deflate): --rows-per-file */
     int status;                            /* out: MG_SCAN_* (ROWS: read it row by row,
                                             * which also says what is wrong with it) */
     unsigned char *map;
@@ -87,9 +91,15 @@ typedef struct mg_scan {
     mg_part *parts;
     size_t nparts;
     uint64_t rows;
+    bool deflated;                         /* out: by mg_scan_deflate */
 } mg_scan;
 
 void mg_scan_run(mg_scan *sc);
 void mg_scan_free(mg_scan *sc);
+
+/* cmd_merge_deflate.c: the archive's parts deflated here (into an unlinked
+ * temporary file, mapped) for one that cannot be copied through; status
+ * MG_SCAN_COPY then, as after a scan. */
+void mg_scan_deflate(mg_scan *sc);
 
 #endif

@@ -1,20 +1,27 @@
 /* `segexport merge`: writing the merged batches.
  *
  * Batch i of the merged job holds batch i of every shard, shards in
- * command-line order, each shard's parts in order.  Two ways:
+ * command-line order, each shard's parts in order.  Three ways, per shard
+ * archive:
  *
- * - copy-through (--format tar.gz or zip, no --level): a part of a shard's
- *   tar.gz or zip goes into the merged archive as it is, its deflate data
- *   copied, renumbered (cmd_merge_scan.c finds and checks it; batch.c's
- *   se_batch_add_deflated takes it).  Nothing is deflated again but the tar
- *   headers and the manifest; the shards' parts stay parts (each at most
- *   --rows-per-file rows; a shard part with more is re-cut row by row).  The
- *   archives are scanned on every core, ahead of the writing, in order.
- * - rows (other formats, --level given, shard archives of other formats or
- *   that the scan cannot take): every row is read and written again, re-cut
+ * - copied through (--format tar.gz or zip, no --level, a shard tar.gz or
+ *   zip as segexport writes them): its parts go into the merged archive as
+ *   they are, their deflate data copied, renumbered (cmd_merge_scan.c finds
+ *   and checks them; batch.c's se_batch_add_deflated takes them).  Nothing
+ *   is deflated again but the tar headers and the manifest.
+ * - deflated anew (--format tar.gz or zip, any other shard archive, or
+ *   --level given): its parts are deflated on the scan threads
+ *   (cmd_merge_deflate.c), then copied in the same way: every core compresses.
+ * - row by row (--format tar, tar.zst, tar.xz; a part longer than
+ *   --rows-per-file; an archive the others cannot take, which this way also
+ *   says what is wrong with it): every row is read and written again, re-cut
  *   into parts of --rows-per-file, compressed beside the reading (tar.gz and
  *   zip on gzspool's thread, tar.zst and tar.xz on their libraries' threads:
  *   se_batch_set_threads).
+ *
+ * The first two keep the shards' parts as parts (each at most
+ * --rows-per-file rows).  Their work runs on every core, one archive per
+ * thread, ahead of the writing, which takes the archives in order.
  *
  * Archives are written under temporary names and committed only when every one
  * is complete (se_batch_*): all or nothing, as in run. */
@@ -209,6 +216,16 @@ typedef struct scanpool {
     volatile sig_atomic_t stop;  /* the merge failed: no more scans */
 } scanpool;
 
+/* Copied through when it can be, else deflated here when it can be. */
+static void scan_one(mg_scan *sc)
+{
+    sc->status = MG_SCAN_ROWS;
+    if (sc->try_scan)
+        mg_scan_run(sc);
+    if (sc->status == MG_SCAN_ROWS && sc->try_deflate)
+        mg_scan_deflate(sc);
+}
+
 static void *scanner(void *arg)
 {
     scanpool *p = arg;
@@ -218,7 +235,7 @@ static void *scanner(void *arg)
         pthread_mutex_unlock(&p->mu);
         if (i == p->n)
             return NULL;
-        mg_scan_run(&p->items[i]);
+        scan_one(&p->items[i]);
         pthread_mutex_lock(&p->mu);
         p->done[i] = true;
         pthread_cond_broadcast(&p->cv);
@@ -244,8 +261,18 @@ static bool pool_start(merge *m, scanpool *p)
             mg_scan *sc = &p->items[b * m->nsh + s];
             sc->path = m->sh[s].paths[b];
             sc->batch_id = m->sh[s].batch_ids[b];
+            size_t len = strlen(sc->path);
             sc->cancel = m->ep ? m->ep->cancel : NULL;
             sc->stop = &p->stop;
+            /* the shard's deflate data as it is, unless another level is asked for */
+            sc->try_scan = m->o->level == -1 &&
+                           ((len > 7 && !strcmp(sc->path + len - 7, ".tar.gz")) ||
+                            (len > 4 && !strcmp(sc->path + len - 4, ".zip")));
+            sc->try_deflate = true;
+            sc->dir = m->dir;
+            sc->tmp_id = m->js.batch_ids[b];
+            sc->level = m->o->level == -1 ? 6 : m->o->level; /* gzip's and zip's default */
+            sc->rpf = m->o->rows_per_file;
         }
     int want = compress_threads();
     for (; p->nth < want && (size_t)p->nth < p->n; p->nth++)
@@ -265,7 +292,7 @@ static mg_scan *pool_get(scanpool *p, size_t i)
     bool here = !p->done[i];
     pthread_mutex_unlock(&p->mu);
     if (here)
-        mg_scan_run(&p->items[i]);
+        scan_one(&p->items[i]);
     return &p->items[i];
 }
 
@@ -329,7 +356,7 @@ void mg_write_batches(merge *m)
 {
     char err[1024];
     scanpool pool;
-    bool copy = (m->o->format == SE_FMT_TAR_GZ || m->o->format == SE_FMT_ZIP) && m->o->level == -1;
+    bool copy = m->o->format == SE_FMT_TAR_GZ || m->o->format == SE_FMT_ZIP;
 
     if (!(m->batches = calloc(m->nbatches, sizeof *m->batches)) || !(m->chunk = malloc(CHUNK))) {
         mg_fail(m, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
@@ -352,12 +379,12 @@ void mg_write_batches(merge *m)
             break;
         }
         se_batch_set_threads(m->batches[i], compress_threads());
-        size_t copied = 0, parts = 0;
+        size_t n[2] = { 0, 0 }, parts[2] = { 0, 0 }; /* copied through, deflated here */
         for (size_t s = 0; s < m->nsh && !m->failed && !mg_cancelled(m); s++) {
             mg_scan *sc = copy ? pool_get(&pool, i * m->nsh + s) : NULL;
             if (sc && copy_through(m, &m->sh[s], i, sc)) {
-                copied++;
-                parts += sc->nparts;
+                n[sc->deflated]++;
+                parts[sc->deflated] += sc->nparts;
             } else {
                 copy_batch(m, &m->sh[s], i);
             }
@@ -365,9 +392,9 @@ void mg_write_batches(merge *m)
                 mg_scan_free(sc); /* its data is in the spool now */
         }
         if (!m->failed)
-            se_info("batch %s: %zu part%s copied through from %zu archive%s, %zu archive%s read row by row",
-                    m->js.batch_ids[i], parts, parts == 1 ? "" : "s", copied, copied == 1 ? "" : "s",
-                    m->nsh - copied, m->nsh - copied == 1 ? "" : "s");
+            se_info("batch %s: archives copied through %zu (%zu part%s), deflated anew %zu (%zu part%s), "
+                    "read row by row %zu", m->js.batch_ids[i], n[0], parts[0], parts[0] == 1 ? "" : "s",
+                    n[1], parts[1], parts[1] == 1 ? "" : "s", m->nsh - n[0] - n[1]);
         m->js.exported += se_batch_records(m->batches[i]);
     }
     if (copy)
