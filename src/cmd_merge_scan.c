@@ -217,11 +217,17 @@ static int scan_zip(mg_scan *sc, manifest *mf, unsigned char *out)
             usize == 0xffffffffu || off == 0xffffffffu || off + 30 > n || le32(p + off) != 0x04034b50u)
             goto out;
         data = off + 30 + le16(p + off + 26) + le16(p + off + 28);
-        if (data > n || csize > n - data)
+        /* the local header says what the directory says (no data descriptor) */
+        if (data > n || csize > n - data || (le16(p + off + 6) & 8) || le16(p + off + 8) != 8 ||
+            le32(p + off + 14) != le32(cd + 16) || le32(p + off + 18) != csize ||
+            le32(p + off + 22) != usize || le16(p + off + 26) != nlen ||
+            memcmp(p + off + 30, cd + 46, nlen))
             goto out;
         if (i == 0) {
             if (nlen != 13 || memcmp(cd + 46, "manifest.json", 13) ||
-                inflate_all(p + data, csize, usize, &text) || parse_manifest(sc, text, usize, mf) ||
+                inflate_all(p + data, csize, usize, &text) ||
+                (uint32_t)crc32(crc32(0L, Z_NULL, 0), (const Bytef *)text, (uInt)usize) != le32(cd + 16) ||
+                parse_manifest(sc, text, usize, mf) ||
                 nent != mf->nparts + 1)
                 goto out;
         } else {
@@ -272,6 +278,7 @@ typedef struct tarwalk {
     bool in_part, started;       /* in a part's data; its start boundary was found */
     bool ended;                  /* its data is complete: the end boundary may be taken */
     size_t zeros;                /* end-of-archive bytes seen */
+    uLong all;                   /* CRC-32 of the whole stream so far (the gzip trailer's) */
 } tarwalk;
 
 static int part_done(tarwalk *w)
@@ -335,6 +342,7 @@ static int tar_walk(tarwalk *w, const unsigned char *p, size_t n)
             for (k = 0; k < n; k++)
                 if (p[k])
                     return -1;
+            w->all = crc32(w->all, p, (uInt)n);
             w->zeros += n;
             return w->zeros > 1024 ? -1 : 0;
         }
@@ -345,6 +353,7 @@ static int tar_walk(tarwalk *w, const unsigned char *p, size_t n)
             if (w->entry == 0) {
                 memcpy(w->mtext + w->mlen, p, k);
                 w->mlen += k;
+                w->all = crc32(w->all, p, (uInt)k);
             } else {
                 sum_add(&w->sum, p, k);
             }
@@ -356,8 +365,10 @@ static int tar_walk(tarwalk *w, const unsigned char *p, size_t n)
                 if (parse_manifest(w->sc, w->mtext, w->mlen, w->mf))
                     return -1;
             }
-            if (!w->left && w->entry >= 1)
+            if (!w->left && w->entry >= 1) {
                 w->ended = true;
+                w->all = crc32_combine(w->all, w->sum.crc, (z_off_t)w->sum.got);
+            }
             continue;
         }
         if (w->in_part && w->ended && !w->mf->parts[w->entry - 1].clen)
@@ -368,6 +379,7 @@ static int tar_walk(tarwalk *w, const unsigned char *p, size_t n)
             for (size_t i = 0; i < k; i++)
                 if (p[i])
                     return -1;
+            w->all = crc32(w->all, p, (uInt)k);
             w->pad -= k;
             p += k;
             n -= k;
@@ -375,6 +387,7 @@ static int tar_walk(tarwalk *w, const unsigned char *p, size_t n)
         }
         k = 512 - w->hlen < n ? 512 - w->hlen : n;
         memcpy(w->hdr + w->hlen, p, k);
+        w->all = crc32(w->all, p, (uInt)k);
         w->hlen += k;
         p += k;
         n -= k;
@@ -391,7 +404,7 @@ static int scan_gz(mg_scan *sc, manifest *mf, unsigned char *out)
 {
     const unsigned char *p = sc->map;
     size_t n = sc->maplen, fed, body;
-    tarwalk w = { .sc = sc, .mf = mf, .entry = -1 };
+    tarwalk w = { .sc = sc, .mf = mf, .entry = -1, .all = crc32(0L, Z_NULL, 0) };
     z_stream z;
     uint64_t upos = 0;
     int r = Z_OK, rc = -1;
@@ -438,9 +451,9 @@ static int scan_gz(mg_scan *sc, manifest *mf, unsigned char *out)
         if (got == 0 && z.avail_in == 0 && fed >= body && r != Z_STREAM_END)
             goto out; /* truncated */
     }
-    /* the trailer's length; every part's CRC was checked on its own */
+    /* the trailer: CRC-32 (the parts' combined with the rest) and length */
     if (w.entry != -2 || w.zeros != 1024 || (size_t)(z.next_in - p) != body ||
-        le32(p + body + 4) != (uint32_t)upos)
+        le32(p + body) != (uint32_t)w.all || le32(p + body + 4) != (uint32_t)upos)
         goto out;
     rc = 0;
 out:

@@ -382,6 +382,10 @@ void mg_write_batches(merge *m)
         size_t n[2] = { 0, 0 }, parts[2] = { 0, 0 }; /* copied through, deflated here */
         for (size_t s = 0; s < m->nsh && !m->failed && !mg_cancelled(m); s++) {
             mg_scan *sc = copy ? pool_get(&pool, i * m->nsh + s) : NULL;
+            if (sc && sc->status == MG_SCAN_CANCELLED) {
+                mg_scan_free(sc);
+                continue; /* (the loop ends: cancelled) */
+            }
             if (sc && copy_through(m, &m->sh[s], i, sc)) {
                 n[sc->deflated]++;
                 parts[sc->deflated] += sc->nparts;
