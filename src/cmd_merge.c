@@ -7,7 +7,8 @@
  * life as `run`'s (worker.c: PROCESSING, then SUCCEEDED or FAILED; SIGINT and
  * SIGTERM cancel it cleanly, exit 130/143): its counters summed
  * (cmd_merge_sum.c), its batches written (cmd_merge_write.c: shard parts
- * copied through where the format allows, else rows rewritten).  A shard
+ * copied through where the format allows, else deflated anew on every core,
+ * else rows rewritten).  A shard
  * that did not succeed makes the merged job FAILED without reading or writing
  * any archive. */
 #include <errno.h>

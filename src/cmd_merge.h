@@ -1,7 +1,8 @@
 /* `segexport merge`: what its files share (cmd_merge.c reads the results and
  * runs the job, cmd_merge_sum.c adds up the counters and errors,
  * cmd_merge_write.c writes the merged batches, cmd_merge_scan.c finds the
- * compressed parts in a shard archive). */
+ * compressed parts in a shard archive, cmd_merge_deflate.c deflates those of
+ * an archive that cannot be copied through). */
 #ifndef SEGEXPORT_CMD_MERGE_H
 #define SEGEXPORT_CMD_MERGE_H
 #include <signal.h>
