@@ -39,6 +39,14 @@ se_batch *se_batch_new(const char *dir, const se_batch_info *info, se_format fmt
 /* Appends one row (len bytes of JSON, no newline).  0, or -1 with err. */
 int se_batch_add(se_batch *b, const char *row, size_t len, char *err, size_t errlen);
 
+/* tar.gz and zip: appends a whole part whose rows are compressed already -
+ * clen bytes of raw deflate data (gzspool.h: se_gzs_put_deflated) holding
+ * bytes bytes, records rows (at most rows_per_file), CRC-32 crc, as a
+ * shard's archive holds them (merge copies them through).  The next
+ * se_batch_add starts a new part.  0, or -1 with err. */
+int se_batch_add_deflated(se_batch *b, const void *data, size_t clen, uint64_t bytes,
+                          uint32_t crc, uint64_t records, char *err, size_t errlen);
+
 /* tar.zst and tar.xz: compressed at se_batch_finish on threads cores (>= 1)
  * with their libraries' threads.  (tar.gz and zip are always deflated while
  * rows are added, on gzspool's thread.)  For merge. */

@@ -51,6 +51,13 @@ int se_gzs_part(se_gzs *s, size_t part, char *err, size_t errlen);
  * the thread met on an earlier segment, e.g. a full disk: "spool: reason"). */
 int se_gzs_write(se_gzs *s, const void *p, size_t n, char *err, size_t errlen);
 
+/* Part number part (the next in order) made of n bytes of raw deflate data
+ * compressed elsewhere (merge copies a shard's part through): independent
+ * segments, each from a reset state and ending on a byte boundary (sync
+ * flush), no final block - what this stream itself spools.  Waits for the
+ * pending segments, then appends.  0, or -1 with err ("spool: reason"). */
+int se_gzs_put_deflated(se_gzs *s, size_t part, const void *p, size_t n, char *err, size_t errlen);
+
 /* One entry of the archive for se_gzs_write_archive: the parts, in order,
  * with their byte counts and CRC-32s (what the manifest says). */
 typedef struct se_gz_part {

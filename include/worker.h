@@ -12,6 +12,8 @@
 #include "opts.h"
 #include "store.h"
 
+struct se_export_params;
+
 typedef struct se_worker_job {
     const se_opts *o;
     const se_job *job;
@@ -21,6 +23,12 @@ typedef struct se_worker_job {
     size_t ninputs;
     const char *output_root;     /* archives go to output_root/<datasetId>/ */
     const struct se_segdefs *segdefs; /* for evaluationInfo.segmentation; may be NULL */
+    /* The job's work when it is not an export (merge): called as
+     * se_export_execute is, with the cancel flag, the committing flag and the
+     * progress of this run; it fills js (status, times, errors) and returns
+     * 0 SUCCEEDED or 1 FAILED with why.  NULL: the export. */
+    int (*execute)(const struct se_export_params *ep, void *ud, char *why, size_t whylen);
+    void *execute_ud;
 } se_worker_job;
 
 /* Runs the job; prints the final job JSON on stdout when print is true.

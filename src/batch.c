@@ -72,6 +72,7 @@ struct se_batch {
     uint64_t records;
 
     int threads;             /* se_batch_set_threads: 0 = libarchive's own filters */
+    int sealed;              /* the last part came compressed (se_batch_add_deflated): rows start a new one */
 
     char *tmp_path;          /* archive under its temporary name */
     char *final_path;
@@ -307,7 +308,8 @@ int se_batch_add(se_batch *b, const char *row, size_t len, char *err, size_t err
         snprintf(err, errlen, "%s: batch already finished", b->final_path);
         return -1;
     }
-    if (b->nparts == 0 || b->parts[b->nparts - 1].records >= b->rows_per_file) {
+    if (b->nparts == 0 || b->parts[b->nparts - 1].records >= b->rows_per_file || b->sealed) {
+        b->sealed = 0;
         if (b->nparts == b->cap_parts) {
             size_t cap = b->cap_parts ? b->cap_parts * 2 : 16;
             part *np = realloc(b->parts, cap * sizeof *np);
@@ -340,6 +342,39 @@ int se_batch_add(se_batch *b, const char *row, size_t len, char *err, size_t err
     pt->bytes += len + 1;
     pt->records++;
     b->records++;
+    return 0;
+}
+
+int se_batch_add_deflated(se_batch *b, const void *data, size_t clen, uint64_t bytes,
+                          uint32_t crc, uint64_t records, char *err, size_t errlen)
+{
+    char why[256];
+
+    if (b->finished || !b->gz || !clen || !bytes || !records || records > b->rows_per_file) {
+        snprintf(err, errlen, "%s: %s", b->final_path,
+                 b->finished ? "batch already finished" : "batch: not a compressed part it can take");
+        return -1;
+    }
+    if (b->nparts == b->cap_parts) {
+        size_t cap = b->cap_parts ? b->cap_parts * 2 : 16;
+        part *np = realloc(b->parts, cap * sizeof *np);
+        if (!np) {
+            snprintf(err, errlen, "%s: %s", b->final_path, strerror(ENOMEM));
+            return -1;
+        }
+        b->parts = np;
+        b->cap_parts = cap;
+    }
+    if (se_gz_part_begin(b, err, errlen) != 0)
+        return -1;
+    if (se_gzs_put_deflated(b->gz, b->nparts, data, clen, why, sizeof why) != 0) {
+        snprintf(err, errlen, "%s: %s", b->dir, why);
+        return -1;
+    }
+    b->parts[b->nparts++] = (part){ b->spool_size, bytes, records, crc };
+    b->spool_size += bytes;
+    b->records += records;
+    b->sealed = 1;
     return 0;
 }
 

@@ -449,6 +449,24 @@ int se_gzs_write(se_gzs *s, const void *p, size_t n, char *err, size_t errlen)
     return 0;
 }
 
+int se_gzs_put_deflated(se_gzs *s, size_t part, const void *p, size_t n, char *err, size_t errlen)
+{
+    int e;
+
+    /* The spool is appended in order: what is queued goes first. */
+    if (s->cur->len)
+        submit(s);
+    if ((e = drain(s)) != 0)
+        return fail(err, errlen, e);
+    if (se_write_all(s->fd, (const char *)p, n) != 0)
+        return fail(err, errlen, errno ? errno : EIO);
+    if ((e = put_comp(s, part, n)) != 0)
+        return fail(err, errlen, e);
+    s->part = part;
+    s->have_part = true;
+    return 0;
+}
+
 int se_gzs_sync(se_gzs *s, size_t nparts, char *err, size_t errlen)
 {
     int e;

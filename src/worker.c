@@ -246,7 +246,9 @@ int se_worker_run(const se_worker_job *w, bool print)
     };
     /* identityGraph pdg over files: stitched first (--keyed input is already). */
     bool stitch = w->job->policy && w->job->policy->graph == SE_GRAPH_PDG && !w->o->keyed;
-    rc = (stitch ? se_stitch_execute(&ep, why, sizeof why) : se_export_execute(&ep, why, sizeof why))
+    *why = '\0';
+    rc = (w->execute ? w->execute(&ep, w->execute_ud, why, sizeof why)
+          : stitch ? se_stitch_execute(&ep, why, sizeof why) : se_export_execute(&ep, why, sizeof why))
          ? SE_EXIT_FAILED : SE_EXIT_OK;
 
     pthread_mutex_lock(&final_mu);
