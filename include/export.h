@@ -60,6 +60,8 @@ typedef struct se_export_params {
      * the engine itself never prints.  NULL: not shown (errors[] has them). */
     void (*on_warning)(void *ud, const char *msg);
     void *warning_ud;
+    /* Notes for -v (e.g. the identity graph's size), with warning_ud.  May be NULL. */
+    void (*on_info)(void *ud, const char *msg);
     bool tree_path;                  /* every profile through json-c trees (assemble.c), the
                                       * engine's own reference (SEGEXPORT_TREE_PATH=1) */
     bool graph_checked;              /* identityGraph pdg: the (--keyed) groups come from

@@ -6,7 +6,7 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
-STRICT="src/json/*.c src/recfacts.c src/record.c src/projtape.c src/export.c src/assemble.c src/export_int.h include/export.h include/mergetape.h include/tape.h include/tapedom.h include/recfacts.h include/record.h"
+STRICT="src/engine/*.c src/engine/*.h src/json/*.c src/json/*.h include/export.h include/mergetape.h include/tape.h include/tapedom.h include/recfacts.h include/record.h"
 NOPRINT="$STRICT"
 fail=0
 bad=$(grep -nE '\b(printf|fprintf|puts|fputs|putchar|perror|vfprintf|getenv|secure_getenv|se_warn|se_error|se_progress|se_info)\s*\(|\b(stdout|stderr)\b' $NOPRINT)

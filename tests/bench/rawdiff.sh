@@ -1,7 +1,7 @@
 #!/bin/sh
-# Differential check of the raw-row path (src/export.c, se_proj_raw): runs
+# Differential check of the raw-row path (src/engine/export.c, se_proj_raw): runs
 # full-export jobs over generated multi-fragment dumps with and without it
-# (SEGEXPORT_NO_RAWROW=1 forces the json-c path) and compares archives and job
+# (SEGEXPORT_TREE_PATH=1 forces the json-c path) and compares archives and job
 # JSON byte for byte.  Usage: sh tests/bench/rawdiff.sh ./segexport [SEEDS...]
 BIN=${1:-./segexport}; shift
 case $BIN in /*) ;; *) BIN=$(pwd)/$BIN ;; esac
@@ -16,7 +16,7 @@ for seed in ${*:-1 2 3}; do
         for m in slow fast; do
             rm -rf $m && mkdir $m
             if [ $m = slow ]; then NR=1; else NR=; fi
-            SEGEXPORT_NO_RAWROW=$NR SOURCE_DATE_EPOCH=1700000000 "$BIN" run -q --store $m/s --output $m/o $j dump.ndjson > $m/job.json
+            SEGEXPORT_TREE_PATH=$NR SOURCE_DATE_EPOCH=1700000000 "$BIN" run -q --store $m/s --output $m/o $j dump.ndjson > $m/job.json
             (cd $m && find o -type f | sort | xargs md5sum && md5sum job.json) > $m.sums
         done
         if cmp -s slow.sums fast.sums; then echo "rawdiff: seed $seed $j same"; else echo "rawdiff: seed $seed $j DIFFERS"; rc=1; fi

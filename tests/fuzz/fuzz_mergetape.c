@@ -1,4 +1,4 @@
-/* Fuzz target: the tape merge writer (src/mergetape.c) against the tree
+/* Fuzz target: the tape merge writer (src/engine/mergetape.c) against the tree
  * path.  Every line of the input that is a good record is one record of one
  * group (keys are not compared); the first byte picks the merge policy
  * (bit 0: dataSetPrecedence over datasets "a","b"; else timestampOrdered)

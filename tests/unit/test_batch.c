@@ -1,4 +1,4 @@
-/* Unit tests for src/batch.c: parts, manifest, every archive format read back,
+/* Unit tests for src/io/batch.c: parts, manifest, every archive format read back,
  * reproducibility, temporary-file hygiene, commit, level checks. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Unit tests for src/gzspool.c (tar.gz compressed while rows come):
+/* Unit tests for src/io/gzspool.c (tar.gz compressed while rows come):
  *  - se_tar_header is byte for byte libarchive's ustar header;
  *  - a tar.gz batch decompresses (zlib checks the gzip CRC and length) to
  *    exactly the tar archive libarchive writes for the same rows, for rows

@@ -1,4 +1,4 @@
-/* Unit tests for src/input.c: compression and archive detection, line
+/* Unit tests for src/io/input.c: compression and archive detection, line
  * splitting, line numbers, limits, errors.  Fixtures are made at test time
  * in a temporary directory with the usual command-line tools. */
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Unit tests for src/mergetape.c: the merged profile written from the
+/* Unit tests for src/engine/mergetape.c: the merged profile written from the
  * records' tapes equals, byte for byte, the tree path (se_record_parse,
  * se_profile_add, se_profile_assemble, json-c's printing), on hand cases
  * for each merge rule and on a few thousand generated groups; and "not

@@ -1,4 +1,4 @@
-/* Unit tests for src/projtape.c: rows from a record's tape equal, byte for
+/* Unit tests for src/engine/projtape.c: rows from a record's tape equal, byte for
  * byte, the json-c path (parse, one-fragment profile, projection, print),
  * and the cases left to the tree say so. */
 #include <setjmp.h>

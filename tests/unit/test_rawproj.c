@@ -1,5 +1,5 @@
 /* Differential tests for the rows written without a tree (se_proj_tape_row in
- * src/projtape.c): whenever it claims a result, it must be byte for byte what
+ * src/engine/projtape.c): whenever it claims a result, it must be byte for byte what
  * the straightforward path gives - se_record_parse, se_profile_assemble of
  * the one fragment, se_proj_apply, json-c's printer.  Generated records
  * (nesting, arrays of objects, escapes, odd numbers, duplicates, whitespace,

@@ -1,4 +1,4 @@
-/* Unit tests for src/record.c: kinds, profile key rule, times, normalization,
+/* Unit tests for src/engine/record.c: kinds, profile key rule, times, normalization,
  * bad records. */
 #include <setjmp.h>
 #include <stdarg.h>

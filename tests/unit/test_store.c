@@ -1,4 +1,4 @@
-/* Unit tests for src/store.c: ids (also across processes), records, scope,
+/* Unit tests for src/io/store.c: ids (also across processes), records, scope,
  * damage reports, removal, enumeration. */
 #include <stdarg.h>
 #include <stddef.h>

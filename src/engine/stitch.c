@@ -10,7 +10,6 @@
 #include "extsort.h"
 #include "fsutil.h"
 #include "input.h"
-#include "msg.h"
 #include "pipeline.h"
 #include "record.h"
 #include "recfacts.h"
@@ -18,7 +17,7 @@
 #include "timeutil.h"
 
 #define SORT_MEMORY ((size_t)64 << 20) /* run's in-memory sort buffer */
-#define WARN_LIMIT 20                  /* as the engine: bad-record warnings on stderr */
+#define WARN_LIMIT 20                  /* as the engine: bad-record warnings passed to on_warning */
 
 struct se_stitcher {
     se_idgraph *g;
@@ -327,7 +326,8 @@ static void report_giants(sctx *c)
         snprintf(msg, sizeof msg, "profile \"%s\" left out: its identity graph holds more than %d identities",
                  c->giants[i], SE_GRAPH_MAX_IDENTITIES);
         se_jobstate_error(c->js, SE_EC_GRAPH_TOO_BIG, msg, "segexport.graph");
-        se_warn("%s", msg);
+        if (c->ep->on_warning)
+            c->ep->on_warning(c->ep->warning_ud, msg);
     }
 }
 
@@ -366,8 +366,8 @@ static void bad_record(sctx *c, const char *name, uint64_t line, const char *rea
     c->js->input_records++;
     c->js->bad_records++;
     se_jobstate_error(c->js, SE_EC_BAD_RECORD, msg, "segexport.input");
-    if (c->js->bad_records <= WARN_LIMIT)
-        se_warn("%s", msg);
+    if (c->js->bad_records <= WARN_LIMIT && c->ep->on_warning)
+        c->ep->on_warning(c->ep->warning_ud, msg);
     if (c->js->bad_records > c->ep->o.max_errors)
         sfail(c, SE_EC_JOB_FAILED,
               "Error in Export Job: %llu bad input records, more than --max-errors %llu",
@@ -492,9 +492,14 @@ int se_stitch_execute(const se_export_params *ep, char *why, size_t whylen)
         goto out;
     }
     size_t ids = se_idgraph_identities(st->g), peak = se_idgraph_peak_bytes(st->g);
-    se_info("job %lld: identity graph: %zu identities, %zu stitched profiles, %zu bytes (peak %zu, %.1f per identity)",
-            (long long)ep->js->id, ids, se_idgraph_components(st->g), se_idgraph_bytes(st->g), peak,
-            ids ? (double)peak / (double)ids : 0.0);
+    if (ep->on_info) {
+        char note[256];
+        snprintf(note, sizeof note,
+                 "job %lld: identity graph: %zu identities, %zu stitched profiles, %zu bytes (peak %zu, %.1f per identity)",
+                 (long long)ep->js->id, ids, se_idgraph_components(st->g), se_idgraph_bytes(st->g), peak,
+                 ids ? (double)peak / (double)ids : 0.0);
+        ep->on_info(ep->warning_ud, note);
+    }
     /* The sort's temporary files go where the batches' do. */
     if (!(dir = se_asprintf("%s/%s", ep->output_root, ep->job->dataset_id)) ||
         !(xs = se_extsort_new(dir, SORT_MEMORY))) {

@@ -51,6 +51,12 @@ static void show_warning(void *ud, const char *msg)
     se_warn("%s", msg);
 }
 
+static void show_info(void *ud, const char *msg)
+{
+    (void)ud;
+    se_info("%s", msg);
+}
+
 static bool hex32(const char *s)
 {
     size_t n = 0;
@@ -240,7 +246,7 @@ int se_worker_run(const se_worker_job *w, bool print)
         .output_root = w->output_root, .cancel = &cancel_flag, .cancel_reason = &cancel_reason,
         .on_progress = se_pview_update, .progress_ud = pview,
         .segdefs = w->segdefs, .committing = &committing,
-        .on_warning = show_warning,
+        .on_warning = show_warning, .on_info = show_info,
         /* SEGEXPORT_TREE_PATH=1: every profile through json-c trees. */
         .tree_path = getenv("SEGEXPORT_TREE_PATH") && *getenv("SEGEXPORT_TREE_PATH"),
     };

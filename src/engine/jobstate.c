@@ -5,7 +5,7 @@
 #include <sys/random.h>
 #include "errcodes.h"
 #include "jobstate.h"
-#include "msg.h"
+#include "escape.h"
 #include "record.h"
 #include "timeutil.h"
 
@@ -117,9 +117,9 @@ void se_jobstate_error(se_jobstate *js, const char *code, const char *msg, const
     e = json_object_new_object();
     if (!e)
         return;
-    /* The same escaping as on stderr: input bytes in a message (ids, member
-     * names) leave it valid UTF-8 and free of control bytes, and errors[].msg
-     * reads as the stderr line does. */
+    /* The same escaping as the CLI's messages: input bytes in a message
+     * (ids, member names) leave it valid UTF-8 and free of control bytes, and
+     * errors[].msg reads as the printed line does. */
     n = strlen(msg);
     need = se_escape_bytes(NULL, 0, msg, n, 0);
     if (need >= sizeof buf && !(esc = malloc(need + 1)))
