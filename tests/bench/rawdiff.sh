@@ -1,8 +1,8 @@
 #!/bin/sh
-# Differential check of the raw-row path (src/engine/export.c, se_proj_raw): runs
-# full-export jobs over generated multi-fragment dumps with and without it
-# (SEGEXPORT_TREE_PATH=1 forces the json-c path) and compares archives and job
-# JSON byte for byte.  Usage: sh tests/bench/rawdiff.sh ./segexport [SEEDS...]
+# Differential check of the tape path (src/engine/assemble.c): runs
+# full-export jobs over generated multi-fragment dumps on tapes and on json-c
+# trees (SEGEXPORT_TREE_PATH=1) and compares archives and job JSON byte for
+# byte.  Usage: sh tests/bench/rawdiff.sh ./segexport [SEEDS...]
 BIN=${1:-./segexport}; shift
 case $BIN in /*) ;; *) BIN=$(pwd)/$BIN ;; esac
 GEN=$(cd "$(dirname "$0")" && pwd)/rawdiff_gen.py
