@@ -200,6 +200,21 @@ main() {
         [ -n "$duck" ] && dk_rss=$(rss $duck "$D/duck-$s.sql")
         printf '%s\t%s\t%s\n' "$s" "$se_rss" "$dk_rss" >> "$D/rows.tsv"
     done
+    # Segment evaluation (issue 12): the full shape with and without a
+    # 3-clause definition holding an event aggregation, side by side.
+    rm -f "$D/hf-eval.json"
+    if [ -s "$D/result-full.json" ]; then
+        cat > "$D/defs.json" <<'EOF'
+{"segments": [{"id": "d313f26a-93ef-42df-8471-ffd46e5c4b08", "name": "NL silver viewers",
+  "expression": {"type": "PQL", "format": "pql/text",
+   "value": "homeAddress.countryCode = \"NL\" and loyalty.tier = \"silver\" and xEvent[eventType = \"commerce.productViews\"].sum(commerce.order.priceTotal) > 100"}}]}
+EOF
+        jq -c '. + {evaluationInfo: {segmentation: true}}' "$D/job-full.json" > "$D/job-eval.json"
+        hyperfine -N --style basic --runs "$RUNS" --warmup 1 --prepare "$clean" --export-json "$D/hf-eval.json" \
+            -n "full" "$run $D/job-full.json $data" \
+            -n "full + evaluation" "$run --segment-definitions $D/defs.json $D/job-eval.json $data" \
+            >"$D/hf-eval.log" 2>&1 || { say "evaluation: hyperfine failed:"; tail -20 "$D/hf-eval.log" >&2; rm -f "$D/hf-eval.json"; }
+    fi
     rm -rf "$D/store" "$D/out" "$D/jq.gz" "$D/duck.json.gz"
 
     python3 - "$D" "$bytes" "$jq_rss" "$duck_note" <<'PY' | tee "$D/matrix.md"
@@ -247,6 +262,17 @@ if res:
         if v["dk"]: chk(v["dk"] >= 2, "full >= 2x DuckDB (%.1fx)" % v["dk"])
     rs = [v["rss"] for v in res.values() if v["rss"] is not None]
     if rs: chk(max(rs) < 64, "peak RSS < 64 MB on every shape (max %d MB at %.0f MB of input)" % (max(rs), size / 1e6))
+ev = os.path.join(d, "hf-eval.json")
+if os.path.exists(ev):
+    r = load(ev); a = r["full"]; b = r["full + evaluation"]
+    prof = json.load(open(os.path.join(d, "result-full.json")))["metrics"]["profileCounter"]
+    ca = a["user"] + a["system"]; cb = b["user"] + b["system"]
+    print()
+    print("Segment evaluation (issue 12; a 3-clause definition with an event sum, the full shape): "
+          "%.3f s wall / %.2f s CPU without, %.3f s / %.2f s with: %.2fx wall, %.2fx CPU; "
+          "%.1f us of CPU per profile (%d profiles)."
+          % (a["median"], ca, b["median"], cb, b["median"] / a["median"], cb / ca, (cb - ca) / prof * 1e6, prof))
+    chk(b["median"] / a["median"] <= 1.5, "a job with segment evaluation within 1.5x of the same job without (%.2fx)" % (b["median"] / a["median"]))
 PY
     say "table: $D/matrix.md"
 }
