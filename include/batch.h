@@ -7,6 +7,7 @@
  * temporary name in the same directory and fsyncs it; se_batch_commit renames it
  * into place.  Until commit nothing is visible under the final name; freeing an
  * uncommitted batch removes its temporary files. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
 #include <json-c/json.h>
@@ -15,7 +16,10 @@ typedef enum { SE_FMT_TAR_GZ, SE_FMT_TAR_ZST, SE_FMT_TAR_XZ, SE_FMT_TAR, SE_FMT_
 
 /* "tar.gz" ... "zip" -> fmt; 0 or -1 when unknown. */
 int se_format_parse(const char *s, se_format *fmt);
-const char *se_format_ext(se_format fmt);   /* "tar.gz", "tar.zst", "tar.xz", "tar", "zip" */
+const char *se_format_ext(se_format fmt);
+
+/* A batch id as segexport makes them: 32 lowercase hex digits (the one check). */
+bool se_batch_id_valid(const char *s);   /* "tar.gz", "tar.zst", "tar.xz", "tar", "zip" */
 /* Level check: gzip/zip/xz 0-9, zstd 1-19; tar takes none.  0, or -1 with err. */
 int se_format_check_level(se_format fmt, int level, char *err, size_t errlen);
 

@@ -31,14 +31,6 @@
 #define MANIFEST_MAX (64u << 20)
 #define BLOCK (64u << 10)
 
-static bool hex32(const char *s)
-{
-    size_t n = 0;
-    for (; s[n]; n++)
-        if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
-            return false;
-    return n == 32;
-}
 
 static char *output_root(const se_opts *o)
 {
@@ -56,7 +48,7 @@ static int find_batch(const se_opts *o, const char *id, char **path)
     int rc = SE_EXIT_NOT_FOUND, nfound = 0;
 
     *path = NULL;
-    if (!hex32(id)) {
+    if (!se_batch_id_valid(id)) {
         se_error("%s: '%s' is not a batch id (32 lowercase hex digits)", o->cmd_name, id);
         rc = SE_EXIT_USAGE;
         goto out;
@@ -510,7 +502,7 @@ static int verify_one(arc *r, const char *path, size_t *nfiles, int64_t *nrecord
         char stem[33];
         memcpy(stem, base, 32);
         stem[32] = '\0';
-        if (hex32(stem) && strcmp(stem, json_object_get_string(bid)))
+        if (se_batch_id_valid(stem) && strcmp(stem, json_object_get_string(bid)))
             return why(r, "manifest.json: batchId %s, the archive is named %s",
                         json_object_get_string(bid), base);
     }
@@ -562,7 +554,7 @@ int se_cmd_verify(const se_opts *o)
         arc r;
 
         memset(&r, 0, sizeof r);
-        if (stat(arg, &st) == 0 || !hex32(arg)) {
+        if (stat(arg, &st) == 0 || !se_batch_id_valid(arg)) {
             if (!(path = strdup(arg))) {
                 se_error("out of memory");
                 return SE_EXIT_SYSTEM;

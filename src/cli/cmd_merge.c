@@ -28,7 +28,6 @@
 
 #define RESULT_MAX_BYTES (64u << 20)  /* a job result is small; refuse absurd ones */
 
-static const char *const exts[] = { "tar.gz", "tar.zst", "tar.xz", "tar", "zip" };
 
 /* The parts of a job result that make its definition (SPEC §2); the number of
  * batches is compared too. */
@@ -72,14 +71,6 @@ const char *mg_str(json_object *o, const char *key)
     return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
 }
 
-static bool is_batch_id(const char *s)
-{
-    size_t n = 0;
-    for (; s[n]; n++)
-        if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
-            return false;
-    return n == 32;
-}
 
 /* A non-negative integer metric of the result (0 when absent). */
 uint64_t mg_metric(json_object *res, const char *key)
@@ -147,7 +138,7 @@ static int load_result(shard *s, const char *path)
     }
     for (size_t i = 0; i < s->nbatches; i++) {
         v = batches ? mg_get(json_object_array_get_idx(batches, i), "batchId") : mg_get(dest, "batchId");
-        if (!json_object_is_type(v, json_type_string) || !is_batch_id(json_object_get_string(v))) {
+        if (!json_object_is_type(v, json_type_string) || !se_batch_id_valid(json_object_get_string(v))) {
             se_error("%s: not a job result: destination.%s: not 32 lowercase hex digits",
                      s->name, batches ? "batches[].batchId" : "batchId");
             goto out;
@@ -311,9 +302,9 @@ static int locate_archives(merge *m)
     for (size_t i = 0; i < m->nsh; i++) {
         shard *s = &m->sh[i];
         for (size_t b = 0; b < s->nbatches; b++) {
-            for (size_t e = 0; e < sizeof exts / sizeof exts[0] && !s->paths[b]; e++) {
+            for (int e = SE_FMT_TAR_GZ; e <= SE_FMT_ZIP && !s->paths[b]; e++) {
                 char *p;
-                if (asprintf(&p, "%s/%s.%s", m->dir, s->batch_ids[b], exts[e]) < 0) {
+                if (asprintf(&p, "%s/%s.%s", m->dir, s->batch_ids[b], se_format_ext((se_format)e)) < 0) {
                     se_error("out of memory");
                     return SE_EXIT_SYSTEM;
                 }

@@ -57,14 +57,6 @@ static void show_info(void *ud, const char *msg)
     se_info("%s", msg);
 }
 
-static bool hex32(const char *s)
-{
-    size_t n = 0;
-    for (; s && s[n]; n++)
-        if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
-            return false;
-    return n == 32;
-}
 
 /* A dataset id from a job record names a directory under the output root:
  * only what a job definition accepts (SPEC §2), never "..". */
@@ -84,12 +76,12 @@ void se_worker_cleanup(const char *output_root, json_object *job_json)
         !json_object_object_get_ex(dest, "datasetId", &ds) || !dataset_ok(json_object_get_string(ds)) ||
         asprintf(&dir, "%s/%s", output_root, json_object_get_string(ds)) < 0)
         return;
-    if (json_object_object_get_ex(dest, "batchId", &v) && hex32(json_object_get_string(v)))
+    if (json_object_object_get_ex(dest, "batchId", &v) && se_batch_id_valid(json_object_get_string(v)))
         se_batch_remove_temps(dir, json_object_get_string(v));
     if (json_object_object_get_ex(dest, "batches", &batches) && json_object_is_type(batches, json_type_array))
         for (size_t i = 0; i < json_object_array_length(batches); i++)
             if (json_object_object_get_ex(json_object_array_get_idx(batches, i), "batchId", &v) &&
-                hex32(json_object_get_string(v)))
+                se_batch_id_valid(json_object_get_string(v)))
                 se_batch_remove_temps(dir, json_object_get_string(v));
     free(dir);
 }
@@ -100,7 +92,7 @@ static void remove_final(const char *dir, const char *batch_id)
     static const se_format fmts[] = {SE_FMT_TAR_GZ, SE_FMT_TAR_ZST, SE_FMT_TAR_XZ, SE_FMT_TAR, SE_FMT_ZIP};
     char *name;
     int dfd;
-    if (!hex32(batch_id))
+    if (!se_batch_id_valid(batch_id))
         return;
     /* never through a link planted in place of the dataset directory */
     if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)

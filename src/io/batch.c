@@ -136,15 +136,15 @@ static int default_level(se_format fmt)
     }
 }
 
-static int valid_batch_id(const char *s)
+bool se_batch_id_valid(const char *s)
 {
     size_t n = 0;
 
     if (!s)
-        return 0;
+        return false;
     for (; s[n]; n++)
         if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
-            return 0;
+            return false;
     return n == 32;
 }
 
@@ -167,7 +167,7 @@ se_batch *se_batch_new(const char *dir, const se_batch_info *info, se_format fmt
         return NULL;
     }
     /* The batch id becomes a file name: refuse anything that could escape dir. */
-    if (!valid_batch_id(info->batch_id)) {
+    if (!se_batch_id_valid(info->batch_id)) {
         snprintf(err, errlen, "batch: invalid batchId (want 32 lowercase hex digits)");
         return NULL;
     }
