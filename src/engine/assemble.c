@@ -385,7 +385,8 @@ static int add_events(ctx *c)
         c->row[at++] = ',';
     memcpy(c->row + at, head, sizeof head - 1);
     at += sizeof head - 1;
-    memcpy(c->row + at, c->evrow, c->evrow_len);
+    if (c->evrow_len) /* (no event: evrow may be NULL) */
+        memcpy(c->row + at, c->evrow, c->evrow_len);
     at += c->evrow_len;
     c->row[at++] = ']';
     c->row[at++] = '}';
