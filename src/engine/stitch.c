@@ -186,9 +186,12 @@ static long prep_idents(prepst *ps, const char *data, size_t len)
     se_record rec = { 0 };
     char err[128];
     if (se_tape_parse(&ps->tp, data, len) != SE_TAPE_OK || ps->tp.t[0].kind != SE_TK_OBJ ||
-        ps->tp.notjson || se_tape_facts(&ps->tp, &rec, err, sizeof err) != 0)
+        ps->tp.notjson)
         return -1;
-    se_record_clear(&rec);
+    int bad = se_tape_facts(&ps->tp, &rec, err, sizeof err);
+    se_record_clear(&rec); /* (what a refusal filled in, too) */
+    if (bad)
+        return -1;
     long n = se_tape_idents(&ps->tp, &ps->ids, &ps->cap, &ps->key, &ps->buf, &ps->buf_cap);
     for (long k = 0; k < n; k++)
         if (ps->ids[k].id < data || ps->ids[k].id >= data + len || ps->ids[k].ns < data ||
