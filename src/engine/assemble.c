@@ -560,7 +560,9 @@ static bool may_qualify(ctx *c)
         const se_tape *tp = &c->frags[i].tape;
         if (!takes_part(job->policy, &c->frags[i].f))
             continue;
-        if (!se_proj_tape_normal(tp))
+        /* Only the top-level spelling matters here: the normalization
+         * renames keys inside entries, not the (namespace, id) they sit at. */
+        if (se_tape_get(tp, 0, "xdm:segmentMembership", 21))
             return true;
         uint32_t sm = top_member(tp, "segmentMembership");
         for (size_t k = 0; sm && k < job->nsegs; k++)
