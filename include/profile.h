@@ -50,6 +50,24 @@ int se_profile_add(se_profile *p, se_record *rec);
  * Returns 0 or -1 (ENOMEM). */
 int se_profile_assemble(se_profile *p, const se_mpolicy *pol);
 
+/* A fragment's place in the merge (SPEC §4), shared by the tree merge and
+ * the tape merge (mergetape.c): dataSetPrecedence rank (0 = highest), then
+ * its time (update time, else ingest time, else oldest), then input order. */
+typedef struct se_frag_order {
+    size_t rank;
+    bool has_t;
+    int64_t t;
+    uint64_t seq;
+} se_frag_order;
+
+/* Fills *o for fragment r under pol (NULL: timestampOrdered); false when r
+ * takes no part (dataSetPrecedence and its dataset not listed, or none). */
+bool se_frag_order_of(const se_mpolicy *pol, const se_record *r, se_frag_order *o);
+
+/* Lowest priority first (<0 when a merges before b): folding in this order
+ * lets the higher priority win. */
+int se_frag_order_cmp(const se_frag_order *a, const se_frag_order *b);
+
 /* Frees everything; p can be reused after se_profile_init. */
 void se_profile_clear(se_profile *p);
 

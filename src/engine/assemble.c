@@ -443,14 +443,8 @@ static void graph_too_big(ctx *c)
 
 static bool takes_part(const se_mpolicy *pol, const se_record *f)
 {
-    if (!pol || pol->attr != SE_ATTR_DATASET_PRECEDENCE)
-        return true;
-    if (!f->dataset_id)
-        return false;
-    for (size_t i = 0; i < pol->norder; i++)
-        if (pol->order[i] && strcmp(pol->order[i], f->dataset_id) == 0)
-            return true;
-    return false;
+    se_frag_order o;
+    return se_frag_order_of(pol, f, &o);
 }
 
 static void note_updated(gfacts *g, const se_record *r)

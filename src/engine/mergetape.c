@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "profile.h"
 #include "timeutil.h"
 
 /* ---- the skeleton -------------------------------------------------------- */
@@ -378,42 +379,12 @@ static void merge_object(mctx *c, uint32_t dst, uint32_t r, uint32_t o, bool top
     c->nv = base;
 }
 
-/* ---- ordering (profile.c's frag_ref, cmp_frag, dataset_rank) ------------- */
+/* ---- ordering (profile.h: se_frag_order) --------------------------------- */
 
 typedef struct fref {
     uint32_t i;    /* index in frags */
-    size_t rank;
-    bool has_t;
-    int64_t t;
-    uint64_t seq;
+    se_frag_order o;
 } fref;
-
-/* Lowest priority first, so folding in this order lets the higher priority win. */
-static int cmp_fref(const fref *a, const fref *b)
-{
-    if (a->rank != b->rank)
-        return a->rank > b->rank ? -1 : 1;
-    if (a->has_t != b->has_t)
-        return a->has_t ? 1 : -1;
-    if (a->has_t && a->t != b->t)
-        return a->t < b->t ? -1 : 1;
-    if (a->seq != b->seq)
-        return a->seq < b->seq ? -1 : 1;
-    return 0;
-}
-
-static bool dataset_rank(const se_mpolicy *pol, const se_record *r, size_t *rank)
-{
-    if (!r->dataset_id)
-        return false;
-    for (size_t i = 0; i < pol->norder; i++) {
-        if (pol->order[i] && strcmp(pol->order[i], r->dataset_id) == 0) {
-            *rank = i;
-            return true;
-        }
-    }
-    return false;
-}
 
 /* The record's top-level identityMap, normalized; 0 when absent; sets
  * c->unsure when both spellings are there. */
@@ -435,7 +406,6 @@ int se_merge_tape(const se_grec *frags, size_t nfrags, const se_grec *events, si
     mctx c = { .o = { .b = buf, .n = len, .cap = cap } };
     fref *refs = refs_stack;
     size_t start = *len, n = 0;
-    bool dsp = pol && pol->attr == SE_ATTR_DATASET_PRECEDENCE;
     int rc = -1;
 
     if (nfrags + nevents > UINT32_MAX / 2)
@@ -448,19 +418,12 @@ int se_merge_tape(const se_grec *frags, size_t nfrags, const se_grec *events, si
     for (size_t i = 0; i < nfrags; i++) {
         const se_record *r = &frags[i].f;
         c.tp[i] = &frags[i].tape;
-        fref f = { .i = (uint32_t)i, .rank = 0, .seq = r->seq };
-        if (dsp && !dataset_rank(pol, r, &f.rank))
+        fref f = { .i = (uint32_t)i };
+        if (!se_frag_order_of(pol, r, &f.o))
             continue;
-        if (r->has_updated) {
-            f.has_t = true;
-            f.t = r->updated_ms;
-        } else if (r->has_ingest) {
-            f.has_t = true;
-            f.t = r->ingest_ms;
-        }
         /* Insertion sort: stable, as glibc's qsort is for the tree path. */
         size_t j = n++;
-        while (j > 0 && cmp_fref(&refs[j - 1], &f) > 0) {
+        while (j > 0 && se_frag_order_cmp(&refs[j - 1].o, &f.o) > 0) {
             refs[j] = refs[j - 1];
             j--;
         }

@@ -339,24 +339,25 @@ static int single(json_object *dst, json_object *src)
 
 typedef struct frag_ref {
     const se_record *r;
-    size_t rank;   /* dataSetPrecedence position: 0 = highest priority */
-    bool has_t;
-    int64_t t;
+    se_frag_order o;
 } frag_ref;
 
-/* Lowest priority first, so folding in this order lets the higher priority win. */
-static int cmp_frag(const void *pa, const void *pb)
+int se_frag_order_cmp(const se_frag_order *a, const se_frag_order *b)
 {
-    const frag_ref *a = pa, *b = pb;
     if (a->rank != b->rank)
         return a->rank > b->rank ? -1 : 1;
     if (a->has_t != b->has_t)
         return a->has_t ? 1 : -1;
     if (a->has_t && a->t != b->t)
         return a->t < b->t ? -1 : 1;
-    if (a->r->seq != b->r->seq)
-        return a->r->seq < b->r->seq ? -1 : 1;
+    if (a->seq != b->seq)
+        return a->seq < b->seq ? -1 : 1;
     return 0;
+}
+
+static int cmp_frag(const void *pa, const void *pb)
+{
+    return se_frag_order_cmp(&((const frag_ref *)pa)->o, &((const frag_ref *)pb)->o);
 }
 
 static int cmp_event(const void *pa, const void *pb)
@@ -371,18 +372,26 @@ static int cmp_event(const void *pa, const void *pb)
     return 0;
 }
 
-/* The fragment's dataSetPrecedence rank, or false when it takes no part. */
-static bool dataset_rank(const se_mpolicy *pol, const se_record *r, size_t *rank)
+bool se_frag_order_of(const se_mpolicy *pol, const se_record *r, se_frag_order *o)
 {
-    if (!r->dataset_id)
-        return false;
-    for (size_t i = 0; i < pol->norder; i++) {
-        if (pol->order[i] && strcmp(pol->order[i], r->dataset_id) == 0) {
-            *rank = i;
-            return true;
-        }
+    *o = (se_frag_order){ .seq = r->seq };
+    if (pol && pol->attr == SE_ATTR_DATASET_PRECEDENCE) {
+        size_t i = 0;
+        for (; r->dataset_id && i < pol->norder; i++)
+            if (pol->order[i] && strcmp(pol->order[i], r->dataset_id) == 0)
+                break;
+        if (!r->dataset_id || i == pol->norder)
+            return false;
+        o->rank = i;
     }
-    return false;
+    if (r->has_updated) {
+        o->has_t = true;
+        o->t = r->updated_ms;
+    } else if (r->has_ingest) {
+        o->has_t = true;
+        o->t = r->ingest_ms;
+    }
+    return true;
 }
 
 static void note_updated(se_profile *p, const se_record *r)
@@ -423,7 +432,6 @@ int se_profile_assemble(se_profile *p, const se_mpolicy *pol)
     frag_ref *refs = NULL;
     json_object *res = NULL;
     size_t n = 0;
-    bool dsp = pol && pol->attr == SE_ATTR_DATASET_PRECEDENCE;
 
     json_object_put(p->merged);
     p->merged = NULL;
@@ -438,16 +446,9 @@ int se_profile_assemble(se_profile *p, const se_mpolicy *pol)
     }
     for (size_t i = 0; i < p->nfrags; i++) {
         const se_record *r = &p->frags[i];
-        frag_ref f = { .r = r, .rank = 0 };
-        if (dsp && !dataset_rank(pol, r, &f.rank))
+        frag_ref f = { .r = r };
+        if (!se_frag_order_of(pol, r, &f.o))
             continue;
-        if (r->has_updated) {
-            f.has_t = true;
-            f.t = r->updated_ms;
-        } else if (r->has_ingest) {
-            f.has_t = true;
-            f.t = r->ingest_ms;
-        }
         refs[n++] = f;
         note_updated(p, r);
     }
