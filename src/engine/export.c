@@ -252,36 +252,15 @@ oom:
 
 /* ---- identityGraph pdg: the group's identities, counted ------------------ */
 
-static uint32_t get_either(const se_tape *tp, uint32_t o, const char *k, const char *xk)
-{
-    uint32_t v = se_tape_get(tp, o, k, strlen(k));
-    return v ? v : se_tape_get(tp, o, xk, strlen(xk));
-}
-
-/* A string token unescaped into c->sbuf at *off (grown); its length, or -1
- * on out of memory. */
-static long str_at(ctx *c, const se_tape *tp, uint32_t i, size_t off)
-{
-    size_t need = off + tp->t[i].len + 1;
-    if (need > c->sbuf_cap) {
-        char *nb = realloc(c->sbuf, need * 2);
-        if (!nb)
-            return -1;
-        c->sbuf = nb;
-        c->sbuf_cap = need * 2;
-    }
-    size_t n = se_tape_unescape(tp, i, c->sbuf + off);
-    c->sbuf[off + n] = '\0';
-    return (long)n;
-}
-
-/* se_idguard_add over a record's tape (every identity SPEC §3 reads); false
- * once the group is over the limit. */
+/* se_idguard_add over a record's tape (every identity SPEC §3 reads, as
+ * se_tape_idents collects them); false once the group is over the limit. */
 static bool guard_keep(ctx *c, const se_tape *tp)
 {
+    size_t key;
     if (!c->pdg || c->guard.over)
         return !c->guard.over;
-    if (!se_proj_tape_normal(tp)) {
+    long n = se_tape_idents(tp, &c->ids, &c->ids_cap, &key, &c->sbuf, &c->sbuf_cap);
+    if (n == -2) {
         /* Both spellings of identityMap: the tree merges them. */
         bool oom = false;
         json_object *o = se_tape_to_json(tp, 0, &oom), *m = NULL;
@@ -292,39 +271,14 @@ static bool guard_keep(ctx *c, const se_tape *tp)
             se_x_oom(c);
         return !c->guard.over;
     }
-    uint32_t map = se_tape_get(tp, 0, "identityMap", 11);
-    if (!map || tp->t[map].kind != SE_TK_OBJ)
-        return true;
-    SE_TAPE_EACH_MEMBER(tp, map, k) {
-        if (!se_tape_first_key(tp, map, k))
-            continue;
-        uint32_t items = se_tape_last_value(tp, map, k);
-        if (tp->t[items].kind != SE_TK_ARR)
-            continue;
-        long nsl = str_at(c, tp, k, 0);
-        if (nsl < 0)
-            goto oom;
-        SE_TAPE_EACH_ELEM(tp, items, e) {
-            if (tp->t[e].kind != SE_TK_OBJ)
-                continue;
-            uint32_t id = get_either(tp, e, "id", "xdm:id");
-            if (!id || tp->t[id].kind != SE_TK_STR)
-                continue;
-            long idl = str_at(c, tp, id, (size_t)nsl + 1);
-            if (idl < 0)
-                goto oom;
-            const char *ids = c->sbuf + nsl + 1;
-            if (idl == 0 || memchr(ids, '\0', (size_t)idl))
-                continue;
-            se_ident one = { c->sbuf, ids, (size_t)nsl, (size_t)idl };
-            if (!se_idguard_add_one(&c->guard, &one))
-                return false;
-        }
+    if (n < 0) {
+        se_x_oom(c);
+        return false;
     }
+    for (long i = 0; i < n; i++)
+        if (!se_idguard_add_one(&c->guard, &c->ids[i]))
+            return false;
     return true;
-oom:
-    se_x_oom(c);
-    return false;
 }
 
 /* ---- reading ------------------------------------------------------------ */
@@ -712,6 +666,7 @@ out:
     free(c.frag_own);
     free(c.event_own);
     free(c.key);
+    free(c.ids);
     se_x_assemble_free(&c);
     se_proj_free(c.proj);
     se_proj_free(c.evproj);

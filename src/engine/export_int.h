@@ -33,6 +33,8 @@ typedef struct ctx {
     se_rparser *rp;                  /* the cold path: a line prep could not take */
     bool pdg;                        /* identityGraph pdg, groups not checked yet: count identities */
     se_idguard guard;                /* its distinct identities, up to the limit */
+    se_ident *ids;                   /* a record's identities, for the guard */
+    size_t ids_cap;
 
     /* The current group: its records as text + tape + facts.  A record's
      * text and tokens point into the chunk it came in until that chunk goes
