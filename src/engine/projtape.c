@@ -383,22 +383,22 @@ bool se_proj_tape_normal(const se_tape *tp)
     return se_tape_tok(tp, 0)->kind == SE_TK_OBJ && !needs_normalizing(tp);
 }
 
-static int tape_row(const se_proj *pj, const se_tape *tp, bool event, char **buf, size_t *len,
-                    size_t *cap)
+/* Writes w's row (projected by pj, or whole) and gives the callers'
+ * answer: 1, 0 (not sure: nothing written) or -1. */
+static int tape_row(tw *w, const se_proj *pj)
 {
-    tw w = { .tp = tp, .o = { .b = buf, .n = len, .cap = cap }, .event = event };
-    size_t start = *len;
-    if (se_tape_tok(tp, 0)->kind != SE_TK_OBJ || needs_normalizing(tp))
+    size_t start = *w->o.n;
+    if (se_tape_tok(w->tp, 0)->kind != SE_TK_OBJ || needs_normalizing(w->tp))
         return 0;
     if (!pj)
-        write_object(&w, 0, CTX_TOP);
+        write_object(w, 0, CTX_TOP);
     else
-        proj_object(&w, &pj->root, 0, CTX_TOP, true);
-    se_tout_done(&w.o);
-    if (w.o.oom)
+        proj_object(w, &pj->root, 0, CTX_TOP, true);
+    se_tout_done(&w->o);
+    if (w->o.oom)
         return -1;
-    if (w.unsure) {
-        *len = start;
+    if (w->unsure) {
+        *w->o.n = start;
         return 0;
     }
     return 1;
@@ -406,7 +406,8 @@ static int tape_row(const se_proj *pj, const se_tape *tp, bool event, char **buf
 
 int se_proj_tape_row(const se_proj *pj, const se_tape *tp, char **buf, size_t *len, size_t *cap)
 {
-    return tape_row(pj, tp, false, buf, len, cap);
+    tw w = { .tp = tp, .o = { .b = buf, .n = len, .cap = cap } };
+    return tape_row(&w, pj);
 }
 
 int se_proj_tape_whole_with(const se_tape *tp, const char *key, const char *vtext, size_t vlen,
@@ -414,21 +415,11 @@ int se_proj_tape_whole_with(const se_tape *tp, const char *key, const char *vtex
 {
     tw w = { .tp = tp, .o = { .b = buf, .n = len, .cap = cap },
              .okey = key, .otext = vtext, .olen = vlen, .olast = last };
-    size_t start = *len;
-    if (se_tape_tok(tp, 0)->kind != SE_TK_OBJ || needs_normalizing(tp))
-        return 0;
-    write_object(&w, 0, CTX_TOP);
-    se_tout_done(&w.o);
-    if (w.o.oom)
-        return -1;
-    if (w.unsure) {
-        *len = start;
-        return 0;
-    }
-    return 1;
+    return tape_row(&w, NULL);
 }
 
 int se_proj_tape_event_row(const se_proj *pj, const se_tape *tp, char **buf, size_t *len, size_t *cap)
 {
-    return tape_row(pj, tp, true, buf, len, cap);
+    tw w = { .tp = tp, .o = { .b = buf, .n = len, .cap = cap }, .event = true };
+    return tape_row(&w, pj);
 }
