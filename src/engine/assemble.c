@@ -187,6 +187,24 @@ static unsigned status_bit(const se_tape *tp, uint32_t m)
 }
 
 /* se_time_from_json on a tape value. */
+/* String token i unescaped and NUL-terminated in c->sbuf; NULL (the job
+ * failed) on out of memory. */
+static const char *sbuf_str(ctx *c, const se_tape *tp, uint32_t i)
+{
+    size_t need = tp->t[i].len + 1;
+    if (need > c->sbuf_cap) {
+        char *nb = realloc(c->sbuf, 2 * need);
+        if (!nb) {
+            se_x_oom(c);
+            return NULL;
+        }
+        c->sbuf = nb;
+        c->sbuf_cap = 2 * need;
+    }
+    c->sbuf[se_tape_unescape(tp, i, c->sbuf)] = '\0';
+    return c->sbuf;
+}
+
 static bool tape_time(ctx *c, const se_tape *tp, uint32_t v, int64_t *ms)
 {
     const se_tok *t = &tp->t[v];
@@ -197,17 +215,8 @@ static bool tape_time(ctx *c, const se_tape *tp, uint32_t v, int64_t *ms)
         *ms = big ? INT64_MAX : i; /* json-c's int64 of a larger integer */
         return true;
     }
-    if (t->kind != SE_TK_STR)
-        return false;
-    if (t->len + 1 > c->sbuf_cap) {
-        char *nb = realloc(c->sbuf, 2 * (t->len + 1));
-        if (!nb)
-            return false;
-        c->sbuf = nb;
-        c->sbuf_cap = 2 * (t->len + 1);
-    }
-    c->sbuf[se_tape_unescape(tp, v, c->sbuf)] = '\0';
-    return se_time_parse(c->sbuf, ms) == 0;
+    const char *str = t->kind == SE_TK_STR ? sbuf_str(c, tp, v) : NULL;
+    return str && se_time_parse(str, ms) == 0;
 }
 
 static bool in_window(ctx *c, const se_tape *tp, uint32_t m)
@@ -298,18 +307,13 @@ static int count_namespaces(ctx *c, const se_tape *tp)
         uint32_t items = se_tape_last_value(tp, map, k);
         if (tp->t[items].kind != SE_TK_ARR || tp->t[items].len == 0)
             continue;
-        if (tp->t[k].len + 1 > c->sbuf_cap) {
-            char *nb = realloc(c->sbuf, 2 * (tp->t[k].len + 1));
-            if (!nb)
-                return -1;
-            c->sbuf = nb;
-            c->sbuf_cap = 2 * (tp->t[k].len + 1);
-        }
-        c->sbuf[se_tape_unescape(tp, k, c->sbuf)] = '\0';
+        const char *ns = sbuf_str(c, tp, k);
         json_object *n;
-        if (json_object_object_get_ex(c->js->ns_counter, c->sbuf, &n))
+        if (!ns)
+            return -1;
+        if (json_object_object_get_ex(c->js->ns_counter, ns, &n))
             json_object_set_int64(n, json_object_get_int64(n) + 1);
-        else if (json_object_object_add(c->js->ns_counter, c->sbuf, json_object_new_int64(1)) != 0)
+        else if (json_object_object_add(c->js->ns_counter, ns, json_object_new_int64(1)) != 0)
             return -1;
     }
     return 0;
