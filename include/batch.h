@@ -51,11 +51,6 @@ int se_batch_add(se_batch *b, const char *row, size_t len, char *err, size_t err
 int se_batch_add_deflated(se_batch *b, const void *data, size_t clen, uint64_t bytes,
                           uint32_t crc, uint64_t records, char *err, size_t errlen);
 
-/* tar.zst and tar.xz: compressed at se_batch_finish on threads cores (>= 1)
- * with their libraries' threads.  (tar.gz and zip are always deflated while
- * rows are added, on gzspool's thread.)  For merge. */
-void se_batch_set_threads(se_batch *b, int threads);
-
 /* Writes the whole archive under its temporary name, fsyncs it.  0 or -1. */
 int se_batch_finish(se_batch *b, char *err, size_t errlen);
 

@@ -1,29 +1,35 @@
 #ifndef SEGEXPORT_GZSPOOL_H
 #define SEGEXPORT_GZSPOOL_H
-/* A tar.gz batch compressed while its rows are still being built (the
- * "writer stage" of docs/performance.md).
+/* A tar.gz, tar.zst or tar.xz batch compressed while its rows are still being
+ * built (the "writer stage" of docs/performance.md).
  *
  * The archive's first member, manifest.json, lists every part's size and
  * CRC-32, known only at the end; so the part data cannot simply be fed to one
- * deflate stream as it comes.  Instead (pigz's idea), the part data is cut into
+ * compressor as it comes.  Instead (pigz's idea), the part data is cut into
  * segments - at most SE_GZ_SEG bytes, never spanning two parts - and each
- * segment is deflated on its own (raw deflate, reset state, ending with a sync
- * flush so it ends on a byte boundary).  Segments are deflated by one
- * background thread shared by all streams of the process, into the stream's
- * spool file, while the caller builds the next rows.  At the end the archive is
- * assembled: the gzip header, then the tar headers, the manifest, paddings and
- * the end-of-archive blocks (deflated on the spot as small segments of their
- * own), the spooled part segments copied in order, and the gzip trailer whose
- * CRC comes from crc32_combine.  The result is one ordinary gzip member.
+ * segment is compressed on its own: raw deflate from a reset state ending
+ * with a sync flush (so it ends on a byte boundary), or one whole zstd frame
+ * or xz stream.  Segments are compressed by the pool's threads (one per core,
+ * at most four), shared by all streams of the process, into the stream's
+ * spool file in order, while the caller builds the next rows.  At the end the
+ * archive is assembled: the tar headers, the manifest, paddings and the
+ * end-of-archive blocks (compressed on the spot as small segments of their
+ * own) around the spooled part segments, copied in order.  For gzip: a gzip
+ * header before and a trailer whose CRC comes from crc32_combine after: one
+ * ordinary gzip member.  For zstd and xz: concatenated frames / streams,
+ * which their formats define as one file (zstd, xz, GNU tar, bsdtar, Python
+ * read them).
  *
  * Bytes: segment boundaries depend only on the row bytes (never on timing or on
- * the number of threads), so the archive is the same with or without the
- * thread.  Its decompressed tar stream is byte for byte what libarchive writes
- * for the same entries (ustar, fixed metadata, no padding to a block).
+ * the number of threads), so the archive is the same with any number of
+ * threads.  Its decompressed tar stream is byte for byte what libarchive
+ * writes for the same entries (ustar, fixed metadata, no padding to a block).
  *
  * Memory: each stream holds one buffer of SE_GZ_SEG bytes; the pool has
- * SE_GZ_INFLIGHT more for segments waiting for or under compression; a stream
- * that finds none free waits. */
+ * SE_GZ_INFLIGHT more (two more per extra thread) for segments waiting for or
+ * under compression; a stream that finds none free waits.  Each thread
+ * compresses a buffer into memory of its own (about a buffer's size) before
+ * it is its turn to append it to the spool. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,16 +38,22 @@
 
 typedef struct se_gzs se_gzs;
 
-/* Compression threads: 1 (the default) or 0 (every segment deflated by the
- * caller, synchronously: for tests, and the fallback when a thread cannot be
- * started).  Output bytes are the same.  Takes effect when no stream exists
- * (the pool is made with the first stream and ends with the last). */
+/* Compression threads: n (at most 4), 0 (every segment compressed by the
+ * caller, synchronously: for tests, and the fallback when no thread can be
+ * started) or -1 (the default: one per online core, at most 4).  Output bytes
+ * are the same.  Takes effect when no stream exists (the pool is made with the
+ * first stream and ends with the last). */
 void se_gzs_set_threads(int n);
 
+/* How segments are compressed: raw deflate (tar.gz, zip), or each as one
+ * whole zstd frame / xz stream (tar.zst, tar.xz: concatenated, they are one
+ * valid file; libarchive writes them). */
+typedef enum se_gz_codec { SE_GZC_DEFLATE, SE_GZC_ZSTD, SE_GZC_XZ } se_gz_codec;
+
 /* A stream over spool_fd (an empty file open for writing and reading, owned by
- * the caller; the stream appends compressed segments to it) at deflate level
- * 0-9.  NULL when out of memory. */
-se_gzs *se_gzs_new(int spool_fd, int level);
+ * the caller; the stream appends compressed segments to it) in codec at level
+ * (deflate 0-9, else what libarchive's filter takes).  NULL when out of memory. */
+se_gzs *se_gzs_new(int spool_fd, se_gz_codec codec, int level);
 
 /* Starts part number part (0, 1, 2 ... in order); the bytes written from now on
  * belong to it.  Every part must get at least one byte before the next starts. */

@@ -2,6 +2,7 @@
 # Installs the Debian packages segexport needs to build and test, when they are
 # missing.  As root it runs apt-get; otherwise it names what to install.
 pkgs="build-essential pkg-config libjson-c-dev libarchive-dev zlib1g-dev libcmocka-dev libpcre2-dev
+      libzstd-dev liblzma-dev
       jq python3 libarchive-tools unzip zstd xz-utils lz4 bzip2 gzip parallel
       man-db groff-base time"
 missing=""

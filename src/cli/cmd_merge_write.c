@@ -15,9 +15,8 @@
  * - row by row (--format tar, tar.zst, tar.xz; a part longer than
  *   --rows-per-file; an archive the others cannot take, which this way also
  *   says what is wrong with it): every row is read and written again, re-cut
- *   into parts of --rows-per-file, compressed beside the reading (tar.gz and
- *   zip on gzspool's thread, tar.zst and tar.xz on their libraries' threads:
- *   se_batch_set_threads).
+ *   into parts of --rows-per-file, compressed beside the reading on
+ *   gzspool's threads (one per core).
  *
  * The first two keep the shards' parts as parts (each at most
  * --rows-per-file rows).  Their work runs on every core, one archive per
@@ -196,7 +195,7 @@ done:
 }
 
 /* The merged archives are compressed on every core (at least two, at most
- * eight): a merge's work is mostly compression (se_batch_set_threads). */
+ * eight): a merge's work is mostly compression. */
 static int compress_threads(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -378,7 +377,6 @@ void mg_write_batches(merge *m)
             mg_fail(m, SE_EC_WRITE, "Error writing profiles to output path: %s", err);
             break;
         }
-        se_batch_set_threads(m->batches[i], compress_threads());
         size_t n[2] = { 0, 0 }, parts[2] = { 0, 0 }; /* copied through, deflated here */
         for (size_t s = 0; s < m->nsh && !m->failed && !mg_cancelled(m); s++) {
             mg_scan *sc = copy ? pool_get(&pool, i * m->nsh + s) : NULL;

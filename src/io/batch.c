@@ -5,10 +5,10 @@
  * Why a spool: the manifest must come first in the archive but it lists every
  * part's size and CRC, which are known only once all rows are in.  The spool is
  * unlinked right after creation so a crash or kill never leaves it behind.
- * For tar.gz and zip the spool holds the rows already deflated, in
- * independent segments, by a background thread while the job runs
- * (gzspool.c); finish then only assembles (gzspool.c, zipspool.c).  The other
- * formats spool raw rows and compress in finish, through libarchive.
+ * For tar.gz, tar.zst, tar.xz and zip the spool holds the rows already
+ * compressed, in independent segments, by background threads while the job
+ * runs (gzspool.c); finish then only assembles (gzspool.c, zipspool.c).  Plain
+ * tar spools raw rows and writes them in finish, through libarchive.
  *
  * Reproducibility: entries carry fixed metadata (mode 0644, uid/gid 0, no
  * user/group names, mtime = the caller's mtime_s), gzip omits its timestamp,
@@ -71,7 +71,6 @@ struct se_batch {
     size_t nparts, cap_parts;
     uint64_t records;
 
-    int threads;             /* se_batch_set_threads: 0 = libarchive's own filters */
     int sealed;              /* the last part came compressed (se_batch_add_deflated): rows start a new one */
 
     char *tmp_path;          /* archive under its temporary name */
@@ -148,10 +147,16 @@ bool se_batch_id_valid(const char *s)
     return n == 32;
 }
 
-/* Formats whose rows are deflated while the job runs (gzspool.h). */
+/* Formats whose rows are compressed while the job runs (gzspool.h): all but
+ * plain tar. */
 static int streamed(se_format fmt)
 {
-    return fmt == SE_FMT_TAR_GZ || fmt == SE_FMT_ZIP;
+    return fmt != SE_FMT_TAR;
+}
+
+static se_gz_codec codec_of(se_format fmt)
+{
+    return fmt == SE_FMT_TAR_ZST ? SE_GZC_ZSTD : fmt == SE_FMT_TAR_XZ ? SE_GZC_XZ : SE_GZC_DEFLATE;
 }
 
 se_batch *se_batch_new(const char *dir, const se_batch_info *info, se_format fmt,
@@ -236,7 +241,7 @@ se_batch *se_batch_new(const char *dir, const se_batch_info *info, se_format fmt
         goto fail;
     }
     se_tmp_unlock();
-    if (streamed(fmt) && !(b->gz = se_gzs_new(b->spool_fd, b->level)))
+    if (streamed(fmt) && !(b->gz = se_gzs_new(b->spool_fd, codec_of(fmt), b->level)))
         goto nomem;
     free(spool);
     return b;
@@ -350,7 +355,7 @@ int se_batch_add_deflated(se_batch *b, const void *data, size_t clen, uint64_t b
 {
     char why[256];
 
-    if (b->finished || !b->gz || !clen || !bytes || !records || records > b->rows_per_file) {
+    if (b->finished || !b->gz || b->fmt == SE_FMT_TAR_ZST || b->fmt == SE_FMT_TAR_XZ || !clen || !bytes || !records || records > b->rows_per_file) {
         snprintf(err, errlen, "%s: %s", b->final_path,
                  b->finished ? "batch already finished" : "batch: not a compressed part it can take");
         return -1;
@@ -427,42 +432,14 @@ fail:
     return NULL;
 }
 
-/* Sets up format, filter and level; returns 0 or -1 (message in the archive). */
-static int setup_archive(const se_batch *b, struct archive *a)
+/* Sets up the plain tar format; returns 0 or -1 (message in the archive).
+ * (The compressed formats never come here: see write_gz.) */
+static int setup_archive(struct archive *a)
 {
-    char lvl[16];
-
-    snprintf(lvl, sizeof lvl, "%d", b->level);
-    /* (tar.gz and zip never come here: see write_gz.) */
     /* pax_restricted writes plain ustar headers unless an entry needs more. */
     if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK)
         return -1;
-    if ((b->fmt == SE_FMT_TAR_ZST || b->fmt == SE_FMT_TAR_XZ) && b->threads) {
-        char th[16];
-        snprintf(th, sizeof th, "%d", b->threads);
-        if ((b->fmt == SE_FMT_TAR_ZST ? archive_write_add_filter_zstd(a) : archive_write_add_filter_xz(a)) != ARCHIVE_OK ||
-            archive_write_set_filter_option(a, NULL, "threads", th) != ARCHIVE_OK)
-            return -1;
-        return archive_write_set_filter_option(a, NULL, "compression-level", lvl) != ARCHIVE_OK ? -1 : 0;
-    }
-    switch (b->fmt) {
-    case SE_FMT_TAR_GZ:
-        if (archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
-            archive_write_set_options(a, "gzip:!timestamp") != ARCHIVE_OK)
-            return -1;
-        break;
-    case SE_FMT_TAR_ZST:
-        if (archive_write_add_filter_zstd(a) != ARCHIVE_OK)
-            return -1;
-        break;
-    case SE_FMT_TAR_XZ:
-        if (archive_write_add_filter_xz(a) != ARCHIVE_OK)
-            return -1;
-        break;
-    default:
-        return archive_write_add_filter_none(a) != ARCHIVE_OK ? -1 : 0;
-    }
-    return archive_write_set_filter_option(a, NULL, "compression-level", lvl) != ARCHIVE_OK ? -1 : 0;
+    return archive_write_add_filter_none(a) != ARCHIVE_OK ? -1 : 0;
 }
 
 static struct archive_entry *make_entry(const se_batch *b, const char *name, uint64_t size)
@@ -531,7 +508,8 @@ out:
     return rc;
 }
 
-/* tar.gz, zip: the rows are compressed already (or being compressed): assemble. */
+/* tar.gz, tar.zst, tar.xz, zip: the rows are compressed already (or being
+ * compressed): assemble. */
 static int write_gz(se_batch *b, int fd, const char *mtext, char *err, size_t errlen)
 {
     se_gz_part *gp = calloc(b->nparts ? b->nparts : 1, sizeof *gp);
@@ -556,11 +534,6 @@ static int write_gz(se_batch *b, int fd, const char *mtext, char *err, size_t er
         snprintf(err, errlen, "%s: %s", spool_failed ? b->dir : b->tmp_path, why);
     free(gp);
     return rc;
-}
-
-void se_batch_set_threads(se_batch *b, int threads)
-{
-    b->threads = threads < 1 ? 1 : threads;
 }
 
 int se_batch_finish(se_batch *b, char *err, size_t errlen)
@@ -610,7 +583,7 @@ int se_batch_finish(se_batch *b, char *err, size_t errlen)
         goto nomem;
     /* No padding to a full block: smaller output and no trailing zero blocks
      * that depend on libarchive's block size. */
-    if (setup_archive(b, a) != 0 || archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
+    if (setup_archive(a) != 0 || archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
         archive_write_open_fd(a, fd) != ARCHIVE_OK)
         goto arcerr;
     if (write_entry(b, a, "manifest.json", mtext, 0, strlen(mtext), &ioerr) != 0)

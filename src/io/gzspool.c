@@ -1,18 +1,25 @@
-/* tar.gz batches compressed off the critical path (see gzspool.h).
+/* Batches compressed off the critical path (see gzspool.h).
  *
- * One process-wide pool: a compression thread, a FIFO of filled buffers and a
- * free list of SE_GZ_INFLIGHT spare buffers.  It is created with the first
- * stream and ends with the last (so a fork() between jobs finds no thread to
- * lose).  A stream always owns exactly one buffer: submitting swaps its full
- * buffer for a free one, so the number of buffers never changes.
+ * One process-wide pool: compression threads, a FIFO of filled buffers and a
+ * free list of spare buffers.  It is created with the first stream and ends
+ * with the last (so a fork() between jobs finds no thread to lose).  A stream
+ * always owns exactly one buffer: submitting swaps its full buffer for a free
+ * one, so the number of buffers never changes.
  *
- * The thread only touches a stream's worker-side fields (comp, ncomp, werr) and
- * its spool fd while the stream has segments in flight; the caller reads them
- * after waiting for inflight == 0 under the pool's mutex. */
+ * Several threads compress different buffers at once, each into its own
+ * memory; a stream's buffers carry sequence numbers and reach its spool in
+ * that order (a thread whose buffer is done waits for its turn), so the spool
+ * is the same with any number of threads.  The queue is FIFO, so the buffer
+ * a thread waits for is always already being compressed by another.
+ *
+ * A thread touches a stream's worker-side fields (comp, ncomp) and its spool
+ * fd only on its turn (written == seq, handed over under the pool's mutex);
+ * the caller reads them after waiting for inflight == 0 under the mutex. */
 #include "gzspool.h"
 #include "fsutil.h"
 
 #include <errno.h>
+#include <lzma.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -21,13 +28,17 @@
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <zstd.h>
+#include <zstd_errors.h>
 
 #define OUT_BUF (256u << 10)
+#define MAX_THREADS 4
 
 typedef struct gzbuf gzbuf;
 struct gzbuf {
     gzbuf *next;
     se_gzs *owner;
+    uint64_t seq;         /* the owner's submission number */
     char *data;           /* SE_GZ_SEG bytes */
     size_t len;
     size_t first_part;    /* part of the first segment */
@@ -35,27 +46,46 @@ struct gzbuf {
     size_t nends, cap_ends;
 };
 
+/* Growable memory a worker compresses one buffer into. */
+typedef struct membuf {
+    unsigned char *p;
+    size_t len, cap;
+} membuf;
+
+/* One compressor: a thread's, or the callers' (inline mode, under mu). */
+typedef struct worker {
+    z_stream z;
+    int zlevel;               /* -1: z not initialized */
+    unsigned char *zout;      /* OUT_BUF */
+    ZSTD_CCtx *zc;            /* NULL until the first zstd segment */
+    membuf ztmp;              /* zstd's output bound */
+    lzma_stream xs;
+    membuf out;
+    struct pool *pl;
+    pthread_t th;
+} worker;
+
 typedef struct pool pool;
 struct pool {
     pthread_mutex_t mu;
     pthread_cond_t work, done;
-    pthread_t th;
-    bool threaded, stop;
+    int nth;                  /* threads running; 0: inline */
+    bool stop;
     int refs;
     gzbuf *head, *tail;       /* queued, oldest first */
     gzbuf *free_;             /* spare buffers (all of them once no stream is left) */
-    /* the compressor's deflate state (thread, or callers in inline mode under mu) */
-    z_stream z;
-    int zlevel;               /* -1: z not initialized */
-    unsigned char *out;
+    worker w[MAX_THREADS];    /* w[0] is the inline one when nth == 0 */
 };
 
 struct se_gzs {
     struct pool *pl;
     int fd, level;
+    se_gz_codec codec;
     gzbuf *cur;
     size_t part;              /* current part */
     bool have_part;
+    uint64_t next_seq;        /* caller side */
+    uint64_t written;         /* under pool.mu: buffers in the spool (or dropped) */
     size_t inflight;          /* under pool.mu */
     bool discard;             /* under pool.mu: free() wants the rest dropped */
     /* worker side */
@@ -66,13 +96,21 @@ struct se_gzs {
 
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static pool *the_pool;
-static int want_threads = 1;
+static int want_threads = -1; /* -1: one per core (at most MAX_THREADS) */
 
 void se_gzs_set_threads(int n)
 {
     pthread_mutex_lock(&pool_mu);
-    want_threads = n > 0 ? 1 : 0;
+    want_threads = n < 0 ? -1 : n > MAX_THREADS ? MAX_THREADS : n;
     pthread_mutex_unlock(&pool_mu);
+}
+
+static int threads_wanted(void)
+{
+    if (want_threads >= 0)
+        return want_threads;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int)n;
 }
 
 static gzbuf *buf_new(void)
@@ -94,7 +132,7 @@ static void buf_free(gzbuf *b)
     }
 }
 
-/* ---- the compressor ---- */
+/* ---- the compressors ---- */
 
 static int put_comp(se_gzs *s, size_t part, uint64_t n)
 {
@@ -115,11 +153,30 @@ static int put_comp(se_gzs *s, size_t part, uint64_t n)
     return 0;
 }
 
+/* Where compressed bytes go: 0, or an errno. */
+typedef int (*sink_fn)(void *ud, const unsigned char *p, size_t n);
+
+static int to_mem(void *ud, const unsigned char *p, size_t n)
+{
+    membuf *m = ud;
+    if (n > m->cap - m->len) {
+        size_t cap = m->cap ? m->cap : OUT_BUF;
+        while (cap - m->len < n)
+            cap *= 2;
+        unsigned char *q = realloc(m->p, cap);
+        if (!q)
+            return ENOMEM;
+        m->p = q;
+        m->cap = cap;
+    }
+    memcpy(m->p + m->len, p, n);
+    m->len += n;
+    return 0;
+}
+
 /* Deflates data[0..n) as one independent raw-deflate segment ending on a byte
  * boundary (Z_SYNC_FLUSH) or, with last, the end of the stream (Z_FINISH), and
  * hands the output to sink.  0, or an errno. */
-typedef int (*sink_fn)(void *ud, const unsigned char *p, size_t n);
-
 static int deflate_seg(z_stream *z, int *zlevel, int level, unsigned char *out, size_t outlen,
                        const void *data, size_t n, int last, sink_fn sink, void *ud)
 {
@@ -161,42 +218,159 @@ static int deflate_seg(z_stream *z, int *zlevel, int level, unsigned char *out, 
     return 0;
 }
 
-typedef struct spool_sink {
-    se_gzs *s;
-    size_t part;
-} spool_sink;
-
-static int to_spool(void *ud, const unsigned char *p, size_t n)
+/* data[0..n) as one whole zstd frame (content size and checksum in it) or
+ * one whole xz stream (CRC64), in a context kept from segment to segment.
+ * Concatenated, they are one valid .zst / .xz file (zstd, xz, GNU tar,
+ * bsdtar, Python read them).  The output depends only on the bytes and the
+ * level: zstd sizes its tables by the known input size, and xz's dictionary
+ * is the preset's or, for less input, the smallest power of two that holds
+ * it (a larger one could find nothing more) - so a small segment costs
+ * little to start.  0, or an errno. */
+static int zstd_seg(ZSTD_CCtx **cc, int level, const void *data, size_t n, sink_fn sink, void *ud,
+                    membuf *tmp)
 {
-    spool_sink *k = ud;
-    if (se_write_all(k->s->fd, (const char *)p, n) != 0)
-        return errno ? errno : EIO;
-    return put_comp(k->s, k->part, n);
+    if (!*cc && !(*cc = ZSTD_createCCtx()))
+        return ENOMEM;
+    ZSTD_CCtx_reset(*cc, ZSTD_reset_session_and_parameters);
+    if (ZSTD_isError(ZSTD_CCtx_setParameter(*cc, ZSTD_c_compressionLevel, level)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(*cc, ZSTD_c_checksumFlag, 1)))
+        return EINVAL;
+    size_t bound = ZSTD_compressBound(n);
+    if (bound > tmp->cap) {
+        unsigned char *q = realloc(tmp->p, bound);
+        if (!q)
+            return ENOMEM;
+        tmp->p = q;
+        tmp->cap = bound;
+    }
+    size_t got = ZSTD_compress2(*cc, tmp->p, tmp->cap, data, n);
+    if (ZSTD_isError(got))
+        return ZSTD_getErrorCode(got) == ZSTD_error_memory_allocation ? ENOMEM : EINVAL;
+    return sink(ud, tmp->p, got);
 }
 
-/* Compresses every segment of b into its owner's spool (worker side; the
- * caller stores a nonzero result in werr under the mutex). */
-static int compress_buf(pool *pl, gzbuf *b)
+static int xz_seg(lzma_stream *xs, int level, const void *data, size_t n, sink_fn sink, void *ud,
+                  unsigned char *out, size_t outlen)
+{
+    lzma_options_lzma opt;
+    if (lzma_lzma_preset(&opt, (uint32_t)level))
+        return EINVAL;
+    uint32_t dict = LZMA_DICT_SIZE_MIN;
+    while (dict < n && dict < opt.dict_size)
+        dict *= 2;
+    if (dict < opt.dict_size)
+        opt.dict_size = dict;
+    lzma_filter f[2] = { { LZMA_FILTER_LZMA2, &opt }, { LZMA_VLI_UNKNOWN, NULL } };
+    lzma_ret r = lzma_stream_encoder(xs, f, LZMA_CHECK_CRC64);
+    if (r != LZMA_OK)
+        return r == LZMA_MEM_ERROR ? ENOMEM : EINVAL;
+    xs->next_in = data;
+    xs->avail_in = n;
+    do {
+        xs->next_out = out;
+        xs->avail_out = outlen;
+        r = lzma_code(xs, LZMA_FINISH);
+        if (r != LZMA_OK && r != LZMA_STREAM_END)
+            return r == LZMA_MEM_ERROR ? ENOMEM : EINVAL;
+        size_t got = outlen - xs->avail_out;
+        if (got) {
+            int e = sink(ud, out, got);
+            if (e)
+                return e;
+        }
+    } while (r != LZMA_STREAM_END);
+    return 0;
+}
+
+/* One segment in the stream's codec. */
+static int comp_seg(worker *w, const se_gzs *s, const void *data, size_t n, int last,
+                    sink_fn sink, void *ud)
+{
+    if (s->codec == SE_GZC_ZSTD)
+        return zstd_seg(&w->zc, s->level, data, n, sink, ud, &w->ztmp);
+    if (s->codec == SE_GZC_XZ)
+        return xz_seg(&w->xs, s->level, data, n, sink, ud, w->zout, OUT_BUF);
+    return deflate_seg(&w->z, &w->zlevel, s->level, w->zout, OUT_BUF, data, n, last, sink, ud);
+}
+
+/* Compresses every segment of b into w->out, noting each part's share in
+ * parts[] (compressed bytes of segment i's part) .  0, or an errno. */
+static int compress_buf(worker *w, gzbuf *b)
 {
     se_gzs *s = b->owner;
     size_t start = 0;
     int e = 0;
 
+    w->out.len = 0;
     for (size_t i = 0; i <= b->nends && !e; i++) {
         size_t end = i < b->nends ? b->ends[i] : b->len;
         if (end > start) {
-            spool_sink k = { s, b->first_part + i };
-            e = deflate_seg(&pl->z, &pl->zlevel, s->level, pl->out, OUT_BUF, b->data + start,
-                            end - start, 0, to_spool, &k);
+            size_t before = w->out.len;
+            e = comp_seg(w, s, b->data + start, end - start, 0, to_mem, &w->out);
+            /* the segment's compressed size, in place of its end (read back by spool_buf) */
+            if (!e && i < b->nends)
+                b->ends[i] = w->out.len - before;
+            else if (!e)
+                b->len = w->out.len - before;
+        } else if (i < b->nends) {
+            b->ends[i] = 0;
+        } else {
+            b->len = 0;
         }
         start = end;
     }
     return e;
 }
 
+/* Appends w->out, compressed from b, to the stream's spool (its turn). */
+static int spool_buf(worker *w, gzbuf *b)
+{
+    se_gzs *s = b->owner;
+    if (w->out.len && se_write_all(s->fd, (const char *)w->out.p, w->out.len) != 0)
+        return errno ? errno : EIO;
+    for (size_t i = 0; i <= b->nends; i++) {
+        uint64_t n = i < b->nends ? b->ends[i] : b->len;
+        int e = n ? put_comp(s, b->first_part + i, n) : 0;
+        if (e)
+            return e;
+    }
+    return 0;
+}
+
+/* Compresses b and puts it in its stream's spool in order; mu held on entry
+ * and exit, released while compressing and writing. */
+static void process(pool *pl, worker *w, gzbuf *b)
+{
+    se_gzs *s = b->owner;
+    /* After an error the stream's later segments are dropped. */
+    bool skip = s->discard || s->werr;
+    int e = 0;
+
+    if (!skip) {
+        if (pl->nth)
+            pthread_mutex_unlock(&pl->mu);
+        e = compress_buf(w, b);
+        if (pl->nth)
+            pthread_mutex_lock(&pl->mu);
+    }
+    while (s->written != b->seq)
+        pthread_cond_wait(&pl->done, &pl->mu);
+    if (!e && !skip && !s->discard && !s->werr) {
+        if (pl->nth)
+            pthread_mutex_unlock(&pl->mu);
+        e = spool_buf(w, b);
+        if (pl->nth)
+            pthread_mutex_lock(&pl->mu);
+    }
+    if (e && !s->werr)
+        s->werr = e;
+    s->written++;
+}
+
 static void *compressor(void *arg)
 {
-    pool *pl = arg;
+    worker *w = arg;
+    pool *pl = w->pl;
 
     pthread_mutex_lock(&pl->mu);
     for (;;) {
@@ -208,15 +382,7 @@ static void *compressor(void *arg)
         pl->head = b->next;
         if (!pl->head)
             pl->tail = NULL;
-        /* After an error the stream's later segments are dropped. */
-        bool skip = b->owner->discard || b->owner->werr;
-        int e = 0;
-        pthread_mutex_unlock(&pl->mu);
-        if (!skip)
-            e = compress_buf(pl, b);
-        pthread_mutex_lock(&pl->mu);
-        if (e)
-            b->owner->werr = e;
+        process(pl, w, b);
         b->owner->inflight--;
         b->owner = NULL;
         b->next = pl->free_;
@@ -231,12 +397,13 @@ static void *compressor(void *arg)
 
 static void pool_destroy(pool *pl)
 {
-    if (pl->threaded) {
+    if (pl->nth) {
         pthread_mutex_lock(&pl->mu);
         pl->stop = true;
         pthread_cond_broadcast(&pl->work);
         pthread_mutex_unlock(&pl->mu);
-        pthread_join(pl->th, NULL);
+        for (int i = 0; i < pl->nth; i++)
+            pthread_join(pl->w[i].th, NULL);
     }
     /* Buffers move between streams and the pool; with no stream left, every
      * spare is on the free list. */
@@ -245,9 +412,15 @@ static void pool_destroy(pool *pl)
         pl->free_ = b->next;
         buf_free(b);
     }
-    if (pl->zlevel != -1)
-        deflateEnd(&pl->z);
-    free(pl->out);
+    for (int i = 0; i < MAX_THREADS; i++) {
+        if (pl->w[i].zlevel != -1)
+            deflateEnd(&pl->w[i].z);
+        free(pl->w[i].zout);
+        free(pl->w[i].out.p);
+        ZSTD_freeCCtx(pl->w[i].zc);
+        free(pl->w[i].ztmp.p);
+        lzma_end(&pl->w[i].xs);
+    }
     pthread_mutex_destroy(&pl->mu);
     pthread_cond_destroy(&pl->work);
     pthread_cond_destroy(&pl->done);
@@ -258,38 +431,45 @@ static void pool_destroy(pool *pl)
 static pool *pool_create(void)
 {
     pool *pl = calloc(1, sizeof *pl);
+    int want = threads_wanted(), nw = want ? want : 1;
 
     if (!pl)
         return NULL;
     pthread_mutex_init(&pl->mu, NULL);
     pthread_cond_init(&pl->work, NULL);
     pthread_cond_init(&pl->done, NULL);
-    pl->zlevel = -1;
-    pl->out = malloc(OUT_BUF);
-    size_t n = 0;
-    for (; n < SE_GZ_INFLIGHT; n++) {
+    for (int i = 0; i < MAX_THREADS; i++) {
+        pl->w[i].zlevel = -1;
+        pl->w[i].pl = pl;
+        pl->w[i].xs = (lzma_stream)LZMA_STREAM_INIT;
+    }
+    bool ok = true;
+    for (int i = 0; i < nw; i++)
+        ok = ok && (pl->w[i].zout = malloc(OUT_BUF)) != NULL;
+    /* Two spare buffers for each thread: one being compressed, one queued. */
+    size_t n = 0, spare = SE_GZ_INFLIGHT + 2 * (size_t)(nw - 1);
+    for (; ok && n < spare; n++) {
         gzbuf *b = buf_new();
         if (!b)
             break;
         b->next = pl->free_;
         pl->free_ = b;
     }
-    if (!pl->out || n < SE_GZ_INFLIGHT) {
+    if (!ok || n < spare) {
         pool_destroy(pl);
         return NULL;
     }
-    if (want_threads) {
-        /* The thread takes no signal: they stay with the threads that wait for them. */
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        pl->threaded = pthread_create(&pl->th, NULL, compressor, pl) == 0;
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-    }
+    /* The threads take no signal: they stay with the threads that wait for them. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    while (pl->nth < want && pthread_create(&pl->w[pl->nth].th, NULL, compressor, &pl->w[pl->nth]) == 0)
+        pl->nth++;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     return pl;
 }
 
-/* Hands s's buffer to the compressor (or, inline, compresses it) and gives s
+/* Hands s's buffer to the compressors (or, inline, compresses it) and gives s
  * an empty one. */
 static void submit(se_gzs *s)
 {
@@ -297,8 +477,9 @@ static void submit(se_gzs *s)
     gzbuf *b = s->cur;
 
     b->owner = s;
+    b->seq = s->next_seq++;
     pthread_mutex_lock(&pl->mu);
-    if (pl->threaded) {
+    if (pl->nth) {
         s->inflight++;
         b->next = NULL;
         if (pl->tail)
@@ -312,9 +493,8 @@ static void submit(se_gzs *s)
         s->cur = pl->free_;
         pl->free_ = s->cur->next;
     } else {
-        /* Inline: compress here (under the mutex: the deflate state is shared). */
-        if (!s->discard && !s->werr)
-            s->werr = compress_buf(pl, b);
+        /* Inline: compress here, under the mutex (w[0] is shared). */
+        process(pl, &pl->w[0], b);
         b->owner = NULL;
     }
     pthread_mutex_unlock(&pl->mu);
@@ -347,14 +527,17 @@ static int werr_now(se_gzs *s)
     return e;
 }
 
-se_gzs *se_gzs_new(int spool_fd, int level)
+se_gzs *se_gzs_new(int spool_fd, se_gz_codec codec, int level)
 {
     se_gzs *s = calloc(1, sizeof *s);
 
     if (!s)
         return NULL;
     s->fd = spool_fd;
-    s->level = level < 0 || level > 9 ? Z_DEFAULT_COMPRESSION : level;
+    s->codec = codec;
+    s->level = level;
+    if (codec == SE_GZC_DEFLATE && (level < 0 || level > 9))
+        s->level = Z_DEFAULT_COMPRESSION;
     if (!(s->cur = buf_new())) {
         free(s);
         return NULL;
@@ -453,6 +636,8 @@ int se_gzs_put_deflated(se_gzs *s, size_t part, const void *p, size_t n, char *e
 {
     int e;
 
+    if (s->codec != SE_GZC_DEFLATE)
+        return fail(err, errlen, EINVAL);
     /* The spool is appended in order: what is queued goes first. */
     if (s->cur->len)
         submit(s);
@@ -622,6 +807,10 @@ int se_gzs_write_archive(se_gzs *s, int out_fd, const char *mtext, size_t mlen,
     uLong crc = crc32(0L, Z_NULL, 0);
     uint64_t total = 0, spool_off = 0;
     char name[32];
+    bool gz = s->codec == SE_GZC_DEFLATE;
+    ZSTD_CCtx *zc = NULL;
+    membuf ztmp = { NULL, 0, 0 };
+    lzma_stream xs = LZMA_STREAM_INIT;
 
     *spool_failed = 0;
     memset(&z, 0, sizeof z);
@@ -631,9 +820,10 @@ int se_gzs_write_archive(se_gzs *s, int out_fd, const char *mtext, size_t mlen,
         *spool_failed = 1;
         goto out;
     }
-    /* gzip header: no name, no time; XFL as gzip(1) and libarchive set it. */
+    /* gzip header: no name, no time; XFL as gzip(1) and libarchive set it.
+     * (zstd and xz: frames only, each one whole.) */
     hdr[8] = s->level == 9 ? 2 : s->level == 1 ? 4 : 0;
-    if (se_write_all(out_fd, (const char *)hdr, sizeof hdr) != 0)
+    if (gz && se_write_all(out_fd, (const char *)hdr, sizeof hdr) != 0)
         goto ioerr;
 
     se_tar_header(h, "manifest.json", mlen, mtime_s);
@@ -649,7 +839,13 @@ int se_gzs_write_archive(se_gzs *s, int out_fd, const char *mtext, size_t mlen,
             goto nomem;
         }
         /* The glue segment. */
-        if ((e = deflate_seg(&z, &zlevel, s->level, zout, OUT_BUF, g.p, g.len, i == nparts, to_out, &o)) != 0)
+        if (gz)
+            e = deflate_seg(&z, &zlevel, s->level, zout, OUT_BUF, g.p, g.len, i == nparts, to_out, &o);
+        else if (s->codec == SE_GZC_ZSTD)
+            e = zstd_seg(&zc, s->level, g.p, g.len, to_out, &o, &ztmp);
+        else
+            e = xz_seg(&xs, s->level, g.p, g.len, to_out, &o, zout, OUT_BUF);
+        if (e)
             goto zerr;
         crc = crc32(crc, g.p, (uInt)g.len);
         total += g.len;
@@ -669,7 +865,7 @@ int se_gzs_write_archive(se_gzs *s, int out_fd, const char *mtext, size_t mlen,
         trailer[i] = (unsigned char)(crc >> (8 * i));
         trailer[4 + i] = (unsigned char)(total >> (8 * i));
     }
-    if (se_write_all(out_fd, (const char *)trailer, sizeof trailer) != 0)
+    if (gz && se_write_all(out_fd, (const char *)trailer, sizeof trailer) != 0)
         goto ioerr;
     rc = 0;
     goto out;
@@ -685,6 +881,9 @@ nomem:
 out:
     if (zlevel != -1)
         deflateEnd(&z);
+    ZSTD_freeCCtx(zc);
+    free(ztmp.p);
+    lzma_end(&xs);
     free(g.p);
     free(zout);
     return rc;

@@ -198,33 +198,125 @@ static void test_tar_header(void **state)
     }
 }
 
-/* tar.gz == gzip(libarchive's tar), and the same bytes with and without the thread. */
+/* tar.gz == gzip(libarchive's tar), and the same bytes with 0, 1, 2 and 4
+ * compression threads. */
 static void check_case(const char *dir, int level, uint64_t rpf, unsigned nrows)
 {
-    char sub[64];
+    static const int nth[] = { 1, 0, 2, 4 };
+    char sub[64], *g[4];
+    blob a[4];
     snprintf(sub, sizeof sub, "tar-%d-%llu-%u", level, (unsigned long long)rpf, nrows);
     char *tp = build(dir, sub, SE_FMT_TAR, -1, rpf, nrows);
-    se_gzs_set_threads(1);
-    snprintf(sub, sizeof sub, "gz1-%d-%llu-%u", level, (unsigned long long)rpf, nrows);
-    char *g1 = build(dir, sub, SE_FMT_TAR_GZ, level, rpf, nrows);
-    se_gzs_set_threads(0);
-    snprintf(sub, sizeof sub, "gz0-%d-%llu-%u", level, (unsigned long long)rpf, nrows);
-    char *g0 = build(dir, sub, SE_FMT_TAR_GZ, level, rpf, nrows);
+    for (int k = 0; k < 4; k++) {
+        se_gzs_set_threads(nth[k]);
+        snprintf(sub, sizeof sub, "gz%d-%d-%llu-%u", nth[k], level, (unsigned long long)rpf, nrows);
+        g[k] = build(dir, sub, SE_FMT_TAR_GZ, level, rpf, nrows);
+        a[k] = slurp(g[k]);
+    }
     se_gzs_set_threads(1);
 
-    blob t = slurp(tp), a = slurp(g1), b = slurp(g0);
-    assert_int_equal(a.n, b.n);
-    assert_memory_equal(a.p, b.p, a.n);
+    blob t = slurp(tp);
+    for (int k = 1; k < 4; k++) {
+        assert_int_equal(a[0].n, a[k].n);
+        assert_memory_equal(a[0].p, a[k].p, a[0].n);
+    }
     /* The gzip header: no name, no time, XFL as libarchive/gzip(1). */
-    assert_int_equal(a.p[0], 0x1f);
-    assert_int_equal(a.p[1], 0x8b);
-    assert_int_equal(a.p[3], 0);
-    assert_int_equal(a.p[8], level == 9 ? 2 : level == 1 ? 4 : 0);
-    blob u = gunzip(a);
+    assert_int_equal(a[0].p[0], 0x1f);
+    assert_int_equal(a[0].p[1], 0x8b);
+    assert_int_equal(a[0].p[3], 0);
+    assert_int_equal(a[0].p[8], level == 9 ? 2 : level == 1 ? 4 : 0);
+    blob u = gunzip(a[0]);
     assert_int_equal(u.n, t.n);
     assert_memory_equal(u.p, t.p, t.n);
-    free(t.p); free(a.p); free(b.p); free(u.p);
-    free(tp); free(g1); free(g0);
+    free(t.p); free(u.p); free(tp);
+    for (int k = 0; k < 4; k++) {
+        free(a[k].p);
+        free(g[k]);
+    }
+}
+
+/* The whole decompressed stream of a compressed file, by libarchive's
+ * filters (every zstd frame / xz stream in turn, checks included). */
+static blob decompress(blob in)
+{
+    blob out = { NULL, 0 };
+    size_t cap = 1 << 16;
+    struct archive *a = archive_read_new();
+    struct archive_entry *e;
+    assert_non_null(a);
+    assert_int_equal(archive_read_support_filter_all(a), ARCHIVE_OK);
+    assert_int_equal(archive_read_support_format_raw(a), ARCHIVE_OK);
+    assert_int_equal(archive_read_open_memory(a, in.p, in.n), ARCHIVE_OK);
+    assert_int_equal(archive_read_next_header(a, &e), ARCHIVE_OK);
+    assert_true(archive_filter_count(a) == 2); /* the codec's filter and "none" */
+    out.p = malloc(cap);
+    for (;;) {
+        if (out.n == cap) {
+            cap *= 2;
+            out.p = realloc(out.p, cap);
+        }
+        assert_non_null(out.p);
+        la_ssize_t r = archive_read_data(a, out.p + out.n, cap - out.n);
+        assert_true(r >= 0);
+        if (r == 0)
+            break;
+        out.n += (size_t)r;
+    }
+    archive_read_free(a);
+    return out;
+}
+
+static int have(const char *cmd);
+static blob members(blob in, int fmt_zip, int seekable);
+
+/* tar.zst / tar.xz: concatenated frames that decompress to exactly
+ * libarchive's tar, the same bytes with 0, 1 and 2 threads, read by the
+ * zstd / xz and GNU tar commands too. */
+static void frame_case(const char *dir, se_format fmt, int level, uint64_t rpf, unsigned nrows)
+{
+    static const int nth[] = { 1, 0, 2 };
+    const char *ext = se_format_ext(fmt), *tool = fmt == SE_FMT_TAR_ZST ? "zstd" : "xz";
+    char sub[64], *g[3];
+    blob a[3];
+    snprintf(sub, sizeof sub, "tar-%s-%llu-%u", ext, (unsigned long long)rpf, nrows);
+    char *tp = build(dir, sub, SE_FMT_TAR, -1, rpf, nrows);
+    for (int k = 0; k < 3; k++) {
+        se_gzs_set_threads(nth[k]);
+        snprintf(sub, sizeof sub, "%s%d-%d-%llu-%u", ext, nth[k], level, (unsigned long long)rpf, nrows);
+        g[k] = build(dir, sub, fmt, level, rpf, nrows);
+        a[k] = slurp(g[k]);
+    }
+    se_gzs_set_threads(1);
+    blob t = slurp(tp);
+    for (int k = 1; k < 3; k++) {
+        assert_int_equal(a[0].n, a[k].n);
+        assert_memory_equal(a[0].p, a[k].p, a[0].n);
+    }
+    /* the format's magic: zstd frame, xz stream */
+    if (fmt == SE_FMT_TAR_ZST)
+        assert_memory_equal(a[0].p, "\x28\xb5\x2f\xfd", 4);
+    else
+        assert_memory_equal(a[0].p, "\xfd" "7zXZ", 5);
+    blob u = decompress(a[0]);
+    assert_int_equal(u.n, t.n);
+    assert_memory_equal(u.p, t.p, t.n);
+    blob mt = members(t, 0, 0), ma = members(a[0], 0, 0);
+    assert_int_equal(ma.n, mt.n);
+    assert_memory_equal(ma.p, mt.p, mt.n);
+    char cmd[1400];
+    if (have(tool)) {
+        snprintf(cmd, sizeof cmd, "%s -dc '%s' | cmp -s - '%s'", tool, g[0], tp);
+        assert_int_equal(system(cmd), 0);
+    }
+    if (have("tar") && fmt == SE_FMT_TAR_XZ) {
+        snprintf(cmd, sizeof cmd, "tar -xJOf '%s' >/dev/null", g[0]);
+        assert_int_equal(system(cmd), 0);
+    }
+    free(t.p); free(u.p); free(mt.p); free(ma.p); free(tp);
+    for (int k = 0; k < 3; k++) {
+        free(a[k].p);
+        free(g[k]);
+    }
 }
 
 static void test_same_as_libarchive_tar(void **state)
@@ -236,6 +328,18 @@ static void test_same_as_libarchive_tar(void **state)
     check_case(dir, 1, 3, 200);        /* rows over a segment, parts across buffers */
     check_case(dir, 9, 1000, 300);
     check_case(dir, 0, 50, 120);       /* stored blocks */
+}
+
+static void test_zstd_xz(void **state)
+{
+    const char *dir = *state;
+    frame_case(dir, SE_FMT_TAR_ZST, -1, 1000000, 0); /* manifest only */
+    frame_case(dir, SE_FMT_TAR_ZST, -1, 1, 40);      /* a part (and frame) per row */
+    frame_case(dir, SE_FMT_TAR_ZST, 1, 3, 200);      /* rows over a segment */
+    frame_case(dir, SE_FMT_TAR_ZST, 19, 50, 30);
+    frame_case(dir, SE_FMT_TAR_XZ, -1, 1000000, 0);
+    frame_case(dir, SE_FMT_TAR_XZ, -1, 1, 40);
+    frame_case(dir, SE_FMT_TAR_XZ, 0, 3, 100);       /* rows over a segment */
 }
 
 /* Several batches filled in turn share the pool; each archive equals the one
@@ -304,7 +408,7 @@ static void spool_error(const char *dir, int threads, int many)
     fd = open(path, O_RDONLY);
     assert_true(fd >= 0);
     se_gzs_set_threads(threads);
-    se_gzs *s = se_gzs_new(fd, 6);
+    se_gzs *s = se_gzs_new(fd, SE_GZC_DEFLATE, 6);
     assert_non_null(s);
     assert_int_equal(se_gzs_part(s, 0, err, sizeof err), 0);
     int failed = 0;
@@ -437,6 +541,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_same_as_libarchive_tar, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_interleaved_batches, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_zip, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_zstd_xz, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_spool_error, setup_dir, teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
