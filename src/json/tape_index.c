@@ -226,8 +226,10 @@ static ALWAYS_INLINE bool stops(const unsigned char *s, size_t len, uint64_t *st
         str_carry = (uint64_t)((int64_t)inside >> 63);
         *stop = (quote & ~inside) | (b.bslash & inside);
         if (tail) {
+            /* (A UTF-8 sequence cut by the text's end owes bytes of this
+             * block's blank padding, refused above.) */
             *stop |= (uint64_t)1 << (len - at);
-            return !utf_carry;
+            return true;
         }
         stop++;
         at += 64;
