@@ -79,6 +79,25 @@ enum { SE_TAPE_RESERVE_MAX = 1 << 16 };
  * SE_TAPE_NOMEM.  The tape points into s: s must outlive its use. */
 int se_tape_parse(se_tape *tp, const char *s, size_t len);
 
+/* How se_tape_parse reads a text (docs/record-path.md, "Parser speed").
+ * AVX2, SSE2 and SCALAR: a first stage finds where each string ends, 64
+ * bytes at a time, checking UTF-8 and NUL bytes as it goes, with AVX2, SSE2
+ * or a byte loop; the grammar then writes the tape taking string ends from
+ * it.  A text the first stage refuses (a NUL, bad UTF-8) is parsed byte by
+ * byte to name the reason.  REF: byte by byte only (strings scanned 16 bytes
+ * at a time).  AUTO, the default: AVX2 when the CPU has it (chosen at the
+ * first parse), else REF.  Every path writes the same tape and the same
+ * verdict, reason and offset for every text; texts of 64 KiB or more are
+ * always parsed byte by byte. */
+typedef enum {
+    SE_TAPE_PATH_AUTO = 0, SE_TAPE_PATH_AVX2, SE_TAPE_PATH_SSE2, SE_TAPE_PATH_SCALAR,
+    SE_TAPE_PATH_REF
+} se_tape_path;
+
+/* For tests and benchmarks: parse every later text (in every thread) by path
+ * p.  0, or -1 when this machine or build lacks it (nothing changed). */
+int se_tape_set_path(se_tape_path p);
+
 /* ---- reading ------------------------------------------------------------ */
 
 static inline const se_tok *se_tape_tok(const se_tape *tp, uint32_t i) { return &tp->t[i]; }

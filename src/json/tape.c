@@ -10,6 +10,8 @@
 
 #include "jsonscan.h"
 #include "tapehex.h"
+#include "tape_index.h"
+#include "tape_num.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -229,79 +231,6 @@ static const unsigned char *string_slow(se_tape *tp, const unsigned char *s,
     }
 }
 
-/* Is the integer text s[0..n) (optional '-', digits) outside
- * [INT64_MIN, UINT64_MAX]?  Leading zeros count, as in jsonscan.c. */
-static bool int_out_of_range(const unsigned char *s, size_t n)
-{
-    static const char umax[] = "18446744073709551615";
-    static const char imin[] = "9223372036854775808";
-    bool neg = n > 0 && s[0] == '-';
-    const unsigned char *d = neg ? s + 1 : s;
-    size_t nd = neg ? n - 1 : n;
-    const char *lim = neg ? imin : umax;
-    size_t nl = neg ? sizeof imin - 1 : sizeof umax - 1;
-    if (nd != nl)
-        return nd > nl;
-    return memcmp(d, lim, nl) > 0;
-}
-
-/* Whether s[0..n) is what strtod reads whole: -?(D+(.D*)?|.D+)([eE][+-]?D+)? */
-static bool double_ok(const unsigned char *s, size_t n)
-{
-    size_t i = 0, d = 0;
-    if (i < n && s[i] == '-')
-        i++;
-    while (i < n && is_digit(s[i]))
-        i++, d++;
-    if (i < n && s[i] == '.') {
-        i++;
-        while (i < n && is_digit(s[i]))
-            i++, d++;
-    }
-    if (d == 0)
-        return false;
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        if (i < n && (s[i] == '+' || s[i] == '-'))
-            i++;
-        size_t e = 0;
-        while (i < n && is_digit(s[i]))
-            i++, e++;
-        if (e == 0)
-            return false;
-    }
-    return i == n;
-}
-
-/* Whether s[0..n) is an RFC 8259 number: -?(0|[1-9]D*)(.D+)?([eE][+-]?D+)? */
-static bool rfc_number(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    if (i < n && s[i] == '-')
-        i++;
-    if (i >= n || !is_digit(s[i]))
-        return false;
-    if (s[i] == '0' && i + 1 < n && is_digit(s[i + 1]))
-        return false;
-    while (i < n && is_digit(s[i]))
-        i++;
-    if (i < n && s[i] == '.') {
-        if (++i >= n || !is_digit(s[i]))
-            return false;
-        while (i < n && is_digit(s[i]))
-            i++;
-    }
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        if (++i < n && (s[i] == '+' || s[i] == '-'))
-            i++;
-        if (i >= n || !is_digit(s[i]))
-            return false;
-        while (i < n && is_digit(s[i]))
-            i++;
-    }
-    return i == n;
-}
-
 static COLD void note_notjson(se_tape *tp, se_tok *tk, uint32_t idx)
 {
     tk->flags |= SE_TF_NOTJSON;
@@ -319,7 +248,7 @@ static int int_checks(se_tape *tp, const unsigned char *s, size_t start, size_t 
         for (size_t k = 1; k < n; k++)
             if (d[k] != '0')
                 return bad(tp, "malformed JSON", start);
-    if (n >= 19 && int_out_of_range(d, n))
+    if (n >= 19 && se_tape_int_out_of_range(d, n))
         return bad(tp, "integer out of range", start);
     return SE_TAPE_OK;
 }
@@ -366,7 +295,7 @@ static COLD const unsigned char *scan_number(se_tape *tp, const unsigned char *s
         return s + i + 8;
     }
     if (dbl) {
-        if (!double_ok(s + start, n))
+        if (!se_tape_double_ok(s + start, n))
             return fail(tp, "malformed JSON", s, s + start);
         *flags = SE_TF_DBL;
     } else {
@@ -388,14 +317,18 @@ static const unsigned char value_class[256] = {
 };
 
 /* The string whose opening quote is at p, as token idx (tk) with flags fl
- * (0 or SE_TF_KEY): returns just past its closing quote, or NULL. */
+ * (0 or SE_TF_KEY): returns just past its closing quote, or NULL.  With the
+ * first stage's stops (tape_index.h), its first stop comes from there: a
+ * closing quote, a backslash or the end (the text has no NUL and only good
+ * UTF-8). */
 static ALWAYS_INLINE const unsigned char *string_tok(se_tape *tp, const unsigned char *s,
                                                     const unsigned char *end,
                                                     const unsigned char *p, se_tok *tk,
-                                                    uint32_t idx, uint8_t fl)
+                                                    uint32_t idx, uint8_t fl,
+                                                    const uint64_t *stop)
 {
     const unsigned char *b = p + 1;
-    p = str_stop(b, s, end);
+    p = stop ? s + se_tix_stop(stop, (size_t)(b - s)) : str_stop(b, s, end);
     if (LIKELY(p < end && *p == '"')) {
         p++;
     } else {
@@ -457,7 +390,7 @@ static ALWAYS_INLINE const unsigned char *scalar_tok(se_tape *tp, const unsigned
         }
         *tk = (se_tok){ (uint32_t)(p - s), (uint32_t)(e - p), idx + 1, SE_TK_NUM, fl };
         /* A leading zero (-01, 00.5) or the long way's forms: is it JSON? */
-        if (UNLIKELY((*d == '0' && q - d > 1) || slow) && !rfc_number(p, (size_t)(e - p)))
+        if (UNLIKELY((*d == '0' && q - d > 1) || slow) && !se_tape_rfc_number(p, (size_t)(e - p)))
             note_notjson(tp, tk, idx);
         return e;
     }
@@ -487,7 +420,8 @@ static ALWAYS_INLINE const unsigned char *scalar_tok(se_tape *tp, const unsigned
  * arrays (and the top-level one, at depth 0) are read at two places, so each
  * place's branches learn their own context's habits, and what follows a
  * value needs no test of the container's kind. */
-static ALWAYS_INLINE int parse(se_tape *tp, const unsigned char *s, size_t len, const bool checked)
+static ALWAYS_INLINE int parse(se_tape *tp, const unsigned char *s, size_t len, const bool checked,
+                               const uint64_t *stop)
 {
     const unsigned char *end = s + len, *p = s;
     uint32_t stack[SE_TAPE_MAX_DEPTH]; /* the open containers' tokens, outermost first */
@@ -523,7 +457,7 @@ static ALWAYS_INLINE int parse(se_tape *tp, const unsigned char *s, size_t len, 
         PUSH(); \
         c = *p; \
         if (c == '"') { \
-            if (!(p = string_tok(tp, s, end, p, &t[n], n, 0))) \
+            if (!(p = string_tok(tp, s, end, p, &t[n], n, 0, stop))) \
                 goto failed; \
             n++; \
             goto next; \
@@ -599,7 +533,7 @@ key:
         FAIL("malformed JSON", p);
     }
     PUSH();
-    if (!(p = string_tok(tp, s, end, p, &t[n], n, SE_TF_KEY)))
+    if (!(p = string_tok(tp, s, end, p, &t[n], n, SE_TF_KEY, stop)))
         goto failed;
     n++;
     if (LIKELY(p < end && *p == ':')) {
@@ -665,12 +599,18 @@ failed:
 
 static int parse_reserved(se_tape *tp, const unsigned char *s, size_t len)
 {
-    return parse(tp, s, len, false);
+    return parse(tp, s, len, false, NULL);
 }
 
 static int parse_checked(se_tape *tp, const unsigned char *s, size_t len)
 {
-    return parse(tp, s, len, true);
+    return parse(tp, s, len, true, NULL);
+}
+
+/* With the first stage's stops (tape_index.h). */
+static int parse_staged(se_tape *tp, const unsigned char *s, size_t len, const uint64_t *stop)
+{
+    return parse(tp, s, len, false, stop);
 }
 
 /* The most tokens a text of len bytes can put on the tape, even when it is
@@ -680,6 +620,42 @@ static int parse_checked(se_tape *tp, const unsigned char *s, size_t len)
  * SE_TAPE_MAX_DEPTH) lack that second byte.  So 2n - 1 - open <= len. */
 #define TOKENS_MAX(len) SE_TAPE_TOKENS_MAX(len)
 #define RESERVE_MAX SE_TAPE_RESERVE_MAX
+
+/* The first stage for every later parse: set once (AUTO: the best path, at
+ * the first parse), read by every thread.  REF: none. */
+static bool stage_none(const unsigned char *s, size_t len, uint64_t *stop)
+{
+    (void)s, (void)len, (void)stop;
+    return false;
+}
+static se_tix_fn chosen_stage;
+
+int se_tape_set_path(se_tape_path p)
+{
+    se_tix_fn f;
+    if (p == SE_TAPE_PATH_REF)
+        f = stage_none;
+    else if (p == SE_TAPE_PATH_AUTO)
+        f = NULL;
+    else if (!(f = se_tix_for(p)))
+        return -1;
+    __atomic_store_n(&chosen_stage, f, __ATOMIC_RELAXED);
+    return 0;
+}
+
+/* AUTO is AVX2 when the CPU has it, else REF: on records of short ASCII
+ * strings the SSE2 and byte-loop first stages cost more than they save
+ * (docs/record-path.md, "Parser speed"). */
+static se_tix_fn stage_for_parse(void)
+{
+    se_tix_fn f = __atomic_load_n(&chosen_stage, __ATOMIC_RELAXED);
+    if (LIKELY(f != NULL))
+        return f;
+    if (!(f = se_tix_for(SE_TAPE_PATH_AVX2)))
+        f = stage_none;
+    __atomic_store_n(&chosen_stage, f, __ATOMIC_RELAXED);
+    return f;
+}
 
 int se_tape_parse(se_tape *tp, const char *text, size_t len)
 {
@@ -697,7 +673,13 @@ int se_tape_parse(se_tape *tp, const char *text, size_t len)
         if (r != SE_TAPE_OK)
             return r;
     }
-    if (tp->cap >= need)
-        return parse_reserved(tp, (const unsigned char *)text, len);
-    return parse_checked(tp, (const unsigned char *)text, len);
+    if (tp->cap < need)
+        return parse_checked(tp, (const unsigned char *)text, len);
+    if (len <= SE_TIX_MAX) {
+        /* The first stage's refusals are the byte parser's to name. */
+        uint64_t stop[SE_TIX_WORDS];
+        if (stage_for_parse()((const unsigned char *)text, len, stop))
+            return parse_staged(tp, (const unsigned char *)text, len, stop);
+    }
+    return parse_reserved(tp, (const unsigned char *)text, len);
 }

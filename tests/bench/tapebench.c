@@ -1,8 +1,9 @@
 /* Tape parser throughput: reads an NDJSON file into memory, then parses each
  * line with se_tape_parse REPS times (default 1) and prints the bytes parsed,
  * the records refused, and MB/s of CPU time spent parsing.  For callgrind and
- * hyperfine (REPS 0 measures the read alone):
- *   tapebench FILE [REPS] */
+ * hyperfine (REPS 0 measures the read alone); PATH picks se_tape_parse's path
+ * (auto, avx2, sse2, scalar or ref; tape.h's se_tape_set_path):
+ *   tapebench FILE [REPS] [PATH] */
 #include "tape.h"
 
 #include <stdio.h>
@@ -13,8 +14,19 @@
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: tapebench FILE [REPS]\n");
+        fprintf(stderr, "usage: tapebench FILE [REPS] [auto|avx2|sse2|scalar|ref]\n");
         return 2;
+    }
+    if (argc > 3) {
+        static const char *const names[] = { "auto", "avx2", "sse2", "scalar", "ref" };
+        int p = -1;
+        for (int k = 0; k < 5; k++)
+            if (strcmp(argv[3], names[k]) == 0)
+                p = k;
+        if (p < 0 || se_tape_set_path((se_tape_path)p) != 0) {
+            fprintf(stderr, "tapebench: no path %s here\n", argv[3]);
+            return 2;
+        }
     }
     int reps = argc > 2 ? atoi(argv[2]) : 1;
     FILE *f = fopen(argv[1], "rb");

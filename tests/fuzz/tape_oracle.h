@@ -5,6 +5,7 @@
 #ifndef SEGEXPORT_TAPE_ORACLE_H
 #define SEGEXPORT_TAPE_ORACLE_H
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
@@ -103,6 +104,58 @@ __attribute__((unused)) static const char *tape_vs_jsonc(se_tape *tp, const char
         json_object_put(got);
     }
     json_object_put(want);
+    return diff;
+}
+/* NULL when every path of se_tape_parse (tape.h's se_tape_path; those this
+ * machine has) gives text the same verdict, reason, offset and tape,
+ * token for token, as the byte parser (REF); else what differs.  Parses a
+ * copy of exactly len bytes (nothing after it to read, for ASan).  Leaves
+ * the path at AUTO. */
+__attribute__((unused)) static const char *tape_paths_agree(const char *text, size_t len)
+{
+    static const se_tape_path paths[] = { SE_TAPE_PATH_AUTO, SE_TAPE_PATH_AVX2, SE_TAPE_PATH_SSE2,
+                                          SE_TAPE_PATH_SCALAR };
+    static char what[160];
+    const char *diff = NULL;
+    char *copy = malloc(len ? len : 1);
+    se_tape ref, got;
+    if (!copy)
+        abort();
+    memcpy(copy, text, len);
+    se_tape_init(&ref);
+    se_tape_init(&got);
+    se_tape_set_path(SE_TAPE_PATH_REF);
+    int r0 = se_tape_parse(&ref, copy, len);
+    for (size_t p = 0; !diff && p < sizeof paths / sizeof *paths; p++) {
+        if (se_tape_set_path(paths[p]) != 0)
+            continue;
+        int r = se_tape_parse(&got, copy, len);
+        if (r != r0 || got.n != ref.n || got.notjson != ref.notjson) {
+            snprintf(what, sizeof what, "path %d: rc %d n %u notjson %u, want rc %d n %u notjson %u",
+                     (int)paths[p], r, got.n, got.notjson, r0, ref.n, ref.notjson);
+            diff = what;
+        } else if (r != SE_TAPE_OK &&
+                   ((!got.why != !ref.why) || (got.why && strcmp(got.why, ref.why) != 0) ||
+                    got.err_off != ref.err_off)) {
+            snprintf(what, sizeof what, "path %d: \"%s\" at %zu, want \"%s\" at %zu", (int)paths[p],
+                     got.why ? got.why : "(null)", got.err_off, ref.why ? ref.why : "(null)",
+                     ref.err_off);
+            diff = what;
+        } else {
+            for (uint32_t i = 0; !diff && i < ref.n; i++) {
+                const se_tok *a = &got.t[i], *b = &ref.t[i];
+                if (a->off != b->off || a->len != b->len || a->end != b->end || a->kind != b->kind ||
+                    a->flags != b->flags) {
+                    snprintf(what, sizeof what, "path %d: token %u differs", (int)paths[p], i);
+                    diff = what;
+                }
+            }
+        }
+    }
+    se_tape_set_path(SE_TAPE_PATH_AUTO);
+    se_tape_free(&ref);
+    se_tape_free(&got);
+    free(copy);
     return diff;
 }
 #endif

@@ -1,0 +1,277 @@
+/* The tape parser's first stage (see tape_index.h): 64 bytes at a time,
+ * byte classes as 64-bit masks, then the same bit arithmetic on every path.
+ *
+ * Only the classification differs between the paths: AVX2 (two 32-byte
+ * loads), SSE2 (four 16-byte loads) and a byte loop.  A block with a byte
+ * <= 0 as a signed char (NUL, or >= 0x80) also gets bits 6..3 of every byte
+ * for the UTF-8 check.  The strings' extent is the prefix xor of the quotes
+ * not escaped (a carry-less multiply by all ones on the AVX2 path, six
+ * shifts elsewhere). */
+#include "tape_index.h"
+
+#include "tape.h"
+
+#include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define TIX_X86 1
+#endif
+
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#define NOINLINE __attribute__((noinline))
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define ALWAYS_INLINE inline
+#define NOINLINE
+#define UNLIKELY(x) (x)
+#endif
+
+/* One block's byte classes, bit k for byte k. */
+typedef struct blk {
+    uint64_t quote, bslash;
+    uint64_t low; /* NUL or >= 0x80 (<= 0 as a signed char) */
+} blk;
+
+/* A block's UTF-8 check, once it has a byte of low: continuation bytes owed
+ * from the block before (carry, bits 0-2) in, those owed to the next out, or
+ * UTF8_BAD. */
+#define UTF8_BAD UINT64_MAX
+
+/* The check from the bytes' masks: NUL, and bits 7..3 of each byte.  Leads
+ * 11xxxxxx owe one continuation byte 10xxxxxx, 111xxxxx two, 1111xxxx
+ * three; 11111xxx is no lead.  Exactly the bytes owed must be continuation
+ * bytes. */
+static ALWAYS_INLINE uint64_t utf8_step(uint64_t nul, uint64_t b7, uint64_t b6, uint64_t b5,
+                                        uint64_t b4, uint64_t b3, uint64_t carry)
+{
+    const uint64_t cont = b7 & ~b6, lead1 = b7 & b6, lead2 = lead1 & b5, lead3 = lead2 & b4,
+                   bad = lead3 & b3;
+    const uint64_t owed = lead1 << 1 | lead2 << 2 | lead3 << 3 | carry;
+    if (nul | (owed ^ cont) | bad)
+        return UTF8_BAD;
+    return lead1 >> 63 | lead2 >> 62 | lead3 >> 61;
+}
+
+/* ---- classification: the byte loop ------------------------------------- */
+
+static ALWAYS_INLINE void classify_bytes(const unsigned char *p, blk *b)
+{
+    uint64_t quote = 0, bslash = 0, low = 0;
+    for (unsigned k = 0; k < 64; k++) {
+        const unsigned c = p[k];
+        const uint64_t bit = (uint64_t)1 << k;
+        quote |= c == '"' ? bit : 0;
+        bslash |= c == '\\' ? bit : 0;
+        low |= c == 0 || c >= 0x80 ? bit : 0;
+    }
+    *b = (blk){ quote, bslash, low };
+}
+
+static NOINLINE uint64_t utf8_bytes(const unsigned char *p, uint64_t carry)
+{
+    uint64_t m[6] = { 0 };
+    for (unsigned k = 0; k < 64; k++) {
+        const uint64_t bit = (uint64_t)1 << k;
+        m[0] |= p[k] == 0 ? bit : 0;
+        for (unsigned j = 1; j < 6; j++)
+            m[j] |= p[k] & (0x100 >> j) ? bit : 0;
+    }
+    return utf8_step(m[0], m[1], m[2], m[3], m[4], m[5], carry);
+}
+
+/* x's prefix xor: bit k is the xor of bits 0..k. */
+static ALWAYS_INLINE uint64_t prefix_xor_shifts(uint64_t x)
+{
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    return x;
+}
+
+/* ---- classification: SSE2 ---------------------------------------------- */
+
+#if defined(TIX_X86) && defined(__SSE2__)
+static ALWAYS_INLINE uint64_t mask16(__m128i m, unsigned k)
+{
+    return (uint64_t)(unsigned)_mm_movemask_epi8(m) << (16 * k);
+}
+
+static ALWAYS_INLINE void classify_sse2(const unsigned char *p, blk *b)
+{
+    const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), one = _mm_set1_epi8(1);
+    uint64_t quote = 0, bslash = 0, low = 0;
+    for (unsigned k = 0; k < 4; k++) {
+        const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
+        quote |= mask16(_mm_cmpeq_epi8(v, q), k);
+        bslash |= mask16(_mm_cmpeq_epi8(v, bs), k);
+        low |= mask16(_mm_cmpgt_epi8(one, v), k);
+    }
+    *b = (blk){ quote, bslash, low };
+}
+
+static NOINLINE uint64_t utf8_sse2(const unsigned char *p, uint64_t carry)
+{
+    uint64_t m[6] = { 0 };
+    for (unsigned k = 0; k < 4; k++) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
+        m[0] |= mask16(_mm_cmpeq_epi8(v, _mm_setzero_si128()), k);
+        /* Bits 7..3 to the top in turn, by doubling each byte. */
+        for (unsigned j = 1; j < 6; j++, v = _mm_add_epi8(v, v))
+            m[j] |= mask16(v, k);
+    }
+    return utf8_step(m[0], m[1], m[2], m[3], m[4], m[5], carry);
+}
+#endif
+
+/* ---- classification: AVX2 ---------------------------------------------- */
+
+#if defined(TIX_X86) && defined(__GNUC__)
+#define TARGET_AVX2 __attribute__((target("avx2,pclmul")))
+
+TARGET_AVX2 static ALWAYS_INLINE uint64_t mask64(__m256i lo, __m256i hi)
+{
+    return (uint64_t)(uint32_t)_mm256_movemask_epi8(lo) |
+           (uint64_t)(uint32_t)_mm256_movemask_epi8(hi) << 32;
+}
+
+TARGET_AVX2 static ALWAYS_INLINE void classify_avx2(const unsigned char *p, blk *b)
+{
+    const __m256i q = _mm256_set1_epi8('"'), bs = _mm256_set1_epi8('\\'),
+                  one = _mm256_set1_epi8(1);
+    const __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    const __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+    *b = (blk){ mask64(_mm256_cmpeq_epi8(v0, q), _mm256_cmpeq_epi8(v1, q)),
+                mask64(_mm256_cmpeq_epi8(v0, bs), _mm256_cmpeq_epi8(v1, bs)),
+                mask64(_mm256_cmpgt_epi8(one, v0), _mm256_cmpgt_epi8(one, v1)) };
+}
+
+TARGET_AVX2 static NOINLINE uint64_t utf8_avx2(const unsigned char *p, uint64_t carry)
+{
+    __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+    const __m256i z = _mm256_setzero_si256();
+    uint64_t m[6];
+    m[0] = mask64(_mm256_cmpeq_epi8(v0, z), _mm256_cmpeq_epi8(v1, z));
+    for (unsigned j = 1; j < 6; j++) {
+        m[j] = mask64(v0, v1);
+        v0 = _mm256_add_epi8(v0, v0);
+        v1 = _mm256_add_epi8(v1, v1);
+    }
+    return utf8_step(m[0], m[1], m[2], m[3], m[4], m[5], carry);
+}
+
+TARGET_AVX2 static ALWAYS_INLINE uint64_t prefix_xor_clmul(uint64_t x)
+{
+    const __m128i r = _mm_clmulepi64_si128(_mm_set_epi64x(0, (long long)x),
+                                           _mm_set1_epi8((char)0xff), 0);
+    return (uint64_t)_mm_cvtsi128_si64(r);
+}
+#endif
+
+/* ---- the shared arithmetic --------------------------------------------- */
+
+/* The bytes escaped by the backslashes in bs (the one after each backslash
+ * that is not escaped itself), *carry in: whether the first byte is escaped;
+ * out: whether the next block's is.  Backslashes are rare: a loop. */
+static NOINLINE uint64_t escaped(uint64_t bs, uint64_t *carry)
+{
+    uint64_t esc = *carry, out = 0;
+    bs &= ~esc;
+    while (bs) {
+        const uint64_t bit = bs & -bs;
+        esc |= bit << 1;
+        out |= bit >> 63;
+        bs &= ~(bit | bit << 1);
+    }
+    *carry = out;
+    return esc;
+}
+
+/* The first stage over s[0..len) (tape_index.h): per block, the quotes not
+ * escaped; their prefix xor (with the carry) marks a string's opening quote
+ * and body; the stops are the closing quotes and the backslashes inside. */
+static ALWAYS_INLINE bool stops(const unsigned char *s, size_t len, uint64_t *stop,
+                                void (*classify)(const unsigned char *, blk *),
+                                uint64_t (*utf8)(const unsigned char *, uint64_t),
+                                uint64_t (*pxor)(uint64_t))
+{
+    uint64_t esc_carry = 0, str_carry = 0, utf_carry = 0;
+    unsigned char last[64];
+    size_t at = 0;
+    for (;;) {
+        const unsigned char *p = s + at;
+        const bool tail = len - at < 64;
+        if (tail) {
+            /* The text's last bytes, in a block padded with blanks: no
+             * load leaves the text. */
+            memset(last, ' ', sizeof last);
+            memcpy(last, p, len - at);
+            p = last;
+        }
+        blk b;
+        classify(p, &b);
+        if (UNLIKELY(b.low | utf_carry)) {
+            if (!b.low || (utf_carry = utf8(p, utf_carry)) == UTF8_BAD)
+                return false;
+        }
+        uint64_t esc = 0;
+        if (UNLIKELY(b.bslash | esc_carry))
+            esc = escaped(b.bslash, &esc_carry);
+        const uint64_t quote = b.quote & ~esc;
+        const uint64_t inside = pxor(quote) ^ str_carry;
+        str_carry = (uint64_t)((int64_t)inside >> 63);
+        *stop = (quote & ~inside) | (b.bslash & inside);
+        if (tail) {
+            /* (A UTF-8 sequence cut by the text's end owes bytes of this
+             * block's blank padding, refused above.) */
+            *stop |= (uint64_t)1 << (len - at);
+            return true;
+        }
+        stop++;
+        at += 64;
+    }
+}
+
+static bool stops_bytes(const unsigned char *s, size_t len, uint64_t *stop)
+{
+    return stops(s, len, stop, classify_bytes, utf8_bytes, prefix_xor_shifts);
+}
+
+#if defined(TIX_X86) && defined(__SSE2__)
+static bool stops_sse2(const unsigned char *s, size_t len, uint64_t *stop)
+{
+    return stops(s, len, stop, classify_sse2, utf8_sse2, prefix_xor_shifts);
+}
+#endif
+
+#if defined(TIX_X86) && defined(__GNUC__)
+TARGET_AVX2 static bool stops_avx2(const unsigned char *s, size_t len, uint64_t *stop)
+{
+    return stops(s, len, stop, classify_avx2, utf8_avx2, prefix_xor_clmul);
+}
+#endif
+
+se_tix_fn se_tix_for(int path)
+{
+    switch (path) {
+    case SE_TAPE_PATH_SCALAR:
+        return stops_bytes;
+#if defined(TIX_X86) && defined(__SSE2__)
+    case SE_TAPE_PATH_SSE2:
+        return stops_sse2;
+#endif
+#if defined(TIX_X86) && defined(__GNUC__)
+    case SE_TAPE_PATH_AVX2:
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("pclmul"))
+            return stops_avx2;
+        return NULL;
+#endif
+    default:
+        return NULL;
+    }
+}
