@@ -33,6 +33,16 @@ for c in $cmds; do
         echo "$page" | grep -q -- "$o" || fail "man page does not name $o (of $c)"
     done
 done
+# Every environment variable the binary reads is in ENVIRONMENT, but the two
+# test hooks (SEGEXPORT_MERGE_HOLD holds a merge for a signal test,
+# SEGEXPORT_TREE_PATH runs the engine's reference path).
+envs=$(grep -ao 'SEGEXPORT_[A-Z_]*\|SOURCE_DATE_EPOCH\|mapreduce_task_partition' "$bin" | sort -u |
+       grep -v '^SEGEXPORT_MERGE_HOLD$\|^SEGEXPORT_TREE_PATH$')
+[ "$(echo "$envs" | wc -l)" -ge 7 ] || fail "too few environment variables found in the binary: $envs"
+envsec=$(echo "$page" | sed -n '/^ENVIRONMENT/,/^EXIT STATUS/p')
+for e in $envs; do
+    echo "$envsec" | grep -q -- "$e" || fail "man page ENVIRONMENT does not name $e"
+done
 "$bin" --help | sed -n 's/^  \([a-z]*\) .*/\1/p' | while read -r c; do
     echo "$cmds" | grep -qw "$c" || { echo "install: FAIL: --help lists $c, the man check does not"; exit 1; }
 done
