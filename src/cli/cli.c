@@ -159,11 +159,41 @@ static const struct cmd *find_cmd(const char *name)
     return NULL;
 }
 
-/* "unknown command 'lst' (did you mean 'list'?)" */
+/* "unknown command 'lst' (did you mean 'list'?)"; an option where the
+ * command belongs: a mistyped --help or --version is answered as such, any
+ * other option is pointed after the command. */
 static void unknown_command(const char *name)
 {
     const char *cands[NCMDS];
     const char *s;
+
+    if (name[0] == '-' && name[1]) {
+        static const char *const top[] = { "help", "version" };
+        char want[SE_SUGGEST_MAX + 1];
+        size_t n = strcspn(name + 2, "=");
+        if (name[1] == '-') {
+            snprintf(want, sizeof want, "%.*s", (int)(n < SE_SUGGEST_MAX ? n : SE_SUGGEST_MAX), name + 2);
+            if ((s = se_suggest(want, top, 2))) {
+                se_error("unknown option '--%s' (did you mean '--%s'?)", want, s);
+                return;
+            }
+            for (size_t i = 0; i < NOPTS; i++)
+                if (strlen(opts_table[i].name) == n && !strncmp(opts_table[i].name, name + 2, n)) {
+                    se_error("'%s' goes after the command: segexport COMMAND %s ... "
+                             "(try 'segexport --help')", name, name);
+                    return;
+                }
+        } else if (!name[2]) {
+            for (size_t i = 0; i < NOPTS; i++)
+                if (opts_table[i].short_name == name[1]) {
+                    se_error("'%s' goes after the command: segexport COMMAND %s ... "
+                             "(try 'segexport --help')", name, name);
+                    return;
+                }
+        }
+        se_error("unknown option '%s' before the command (try 'segexport --help')", name);
+        return;
+    }
     for (size_t i = 0; i < NCMDS; i++)
         cands[i] = cmds_table[i].synopsis ? cmds_table[i].name : NULL;
     if ((s = se_suggest(name, cands, NCMDS)))
@@ -235,6 +265,17 @@ bad:
     return -1;
 }
 
+/* "--format: 'zpi' is not one of tar.gz, ..., zip (did you mean 'zip'?)" */
+static void bad_value(const char *name, const char *val, const char *const *vals, size_t n)
+{
+    char list[128] = "";
+    const char *s = se_suggest(val, vals, n);
+    for (size_t i = 0; i < n; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", vals[i]);
+    se_error("--%s: '%s' is not one of %s%s%s%s", name, val, list, s ? " (did you mean '" : "",
+             s ? s : "", s ? "'?)" : "");
+}
+
 static int apply(se_opts *o, const struct opt *op, const char *val)
 {
     uint64_t u;
@@ -257,7 +298,8 @@ static int apply(se_opts *o, const struct opt *op, const char *val)
     case O_OUTPUT: o->output_dir = val; break;
     case O_FORMAT:
         if (se_format_parse(val, &o->format)) {
-            se_error("--format: '%s' is not one of tar.gz, tar.zst, tar.xz, tar, zip", val);
+            static const char *const fmts[] = { "tar.gz", "tar.zst", "tar.xz", "tar", "zip" };
+            bad_value("format", val, fmts, 5);
             return -1;
         }
         break;
@@ -288,7 +330,8 @@ static int apply(se_opts *o, const struct opt *op, const char *val)
     case O_STATUS:
         if (strcmp(val, "NEW") && strcmp(val, "PROCESSING") && strcmp(val, "SUCCEEDED") &&
             strcmp(val, "FAILED")) {
-            se_error("--status: '%s' is not one of NEW, PROCESSING, SUCCEEDED, FAILED", val);
+            static const char *const sts[] = { "NEW", "PROCESSING", "SUCCEEDED", "FAILED" };
+            bad_value("status", val, sts, 4);
             return -1;
         }
         o->status = val;
