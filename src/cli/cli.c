@@ -53,7 +53,8 @@ static const struct opt {
       "compression level (default: the format's own)" },
     { "merge-policies", 0, O_MERGE_POLICIES, "FILE", C_EXPORT | C(SE_CMD_KEY) | C(SE_CMD_MERGE),
       "merge policy definitions (default: built-ins only)" },
-    { "segment-definitions", 0, O_SEGDEFS, "FILE", C_EXPORT | C(SE_CMD_MERGE),
+    /* (not merge: the shards evaluated the segments; it would ignore them) */
+    { "segment-definitions", 0, O_SEGDEFS, "FILE", C_EXPORT,
       "segment definitions for evaluationInfo.segmentation (default none)" },
     { "max-errors", 0, O_MAX_ERRORS, "N", C_EXPORT,
       "bad input records tolerated before the job fails (default 0)" },
