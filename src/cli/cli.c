@@ -77,7 +77,8 @@ static const struct opt {
     { "status", 0, O_STATUS, "S", C(SE_CMD_LIST),
       "only jobs in status NEW, PROCESSING, SUCCEEDED or FAILED (default all)" },
     { "quiet", 'q', O_QUIET, NULL, C_ALL, "errors only: no warnings, no progress" },
-    { "verbose", 'v', O_VERBOSE, NULL, C_ALL, "more messages (where each archive went)" },
+    { "verbose", 'v', O_VERBOSE, NULL, C_ALL,
+      "more messages: where each archive went, its rows and size" },
     { "help", 'h', O_HELP, NULL, C_ALL, "this help" },
     { "version", 0, O_VERSION, NULL, C_ALL, "print the version" },
 };
@@ -123,6 +124,19 @@ static const struct cmd {
 };
 #define NCMDS (sizeof cmds_table / sizeof cmds_table[0])
 
+/* -q and -v say what they change for this command. */
+static const char *help_of(const struct opt *op, se_command cmd)
+{
+    bool writes = C(cmd) & (C_EXPORT | C(SE_CMD_MERGE));
+    if (op->id == O_QUIET && cmd == SE_CMD_VERIFY)
+        return "errors only: no OK lines, only the archives that fail";
+    if (op->id == O_QUIET && !writes)
+        return "errors only: no warnings";
+    if (op->id == O_VERBOSE && !writes)
+        return "more messages";
+    return op->help;
+}
+
 static void print_help(const struct cmd *c)
 {
     if (c) {
@@ -138,7 +152,7 @@ static void print_help(const struct cmd *c)
             else
                 snprintf(left, sizeof left, "--%s%s%s", op->name, op->arg ? " " : "",
                          op->arg ? op->arg : "");
-            printf("  %-27s %s\n", left, op->help);
+            printf("  %-27s %s\n", left, help_of(op, c->cmd));
         }
         printf("\nExample:\n  %s\n", c->example);
         return;
@@ -152,10 +166,11 @@ static void print_help(const struct cmd *c)
            "'man segexport' for the reference; 'segexport --version' prints the version.\n");
 }
 
+/* A command a user can give (__worker is no longer one: create forks). */
 static const struct cmd *find_cmd(const char *name)
 {
     for (size_t i = 0; i < NCMDS; i++)
-        if (!strcmp(name, cmds_table[i].name))
+        if (cmds_table[i].synopsis && !strcmp(name, cmds_table[i].name))
             return &cmds_table[i];
     return NULL;
 }
@@ -373,7 +388,7 @@ int se_cli_parse(int argc, char **argv, se_opts *o)
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         if (argc > 2) {
             c = find_cmd(argv[2]);
-            if (!c || !c->synopsis) {
+            if (!c) {
                 unknown_command(argv[2]);
                 return -1;
             }
