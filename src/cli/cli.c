@@ -189,7 +189,7 @@ static void unknown_command(const char *name)
         size_t n = strcspn(name + 2, "=");
         if (name[1] == '-') {
             snprintf(want, sizeof want, "%.*s", (int)(n < SE_SUGGEST_MAX ? n : SE_SUGGEST_MAX), name + 2);
-            if ((s = se_suggest(want, top, 2))) {
+            if ((s = se_suggest(want, top, 2)) && strcmp(s, want)) {
                 se_error("unknown option '--%s' (did you mean '--%s'?)", want, s);
                 return;
             }

@@ -52,7 +52,7 @@ static uint64_t input_size(const char *path)
 
 /* SEGEXPORT_PROGRESS_MS: the least time between two reading states (a log
  * may want one a minute; 0 shows every one the engine reports); else 250 ms
- * on a terminal, 1 s elsewhere. */
+ * for the redrawn line, 1 s for lines that stay (a log, Hadoop). */
 static int64_t interval_ms(bool tty)
 {
     const char *e = getenv("SEGEXPORT_PROGRESS_MS");
@@ -133,7 +133,6 @@ se_pview *se_pview_new(const se_opts *o, int64_t job_id, char *const *inputs, si
     v->ext = se_format_ext(o->format);
     v->compressed = o->format != SE_FMT_TAR;
     v->start_ms = v->last_ms = mono_ms();
-    v->every_ms = interval_ms(v->tty);
     if (o->progress == 0)
         v->mode = M_OFF;
     else if (hp && (o->progress > 0 || se_verbosity >= 0))
@@ -142,6 +141,7 @@ se_pview *se_pview_new(const se_opts *o, int64_t job_id, char *const *inputs, si
         v->mode = v->tty ? M_TTY : M_LINES;
     else /* automatic: a terminal, and not -q */
         v->mode = v->tty && se_verbosity >= 0 ? M_TTY : M_OFF;
+    v->every_ms = interval_ms(v->mode == M_TTY);
     v->reads = o->cmd != SE_CMD_MERGE;
     /* The size is known when every input is a regular file (no INPUT: stdin). */
     for (size_t i = 0; i < (n ? n : 1) && v->reads; i++) {
