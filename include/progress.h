@@ -31,6 +31,9 @@ typedef struct se_pview se_pview;
  * o->cmd SE_CMD_MERGE: a job that reads nothing.  NULL only when out of memory. */
 se_pview *se_pview_new(const se_opts *o, int64_t job_id, char *const *inputs, size_t n);
 void se_pview_update(void *pview, const se_export_progress *p);
+/* The job's final counts (its record's), for the final line: the engine's
+ * last report may predate them (a job that fails stops without one). */
+void se_pview_counts(se_pview *v, uint64_t records, uint64_t profiles, uint64_t rows);
 /* The job is over: the final line ("done" when succeeded, else "FAILED"). */
 void se_pview_end(se_pview *v, bool succeeded);
 /* SIGINT arrived: the terminal echoed ^C on the current line; start a new one. */

@@ -275,6 +275,19 @@ out:
     pthread_mutex_unlock(&v->mu);
 }
 
+void se_pview_counts(se_pview *v, uint64_t records, uint64_t profiles, uint64_t rows)
+{
+    if (!v)
+        return;
+    pthread_mutex_lock(&v->mu);
+    if (v->have_last) {
+        v->last.records = records;
+        v->last.profiles = profiles;
+        v->last.rows = rows;
+    }
+    pthread_mutex_unlock(&v->mu);
+}
+
 void se_pview_end(se_pview *v, bool succeeded)
 {
     char text[512];
