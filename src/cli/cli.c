@@ -132,8 +132,10 @@ static const char *help_of(const struct opt *op, se_command cmd)
         return "errors only: no OK lines, only the archives that fail";
     if (op->id == O_QUIET && !writes)
         return "errors only: no warnings";
+    if (op->id == O_VERBOSE && cmd == SE_CMD_KEY)
+        return "more messages: a warning for each bad record passed on";
     if (op->id == O_VERBOSE && !writes)
-        return "more messages";
+        return "more messages (this command has none more to say)";
     return op->help;
 }
 
