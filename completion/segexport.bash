@@ -11,10 +11,14 @@ _segexport()
     COMPREPLY=()
 
     if [[ $COMP_CWORD -eq 1 ]]; then
-        COMPREPLY=($(compgen -W "run create get list cancel delete key merge files cat verify --help --version" -- "$cur"))
+        COMPREPLY=($(compgen -W "run create get list cancel delete key merge files cat verify help --help --version" -- "$cur"))
         return 0
     fi
     cmd=${COMP_WORDS[1]}
+    if [[ $cmd == help && $COMP_CWORD -eq 2 ]]; then
+        COMPREPLY=($(compgen -W "run create get list cancel delete key merge files cat verify" -- "$cur"))
+        return 0
+    fi
 
     case $prev in
         --format)
@@ -36,16 +40,27 @@ _segexport()
         return 0
     fi
     case $cmd in
-        files|cat)
-            # a batch id: the archives under the output root
-            local root=${SEGEXPORT_STORE:-./.segexport}/datasets
+        files|cat|verify)
+            # a batch id: the archives under the output root (--output, else
+            # STORE/datasets); verify takes archive paths too
+            local store=${SEGEXPORT_STORE:-./.segexport} output= ids nops=0
             for ((i = 2; i < COMP_CWORD; i++)); do
-                [[ ${COMP_WORDS[i]} == --output ]] && root=${COMP_WORDS[i+1]}
-                [[ ${COMP_WORDS[i]} == --store ]] && root=${COMP_WORDS[i+1]}/datasets
+                case ${COMP_WORDS[i]} in
+                    --output) output=${COMP_WORDS[i+1]}; ((i++));;
+                    --store) store=${COMP_WORDS[i+1]}; ((i++));;
+                    --output=*) output=${COMP_WORDS[i]#--output=};;
+                    --store=*) store=${COMP_WORDS[i]#--store=};;
+                    -*) ;;
+                    *) ((nops++));;
+                esac
             done
-            local ids
-            ids=$(cd "$root" 2>/dev/null && ls -1 -- */ 2>/dev/null | sed -n 's/^\([0-9a-f]\{32\}\)\..*/\1/p')
-            COMPREPLY=($(compgen -W "$ids" -- "$cur"));;
+            if [[ $cmd == cat && $nops -ge 1 ]]; then
+                return 0   # FILE: 'segexport files BATCH_ID' lists them
+            fi
+            ids=$(cd "${output:-$store/datasets}" 2>/dev/null && ls -1 -- */ 2>/dev/null |
+                  sed -n 's/^\([0-9a-f]\{32\}\)\..*/\1/p')
+            COMPREPLY=($(compgen -W "$ids" -- "$cur"))
+            [[ $cmd == verify ]] && COMPREPLY+=($(compgen -f -- "$cur"));;
         get|cancel|delete)
             ;;
         *)

@@ -4,6 +4,8 @@
 # exits non-zero when one is wrong.  make check runs this.
 set -u
 bin=$1
+# (each example runs in a scratch directory: a relative path would not reach it)
+case $bin in /*) ;; *) bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin");; esac
 here=$(cd "$(dirname "$0")" && pwd)
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT

@@ -2,7 +2,8 @@
 #define SEGEXPORT_JOBLOCATE_H
 /* Where in a JSON document a message belongs, for messages that name the
  * file and line ("job.json:3: filter.segments[0].status[0]: ...").  Pure
- * functions over the document's text; nothing prints, nothing is allocated. */
+ * functions over the document's text (but se_json_locate_file_error, which
+ * reads the file); nothing prints. */
 #include <stddef.h>
 
 /* The 1-based line of the value at path ("filter.segments[1].status[0]";
@@ -16,6 +17,13 @@ size_t se_json_path_line(const char *text, size_t len, const char *path);
  * why" or "json.path: why") as "NAME:LINE: ..." into out. */
 void se_json_locate_error(const char *name, const char *text, size_t len, const char *err,
                           char *out, size_t outlen);
+
+/* Rewrites "PATH: why" from the loader of JSON file PATH (--merge-policies,
+ * --segment-definitions) as "PATH:LINE: why" into out, reading the file again
+ * to find the line: of the JSON path that starts why, of the line a
+ * malformed-JSON error names, or, for 'segment "ID": ...', of that segment's
+ * expression.  Unchanged when the line cannot be found (or PATH is stdin). */
+void se_json_locate_file_error(const char *path, const char *err, char *out, size_t outlen);
 
 /* For an unknown key of a job definition (its full path, "destination.dataSetId"),
  * the known key it was probably meant to be, as a full path

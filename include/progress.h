@@ -9,6 +9,7 @@
  *     state stays on screen as one final line.
  *   --progress on a pipe or file: a plain line about once a second, and one
  *     final line.
+ *   (SEGEXPORT_PROGRESS_MS sets the least time between two reading states.)
  *   Hadoop Streaming (environment mapreduce_task_partition set):
  *     "reporter:status:..." lines and "reporter:counter:segexport,NAME,N"
  *     increments, which the framework reads from stderr.
@@ -26,9 +27,13 @@
 typedef struct se_pview se_pview;
 
 /* inputs as the job reads them (n == 0: stdin); their total size is known
- * when every one is a regular file.  NULL only when out of memory. */
+ * when every one is a regular file (stdin too, when redirected from one).
+ * o->cmd SE_CMD_MERGE: a job that reads nothing.  NULL only when out of memory. */
 se_pview *se_pview_new(const se_opts *o, int64_t job_id, char *const *inputs, size_t n);
 void se_pview_update(void *pview, const se_export_progress *p);
+/* The job's final counts (its record's), for the final line: the engine's
+ * last report may predate them (a job that fails stops without one). */
+void se_pview_counts(se_pview *v, uint64_t records, uint64_t profiles, uint64_t rows);
 /* The job is over: the final line ("done" when succeeded, else "FAILED"). */
 void se_pview_end(se_pview *v, bool succeeded);
 /* SIGINT arrived: the terminal echoed ^C on the current line; start a new one. */

@@ -53,7 +53,8 @@ static const struct opt {
       "compression level (default: the format's own)" },
     { "merge-policies", 0, O_MERGE_POLICIES, "FILE", C_EXPORT | C(SE_CMD_KEY) | C(SE_CMD_MERGE),
       "merge policy definitions (default: built-ins only)" },
-    { "segment-definitions", 0, O_SEGDEFS, "FILE", C_EXPORT | C(SE_CMD_MERGE),
+    /* (not merge: the shards evaluated the segments; it would ignore them) */
+    { "segment-definitions", 0, O_SEGDEFS, "FILE", C_EXPORT,
       "segment definitions for evaluationInfo.segmentation (default none)" },
     { "max-errors", 0, O_MAX_ERRORS, "N", C_EXPORT,
       "bad input records tolerated before the job fails (default 0)" },
@@ -67,16 +68,17 @@ static const struct opt {
       "key each record by its stitched profile (identityGraph pdg; files only; default off)" },
     { "shard", 0, O_SHARD, "K/N", C_EXPORT,
       "only profiles whose key hashes to shard K of N (default off)" },
-    { "progress", 0, O_PROGRESS, NULL, C_EXPORT,
+    { "progress", 0, O_PROGRESS, NULL, C_EXPORT | C(SE_CMD_MERGE),
       "progress on stderr (default: when stderr is a terminal)" },
-    { "no-progress", 0, O_NO_PROGRESS, NULL, C_EXPORT, "no progress display" },
+    { "no-progress", 0, O_NO_PROGRESS, NULL, C_EXPORT | C(SE_CMD_MERGE), "no progress display" },
     { "limit", 0, O_LIMIT, "N", C(SE_CMD_LIST), "jobs per page (default 20)" },
     { "offset", 0, O_OFFSET, "TOKEN", C(SE_CMD_LIST),
       "the page after TOKEN, from the previous page's link.next (default: first page)" },
     { "status", 0, O_STATUS, "S", C(SE_CMD_LIST),
       "only jobs in status NEW, PROCESSING, SUCCEEDED or FAILED (default all)" },
     { "quiet", 'q', O_QUIET, NULL, C_ALL, "errors only: no warnings, no progress" },
-    { "verbose", 'v', O_VERBOSE, NULL, C_ALL, "more messages (where each archive went)" },
+    { "verbose", 'v', O_VERBOSE, NULL, C_ALL,
+      "more messages: where each archive went, its rows and size" },
     { "help", 'h', O_HELP, NULL, C_ALL, "this help" },
     { "version", 0, O_VERSION, NULL, C_ALL, "print the version" },
 };
@@ -122,6 +124,21 @@ static const struct cmd {
 };
 #define NCMDS (sizeof cmds_table / sizeof cmds_table[0])
 
+/* -q and -v say what they change for this command. */
+static const char *help_of(const struct opt *op, se_command cmd)
+{
+    bool writes = C(cmd) & (C_EXPORT | C(SE_CMD_MERGE));
+    if (op->id == O_QUIET && cmd == SE_CMD_VERIFY)
+        return "errors only: no OK lines, only the archives that fail";
+    if (op->id == O_QUIET && !writes)
+        return "errors only: no warnings";
+    if (op->id == O_VERBOSE && cmd == SE_CMD_KEY)
+        return "more messages: a warning for each bad record passed on";
+    if (op->id == O_VERBOSE && !writes)
+        return "more messages (this command has none more to say)";
+    return op->help;
+}
+
 static void print_help(const struct cmd *c)
 {
     if (c) {
@@ -137,7 +154,7 @@ static void print_help(const struct cmd *c)
             else
                 snprintf(left, sizeof left, "--%s%s%s", op->name, op->arg ? " " : "",
                          op->arg ? op->arg : "");
-            printf("  %-27s %s\n", left, op->help);
+            printf("  %-27s %s\n", left, help_of(op, c->cmd));
         }
         printf("\nExample:\n  %s\n", c->example);
         return;
@@ -151,19 +168,50 @@ static void print_help(const struct cmd *c)
            "'man segexport' for the reference; 'segexport --version' prints the version.\n");
 }
 
+/* A command a user can give (__worker is no longer one: create forks). */
 static const struct cmd *find_cmd(const char *name)
 {
     for (size_t i = 0; i < NCMDS; i++)
-        if (!strcmp(name, cmds_table[i].name))
+        if (cmds_table[i].synopsis && !strcmp(name, cmds_table[i].name))
             return &cmds_table[i];
     return NULL;
 }
 
-/* "unknown command 'lst' (did you mean 'list'?)" */
+/* "unknown command 'lst' (did you mean 'list'?)"; an option where the
+ * command belongs: a mistyped --help or --version is answered as such, any
+ * other option is pointed after the command. */
 static void unknown_command(const char *name)
 {
     const char *cands[NCMDS];
     const char *s;
+
+    if (name[0] == '-' && name[1]) {
+        static const char *const top[] = { "help", "version" };
+        char want[SE_SUGGEST_MAX + 1];
+        size_t n = strcspn(name + 2, "=");
+        if (name[1] == '-') {
+            snprintf(want, sizeof want, "%.*s", (int)(n < SE_SUGGEST_MAX ? n : SE_SUGGEST_MAX), name + 2);
+            if ((s = se_suggest(want, top, 2)) && strcmp(s, want)) {
+                se_error("unknown option '--%s' (did you mean '--%s'?)", want, s);
+                return;
+            }
+            for (size_t i = 0; i < NOPTS; i++)
+                if (strlen(opts_table[i].name) == n && !strncmp(opts_table[i].name, name + 2, n)) {
+                    se_error("'%s' goes after the command: segexport COMMAND %s ... "
+                             "(try 'segexport --help')", name, name);
+                    return;
+                }
+        } else if (!name[2]) {
+            for (size_t i = 0; i < NOPTS; i++)
+                if (opts_table[i].short_name == name[1]) {
+                    se_error("'%s' goes after the command: segexport COMMAND %s ... "
+                             "(try 'segexport --help')", name, name);
+                    return;
+                }
+        }
+        se_error("unknown option '%s' before the command (try 'segexport --help')", name);
+        return;
+    }
     for (size_t i = 0; i < NCMDS; i++)
         cands[i] = cmds_table[i].synopsis ? cmds_table[i].name : NULL;
     if ((s = se_suggest(name, cands, NCMDS)))
@@ -235,6 +283,17 @@ bad:
     return -1;
 }
 
+/* "--format: 'zpi' is not one of tar.gz, ..., zip (did you mean 'zip'?)" */
+static void bad_value(const char *name, const char *val, const char *const *vals, size_t n)
+{
+    char list[128] = "";
+    const char *s = se_suggest(val, vals, n);
+    for (size_t i = 0; i < n; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", vals[i]);
+    se_error("--%s: '%s' is not one of %s%s%s%s", name, val, list, s ? " (did you mean '" : "",
+             s ? s : "", s ? "'?)" : "");
+}
+
 static int apply(se_opts *o, const struct opt *op, const char *val)
 {
     uint64_t u;
@@ -257,7 +316,8 @@ static int apply(se_opts *o, const struct opt *op, const char *val)
     case O_OUTPUT: o->output_dir = val; break;
     case O_FORMAT:
         if (se_format_parse(val, &o->format)) {
-            se_error("--format: '%s' is not one of tar.gz, tar.zst, tar.xz, tar, zip", val);
+            static const char *const fmts[] = { "tar.gz", "tar.zst", "tar.xz", "tar", "zip" };
+            bad_value("format", val, fmts, 5);
             return -1;
         }
         break;
@@ -288,7 +348,8 @@ static int apply(se_opts *o, const struct opt *op, const char *val)
     case O_STATUS:
         if (strcmp(val, "NEW") && strcmp(val, "PROCESSING") && strcmp(val, "SUCCEEDED") &&
             strcmp(val, "FAILED")) {
-            se_error("--status: '%s' is not one of NEW, PROCESSING, SUCCEEDED, FAILED", val);
+            static const char *const sts[] = { "NEW", "PROCESSING", "SUCCEEDED", "FAILED" };
+            bad_value("status", val, sts, 4);
             return -1;
         }
         o->status = val;
@@ -329,7 +390,7 @@ int se_cli_parse(int argc, char **argv, se_opts *o)
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         if (argc > 2) {
             c = find_cmd(argv[2]);
-            if (!c || !c->synopsis) {
+            if (!c) {
                 unknown_command(argv[2]);
                 return -1;
             }

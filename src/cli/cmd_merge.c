@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cmd_merge.h"
+#include "joblocate.h"
 #include "commands.h"
 #include "fsutil.h"
 #include "errcodes.h"
@@ -259,7 +260,9 @@ static int load_job(merge *m)
         return SE_EXIT_SYSTEM;
     }
     if (m->o->merge_policies && se_mp_registry_load(m->reg, m->o->merge_policies, err, sizeof err)) {
-        se_error("%s", err);
+        char msg[1200];
+        se_json_locate_file_error(m->o->merge_policies, err, msg, sizeof msg);
+        se_error("%s", msg);
         return SE_EXIT_INVALID;
     }
     text = json_object_to_json_string_ext(m->sh[0].def, JSON_C_TO_STRING_PLAIN);

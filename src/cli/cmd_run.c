@@ -82,8 +82,10 @@ static int load_job(const se_opts *o, const char *path, se_mp_registry **reg, se
         return SE_EXIT_SYSTEM;
     }
     if (o->merge_policies && se_mp_registry_load(*reg, o->merge_policies, err, sizeof err)) {
+        char msg[1200];
+        se_json_locate_file_error(o->merge_policies, err, msg, sizeof msg);
         free(text);
-        se_error("%s", err);
+        se_error("%s", msg);
         return SE_EXIT_INVALID;
     }
     struct jobsrc src = { strcmp(path, "-") ? path : "stdin", text, len };
@@ -149,12 +151,16 @@ static int prepare(const se_opts *o, struct prepared *p)
         return rc;
     if (o->segment_definitions &&
         se_segdefs_load(o->segment_definitions, &p->defs, err, sizeof err)) {
-        se_error("%s", err);
+        char msg[1200];
+        se_json_locate_file_error(o->segment_definitions, err, msg, sizeof msg);
+        se_error("%s", msg);
         return SE_EXIT_INVALID;
     }
     if (p->job->eval_segmentation && !p->defs)
-        se_warn("job: evaluationInfo.segmentation is true but no --segment-definitions "
-                "were given: stored memberships are used");
+        se_warn("%s:%zu: evaluationInfo.segmentation is true but no --segment-definitions "
+                "were given: stored memberships are used",
+                strcmp(o->operands[0], "-") ? o->operands[0] : "stdin",
+                se_json_path_line(p->text, strlen(p->text), "evaluationInfo.segmentation"));
     if (se_input_check_paths(p->inputs, p->ninputs, err, sizeof err)) {
         se_error("%s", err);
         return SE_EXIT_SYSTEM;

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <json-c/json.h>
+#include "fsutil.h"
 #include "joblocate.h"
 #include "suggest.h"
 
@@ -157,6 +159,60 @@ void se_json_locate_error(const char *name, const char *text, size_t len, const 
         return;
     }
     snprintf(out, outlen, "%s: %s", name, err);
+}
+
+/* 'segment "ID"...' of a segment definitions file: the JSON path of that
+ * segment's expression, into path; false when it is not found. */
+static bool segment_path(const char *text, size_t len, const char *why, char *path, size_t plen)
+{
+    static const char pre[] = "segment \"";
+    const char *id = why + sizeof pre - 1, *end;
+    json_tokener *tok;
+    json_object *root, *arr = NULL;
+    bool found = false;
+
+    if (strncmp(why, pre, sizeof pre - 1) || !(end = strchr(id, '"')) || len > INT32_MAX ||
+        !(tok = json_tokener_new()))
+        return false;
+    root = json_tokener_parse_ex(tok, text, (int)len);
+    json_tokener_free(tok);
+    if (json_object_is_type(root, json_type_array))
+        arr = root;
+    else if (!json_object_object_get_ex(root, "segments", &arr) ||
+             !json_object_is_type(arr, json_type_array))
+        arr = NULL;
+    for (size_t i = 0; arr && i < json_object_array_length(arr) && !found; i++) {
+        json_object *v;
+        if (json_object_object_get_ex(json_object_array_get_idx(arr, i), "id", &v) &&
+            json_object_is_type(v, json_type_string) &&
+            (size_t)(end - id) == strlen(json_object_get_string(v)) &&
+            !strncmp(json_object_get_string(v), id, (size_t)(end - id))) {
+            snprintf(path, plen, "%s[%zu].expression.value", arr == root ? "" : "segments", i);
+            found = true;
+        }
+    }
+    json_object_put(root);
+    return found;
+}
+
+void se_json_locate_file_error(const char *path, const char *err, char *out, size_t outlen)
+{
+    size_t plen = strlen(path), len, line;
+    char *text;
+    char jpath[128];
+
+    if (!strcmp(path, "-") || strncmp(err, path, plen) || err[plen] != ':' || err[plen + 1] != ' ' ||
+        !(text = se_slurp(path, (size_t)256 << 20, &len))) {
+        snprintf(out, outlen, "%s", err);
+        return;
+    }
+    err += plen + 2;
+    if (segment_path(text, len, err, jpath, sizeof jpath) &&
+        (line = se_json_path_line(text, len, jpath)) > 0)
+        snprintf(out, outlen, "%s:%zu: %s", path, line, err);
+    else
+        se_json_locate_error(path, text, len, err, out, outlen);
+    free(text);
 }
 
 /* The keys a job definition has, per object ("[]": any element). */

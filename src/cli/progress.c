@@ -19,7 +19,9 @@ struct se_pview {
     int64_t job_id;
     const char *ext;           /* archive format, for the write phase */
     bool compressed;
+    bool reads;                /* the job reads input (merge reads none) */
     uint64_t total;            /* input size; 0 when unknown */
+    int64_t every_ms;          /* least time between two reading states */
     int64_t start_ms, last_ms;
     se_export_progress last;   /* the latest report */
     bool have_last;
@@ -30,6 +32,39 @@ struct se_pview {
 
 /* The one display msg.c clears before it prints a message. */
 static se_pview *active;
+
+/* The size of input path, or (uint64_t)-1 when it is not known in advance:
+ * stdin counts when it is a regular file (`run job.json < dump`), from where
+ * it stands. */
+static uint64_t input_size(const char *path)
+{
+    struct stat st;
+    if (strcmp(path, "-")) {
+        if (stat(path, &st) || !S_ISREG(st.st_mode))
+            return (uint64_t)-1;
+        return (uint64_t)st.st_size;
+    }
+    off_t at = lseek(0, 0, SEEK_CUR);
+    if (fstat(0, &st) || !S_ISREG(st.st_mode) || at < 0 || at > st.st_size)
+        return (uint64_t)-1;
+    return (uint64_t)(st.st_size - at);
+}
+
+/* SEGEXPORT_PROGRESS_MS: the least time between two reading states (a log
+ * may want one a minute; 0 shows every one the engine reports); else 250 ms
+ * for the redrawn line, 1 s for lines that stay (a log, Hadoop). */
+static int64_t interval_ms(bool tty)
+{
+    const char *e = getenv("SEGEXPORT_PROGRESS_MS");
+    char *end;
+    long long v;
+    if (e && *e >= '0' && *e <= '9') {
+        v = strtoll(e, &end, 10);
+        if (!*end && v >= 0)
+            return v;
+    }
+    return tty ? 250 : 1000;
+}
 
 static int64_t mono_ms(void)
 {
@@ -106,14 +141,16 @@ se_pview *se_pview_new(const se_opts *o, int64_t job_id, char *const *inputs, si
         v->mode = v->tty ? M_TTY : M_LINES;
     else /* automatic: a terminal, and not -q */
         v->mode = v->tty && se_verbosity >= 0 ? M_TTY : M_OFF;
-    /* The size is known when every input is a regular file. */
-    for (size_t i = 0; i < n; i++) {
-        struct stat st;
-        if (!strcmp(inputs[i], "-") || stat(inputs[i], &st) || !S_ISREG(st.st_mode)) {
+    v->every_ms = interval_ms(v->mode == M_TTY);
+    v->reads = o->cmd != SE_CMD_MERGE;
+    /* The size is known when every input is a regular file (no INPUT: stdin). */
+    for (size_t i = 0; i < (n ? n : 1) && v->reads; i++) {
+        uint64_t sz = input_size(n ? inputs[i] : "-");
+        if (sz == (uint64_t)-1) {
             v->total = 0;
             break;
         }
-        v->total += (uint64_t)st.st_size;
+        v->total += sz;
     }
     if (v->mode == M_TTY) {
         active = v;
@@ -130,14 +167,21 @@ static void describe(se_pview *v, const se_export_progress *p, int64_t now, bool
     size_t k;
 
     if (!final && p->phase == SE_PROG_WRITE) {
-        snprintf(buf, len, "job %lld: %s archive %zu of %zu (%s), %llu rows",
-                 (long long)v->job_id, v->compressed ? "compressing" : "writing", p->batch + 1,
-                 p->nbatches, v->ext, (unsigned long long)p->rows);
+        k = (size_t)snprintf(buf, len, "job %lld: %s archive %zu of %zu (%s)",
+                             (long long)v->job_id, v->compressed ? "compressing" : "writing",
+                             p->batch + 1, p->nbatches, v->ext);
+        /* (a merge knows its rows only once they are written) */
+        if (v->reads && k < len)
+            snprintf(buf + k, len - k, ", %llu rows", (unsigned long long)p->rows);
         return;
     }
     if (!final && p->phase == SE_PROG_COMMIT) {
         snprintf(buf, len, "job %lld: committing %zu archive%s, %llu rows", (long long)v->job_id,
                  p->nbatches, p->nbatches == 1 ? "" : "s", (unsigned long long)p->rows);
+        return;
+    }
+    if (!v->reads) { /* a merge: nothing read, only rows written */
+        snprintf(buf, len, "job %lld: %llu rows", (long long)v->job_id, (unsigned long long)p->rows);
         return;
     }
     se_human_bytes(p->in_bytes, a, sizeof a);
@@ -161,9 +205,9 @@ static void describe(se_pview *v, const se_export_progress *p, int64_t now, bool
         k = (size_t)snprintf(buf, len, "job %lld: %s read", (long long)v->job_id, a);
     }
     if (k < len)
-        snprintf(buf + k, len - k, ", %llu records, %llu profiles, %llu rows%s%s",
+        snprintf(buf + k, len - k, ", %llu records, %llu profiles, %llu rows%s",
                  (unsigned long long)p->records, (unsigned long long)p->profiles,
-                 (unsigned long long)p->rows, rate, final ? "" : "");
+                 (unsigned long long)p->rows, rate);
 }
 
 static void draw_tty_locked(se_pview *v, const char *text, bool final)
@@ -197,7 +241,7 @@ void se_pview_update(void *pview, const se_export_progress *p)
 {
     se_pview *v = pview;
     char text[512], a[32];
-    int64_t now, every;
+    int64_t now;
 
     if (!v)
         return;
@@ -212,9 +256,8 @@ void se_pview_update(void *pview, const se_export_progress *p)
     v->last = *p;
     v->have_last = true;
     now = mono_ms();
-    every = v->mode == M_TTY ? 250 : 1000;
     /* Phases other than reading are shown at once: they may last long. */
-    if (v->mode == M_OFF || (p->phase == SE_PROG_READ && now - v->last_ms < every))
+    if (v->mode == M_OFF || (p->phase == SE_PROG_READ && now - v->last_ms < v->every_ms))
         goto out;
     v->last_ms = now;
     describe(v, p, now, false, text, sizeof text);
@@ -229,6 +272,19 @@ void se_pview_update(void *pview, const se_export_progress *p)
     }
     fflush(stderr);
 out:
+    pthread_mutex_unlock(&v->mu);
+}
+
+void se_pview_counts(se_pview *v, uint64_t records, uint64_t profiles, uint64_t rows)
+{
+    if (!v)
+        return;
+    pthread_mutex_lock(&v->mu);
+    if (v->have_last) {
+        v->last.records = records;
+        v->last.profiles = profiles;
+        v->last.rows = rows;
+    }
     pthread_mutex_unlock(&v->mu);
 }
 

@@ -280,6 +280,7 @@ int se_worker_run(const se_worker_job *w, bool print)
         pthread_join(thr, NULL);
     }
     /* "done" only now: the archives are in place and the record says so. */
+    se_pview_counts(pview, w->js->input_records, w->js->profiles, w->js->exported);
     se_pview_end(pview, rc == SE_EXIT_OK);
     if (rc && *why)
         se_error("job %lld FAILED: %s", (long long)w->js->id, why);
