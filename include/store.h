@@ -44,7 +44,9 @@ const char *se_store_notice(const se_store *st);
 
 /* Sends sig to job id's worker, only when its pid, start time and boot all
  * match the record (through a pidfd, so not to a process that took the pid
- * meanwhile).  0 sent, 1 no live worker (or no record in scope), -1 with err. */
+ * meanwhile) and it runs this same program (a record written by hand may
+ * name any process: that is refused, -1).  0 sent, 1 no live worker (or no
+ * record in scope), -1 with err. */
 int se_store_signal(se_store *st, int64_t id, int sig, char *err, size_t errlen);
 
 /* Creates STORE/jobs/<id>.log for a new job's worker (O_EXCL|O_NOFOLLOW; a

@@ -770,6 +770,20 @@ int se_store_signal(se_store *st, int64_t id, int sig, char *err, size_t errlen)
             close(pfd);
         return 1;
     }
+    /* A start time is no secret (/proc/PID/stat): a record written by hand
+     * can name any process by pid and start time.  Only one that runs this
+     * very program (workers are forks of create, run or merge) is signalled;
+     * another is refused, not taken for a dead worker: it may be a job of
+     * another segexport binary, still running. */
+    if (se_store_same_program(pid) == 0) {
+        if (pfd >= 0)
+            close(pfd);
+        snprintf(err, errlen,
+                 "job %" PRId64 ": process %d named by its record runs another program than this "
+                 "segexport: not signalled (if it is the job's worker, stop it with kill)",
+                 id, (int)pid);
+        return -1;
+    }
     r = pfd >= 0 ? (int)syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0) : kill(pid, sig);
     if (r != 0) {
         int e = errno;
