@@ -21,6 +21,12 @@ se_store *se_store_open(const char *dir, const char *org, const char *sandbox,
 void se_store_free(se_store *st); /* accepts NULL */
 const char *se_store_dir(const se_store *st);
 
+/* STORE/datasets, the default output root, is the store's own as
+ * STORE/jobs is: a symbolic link planted there would send every job's
+ * archives elsewhere, so it is refused (the user's own place for archives is
+ * --output).  0 when it is a directory or missing, -1 with err. */
+int se_store_check_datasets(const char *dir, char *err, size_t errlen);
+
 /* Next job id (1, 2, ...), unique across processes sharing the store. 0 or -1. */
 int se_store_next_id(se_store *st, int64_t *id, char *err, size_t errlen);
 

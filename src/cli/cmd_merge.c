@@ -421,6 +421,11 @@ int se_cmd_merge(const se_opts *o)
         }
     if ((rc = load_job(m)))
         goto out;
+    if (!o->output_dir && se_store_check_datasets(o->store_dir, err, sizeof err)) {
+        se_error("%s", err);
+        rc = SE_EXIT_SYSTEM;
+        goto out;
+    }
     if (o->output_dir)
         m->output_root = strdup(o->output_dir);
     else if (asprintf(&m->output_root, "%s/datasets", o->store_dir) < 0)

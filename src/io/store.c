@@ -190,6 +190,24 @@ se_store *se_store_open(const char *dir, const char *org, const char *sandbox,
     return st;
 }
 
+int se_store_check_datasets(const char *dir, char *err, size_t errlen)
+{
+    char *path = se_asprintf("%s/datasets", dir);
+    struct stat lsb;
+    int rc = 0;
+
+    if (!path) {
+        snprintf(err, errlen, "%s: %s", dir, strerror(ENOMEM));
+        return -1;
+    }
+    if (lstat(path, &lsb) == 0 && S_ISLNK(lsb.st_mode)) {
+        snprintf(err, errlen, "%s: a symbolic link, not followed (--output DIR puts archives elsewhere)", path);
+        rc = -1;
+    }
+    free(path);
+    return rc;
+}
+
 void se_store_free(se_store *st)
 {
     if (!st)
