@@ -32,6 +32,10 @@ char *se_slurp_fd(int fd, size_t max, size_t *len);
  * The fd, or -1 with errno. */
 int se_create_unique(char *tmpl, int flags, mode_t mode);
 
+/* As se_create_unique, tmpl relative to the directory open on dfd (AT_FDCWD:
+ * the working directory). */
+int se_create_unique_at(int dfd, char *tmpl, int flags, mode_t mode);
+
 /* Temporary files of a job's batches are created between se_tmp_lock() and
  * se_tmp_unlock() (creation and, for a spool, its unlink).  se_tmp_freeze()
  * takes the lock for good: after it, no thread of this process creates another

@@ -21,6 +21,12 @@ se_store *se_store_open(const char *dir, const char *org, const char *sandbox,
 void se_store_free(se_store *st); /* accepts NULL */
 const char *se_store_dir(const se_store *st);
 
+/* STORE/datasets, the default output root, is the store's own as
+ * STORE/jobs is: a symbolic link planted there would send every job's
+ * archives elsewhere, so it is refused (the user's own place for archives is
+ * --output).  0 when it is a directory or missing, -1 with err. */
+int se_store_check_datasets(const char *dir, char *err, size_t errlen);
+
 /* Next job id (1, 2, ...), unique across processes sharing the store. 0 or -1. */
 int se_store_next_id(se_store *st, int64_t *id, char *err, size_t errlen);
 
@@ -44,7 +50,9 @@ const char *se_store_notice(const se_store *st);
 
 /* Sends sig to job id's worker, only when its pid, start time and boot all
  * match the record (through a pidfd, so not to a process that took the pid
- * meanwhile).  0 sent, 1 no live worker (or no record in scope), -1 with err. */
+ * meanwhile) and it runs this same program (a record written by hand may
+ * name any process: that is refused, -1).  0 sent, 1 no live worker (or no
+ * record in scope), -1 with err. */
 int se_store_signal(se_store *st, int64_t id, int sig, char *err, size_t errlen);
 
 /* Creates STORE/jobs/<id>.log for a new job's worker (O_EXCL|O_NOFOLLOW; a

@@ -22,6 +22,7 @@
 #include "joblocate.h"
 #include "commands.h"
 #include "fsutil.h"
+#include "jsonscan.h"
 #include "errcodes.h"
 #include "msg.h"
 #include "timeutil.h"
@@ -111,6 +112,17 @@ static int load_result(shard *s, const char *path)
                  s->res ? "text after the JSON value"
                  : je == json_tokener_continue ? "unexpected end of input" : json_tokener_error_desc(je));
         goto out;
+    }
+    /* What json-c accepts but changes (a lone surrogate made U+FFFD, an
+     * integer clamped): two results that differ only there would read as the
+     * same job definition.  segexport never writes either. */
+    {
+        const char *why;
+        size_t off;
+        if (se_json_hazard(text, len, &why, &off)) {
+            se_error("%s: malformed JSON: %s", s->name, why);
+            goto out;
+        }
     }
     dest = mg_get(s->res, "destination");
     if (!json_object_is_type(s->res, json_type_object))
@@ -412,6 +424,11 @@ int se_cmd_merge(const se_opts *o)
         }
     if ((rc = load_job(m)))
         goto out;
+    if (!o->output_dir && se_store_check_datasets(o->store_dir, err, sizeof err)) {
+        se_error("%s", err);
+        rc = SE_EXIT_SYSTEM;
+        goto out;
+    }
     if (o->output_dir)
         m->output_root = strdup(o->output_dir);
     else if (asprintf(&m->output_root, "%s/datasets", o->store_dir) < 0)

@@ -170,7 +170,8 @@ static int prepare(const se_opts *o, struct prepared *p)
         se_error("%s: %s", o->cmd_name, err);
         return SE_EXIT_USAGE;
     }
-    if (!(p->st = se_store_open(o->store_dir, o->org, o->sandbox, err, sizeof err)) ||
+    if ((!o->output_dir && se_store_check_datasets(o->store_dir, err, sizeof err)) ||
+        !(p->st = se_store_open(o->store_dir, o->org, o->sandbox, err, sizeof err)) ||
         se_store_next_id(p->st, &id, err, sizeof err)) {
         se_error("%s", err);
         return SE_EXIT_SYSTEM;

@@ -75,6 +75,11 @@ struct se_batch {
 
     char *tmp_path;          /* archive under its temporary name */
     char *final_path;
+    /* The dataset directory, held open from the start: every name below is
+     * made, renamed and removed relative to it, so a link swapped in for the
+     * directory while the job runs is never gone through. */
+    int dfd;
+    const char *tmp_name, *final_name; /* the last components of tmp_path, final_path */
     int tmp_exists;          /* tmp_path is on disk and ours to remove */
     int finished, committed;
 };
@@ -188,25 +193,23 @@ se_batch *se_batch_new(const char *dir, const se_batch_info *info, se_format fmt
     }
     if (se_mkdir_p(dir, err, errlen) != 0)
         return NULL;
-    {
-        /* dir's last component is OUTPUT/<datasetId>, named by the job: it
-         * must be a real directory, so archives never land elsewhere through
-         * a link planted there (OUTPUT itself may be a link: the user's choice). */
-        struct stat lst;
-        if (lstat(dir, &lst) != 0) {
-            snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-            return NULL;
-        }
-        if (S_ISLNK(lst.st_mode)) {
-            snprintf(err, errlen, "%s: is a symbolic link (a dataset directory must be a real directory)", dir);
-            return NULL;
-        }
-    }
 
     b = calloc(1, sizeof *b);
     if (!b)
         goto nomem;
     b->spool_fd = -1;
+    /* dir's last component is OUTPUT/<datasetId>, named by the job: it must
+     * be a real directory, so archives never land elsewhere through a link
+     * planted there (OUTPUT itself may be a link: the user's choice). */
+    b->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (b->dfd < 0) {
+        struct stat lst;
+        int e = errno;
+        snprintf(err, errlen, "%s: %s", dir,
+                 lstat(dir, &lst) == 0 && S_ISLNK(lst.st_mode)
+                 ? "is a symbolic link (a dataset directory must be a real directory)" : strerror(e));
+        goto fail;
+    }
     b->fmt = fmt;
     b->level = level == -1 ? default_level(fmt) : level;
     b->rows_per_file = rows_per_file;
@@ -223,6 +226,8 @@ se_batch *se_batch_new(const char *dir, const se_batch_info *info, se_format fmt
     if (!b->dir || !b->batch_id || !b->dataset_id || !b->schema_name || (!b->buf && !streamed(fmt)) ||
         !b->tmp_path || !b->final_path || !spool)
         goto nomem;
+    b->tmp_name = strrchr(b->tmp_path, '/') + 1;
+    b->final_name = strrchr(b->final_path, '/') + 1;
     if (info->segments) {
         if (json_object_deep_copy(info->segments, &b->segments, NULL) != 0)
             goto nomem;
@@ -234,8 +239,8 @@ se_batch *se_batch_new(const char *dir, const se_batch_info *info, se_format fmt
      * a cancelled job (se_tmp_freeze, then a sweep) never comes between the
      * two: the spool lives only as long as the descriptor. */
     se_tmp_lock();
-    b->spool_fd = se_create_unique(spool, O_RDWR, 0600);
-    if (b->spool_fd < 0 || unlink(spool) != 0) {
+    b->spool_fd = se_create_unique_at(b->dfd, strrchr(spool, '/') + 1, O_RDWR, 0600);
+    if (b->spool_fd < 0 || unlinkat(b->dfd, strrchr(spool, '/') + 1, 0) != 0) {
         snprintf(err, errlen, "%s: %s", spool, strerror(errno));
         se_tmp_unlock();
         goto fail;
@@ -564,7 +569,7 @@ int se_batch_finish(se_batch *b, char *err, size_t errlen)
     /* An unpredictable new name (O_EXCL, O_NOFOLLOW): nothing planted in the
      * dataset directory is written through. */
     se_tmp_lock();
-    fd = se_create_unique(b->tmp_path, O_WRONLY, 0644);
+    fd = se_create_unique_at(b->dfd, (char *)b->tmp_name, O_WRONLY, 0644);
     if (fd < 0) {
         snprintf(err, errlen, "%s: %s", b->tmp_path, strerror(errno));
         se_tmp_unlock();
@@ -636,7 +641,7 @@ out:
         close(fd);
     if (rc != 0 && b->tmp_exists) {
         /* A partial archive must not linger, even if the caller never frees. */
-        unlink(b->tmp_path);
+        unlinkat(b->dfd, b->tmp_name, 0);
         b->tmp_exists = 0;
     }
     free(mtext);
@@ -649,6 +654,16 @@ out:
  * no-clobber guarantee (link fails with EEXIST), at the cost of a moment where
  * both names exist. */
 static int commit_locked(se_batch *b, char *err, size_t errlen);
+
+/* The dataset directory's entries made durable (as se_fsync_dir). */
+static int fsync_dfd(se_batch *b, char *err, size_t errlen)
+{
+    if (fsync(b->dfd) != 0 && errno != EINVAL) {
+        snprintf(err, errlen, "%s: %s", b->dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
 
 /* The rename happens under the temporary-file lock and is noted, so the
  * forced end of a cancelled job knows exactly which archives to take back. */
@@ -673,36 +688,36 @@ static int commit_locked(se_batch *b, char *err, size_t errlen)
         snprintf(err, errlen, "%s: batch not finished", b->final_path);
         return -1;
     }
-    if (renameat2(AT_FDCWD, b->tmp_path, AT_FDCWD, b->final_path, RENAME_NOREPLACE) != 0) {
+    if (renameat2(b->dfd, b->tmp_name, b->dfd, b->final_name, RENAME_NOREPLACE) != 0) {
         if (errno != EINVAL && errno != ENOSYS) {
             snprintf(err, errlen, "%s: %s", b->final_path, strerror(errno));
             return -1;
         }
-        if (link(b->tmp_path, b->final_path) != 0) {
+        if (linkat(b->dfd, b->tmp_name, b->dfd, b->final_name, 0) != 0) {
             snprintf(err, errlen, "%s: %s", b->final_path, strerror(errno));
             return -1;
         }
         /* The archive is in place; a temporary name that refuses to go is
          * retried by se_batch_free rather than failing the commit. */
-        if (unlink(b->tmp_path) == 0)
+        if (unlinkat(b->dfd, b->tmp_name, 0) == 0)
             b->tmp_exists = 0;
     } else {
         b->tmp_exists = 0;
     }
     b->committed = 1;
-    return se_fsync_dir(b->dir, err, errlen);
+    return fsync_dfd(b, err, errlen);
 }
 
 int se_batch_rollback(se_batch *b, char *err, size_t errlen)
 {
     if (!b->committed)
         return 0;
-    if (unlink(b->final_path) != 0 && errno != ENOENT) {
+    if (unlinkat(b->dfd, b->final_name, 0) != 0 && errno != ENOENT) {
         snprintf(err, errlen, "%s: %s", b->final_path, strerror(errno));
         return -1;
     }
     b->committed = 0;
-    return se_fsync_dir(b->dir, err, errlen);
+    return fsync_dfd(b, err, errlen);
 }
 
 void se_batch_free(se_batch *b)
@@ -712,10 +727,12 @@ void se_batch_free(se_batch *b)
     /* Uncommitted: the partial or unwanted archive goes.  Committed: only a
      * leftover second name from the link()+unlink() fallback can remain. */
     if (b->tmp_exists)
-        unlink(b->tmp_path);
+        unlinkat(b->dfd, b->tmp_name, 0);
     se_gzs_free(b->gz); /* before the spool it writes to */
     if (b->spool_fd >= 0)
         close(b->spool_fd);
+    if (b->dfd >= 0)
+        close(b->dfd);
     json_object_put(b->segments);
     free(b->parts);
     free(b->buf);

@@ -158,6 +158,11 @@ char *se_slurp(const char *path, size_t max, size_t *len)
 
 int se_create_unique(char *tmpl, int flags, mode_t mode)
 {
+    return se_create_unique_at(AT_FDCWD, tmpl, flags, mode);
+}
+
+int se_create_unique_at(int dfd, char *tmpl, int flags, mode_t mode)
+{
     static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     size_t n = strlen(tmpl);
     static unsigned long long fallback;
@@ -179,7 +184,7 @@ int se_create_unique(char *tmpl, int flags, mode_t mode)
         }
         for (size_t i = 0; i < 6; i++)
             tmpl[n - 6 + i] = al[r[i] % (sizeof al - 1)];
-        fd = open(tmpl, O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | flags, mode);
+        fd = openat(dfd, tmpl, O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | flags, mode);
         if (fd >= 0 || errno != EEXIST)
             return fd;
     }

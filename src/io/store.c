@@ -119,7 +119,7 @@ out:
     return rc;
 }
 
-/* Opens an existing store file for reading (or, with O_RDWR in flags, the
+/* Opens an existing store file for reading (or, with O_WRONLY in flags, the
  * lock): never through a symbolic link, never blocking on a FIFO, and only a
  * regular file.  fd, or -1 with errno (ELOOP for a link, EINVAL for another
  * kind of file). */
@@ -129,8 +129,11 @@ static int open_store_file(const char *path, int flags, int create_mode)
     int fd = open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | (create_mode ? O_CREAT : 0),
                   (mode_t)create_mode);
 
-    if (fd < 0)
+    if (fd < 0) {
+        if (errno == ENXIO) /* a FIFO without a reader, opened for writing */
+            errno = EINVAL;
         return -1;
+    }
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         int e = errno;
         close(fd);
@@ -188,6 +191,24 @@ se_store *se_store_open(const char *dir, const char *org, const char *sandbox,
         }
     }
     return st;
+}
+
+int se_store_check_datasets(const char *dir, char *err, size_t errlen)
+{
+    char *path = se_asprintf("%s/datasets", dir);
+    struct stat lsb;
+    int rc = 0;
+
+    if (!path) {
+        snprintf(err, errlen, "%s: %s", dir, strerror(ENOMEM));
+        return -1;
+    }
+    if (lstat(path, &lsb) == 0 && S_ISLNK(lsb.st_mode)) {
+        snprintf(err, errlen, "%s: a symbolic link, not followed (--output DIR puts archives elsewhere)", path);
+        rc = -1;
+    }
+    free(path);
+    return rc;
 }
 
 void se_store_free(se_store *st)
@@ -386,17 +407,19 @@ int se_store_next_id(se_store *st, int64_t *id, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s", st->dir, strerror(ENOMEM));
         goto out;
     }
-    /* 0660 (less the umask): those who may write the store may take ids;
-     * others cannot even open the lock, so they cannot hold it. */
-    fd = open_store_file(lock, O_RDWR, 0660);
+    /* flock needs an open file, in any mode: a reader could hold the lock.
+     * So it is opened for writing only and made 0620 (less the umask): those
+     * who may write it (the store's group, when the store is shared) take
+     * ids; one who may only read the store cannot open it, so cannot hold it. */
+    fd = open_store_file(lock, O_WRONLY, 0620);
     if (fd < 0) {
         snprintf(err, errlen, "%s: %s", lock, open_why(errno));
         goto out;
     }
-    /* A lock made by an older segexport is 0644: readable, so lockable, by
-     * anyone.  Its owner takes that back. */
-    if (fstat(fd, &sb) == 0 && sb.st_uid == geteuid() && (sb.st_mode & 0007))
-        fchmod(fd, sb.st_mode & 0770);
+    /* A lock made by an older segexport is 0644 or 0660 (less the umask):
+     * readable, so lockable, by readers.  Its owner takes that back. */
+    if (fstat(fd, &sb) == 0 && sb.st_uid == geteuid() && (sb.st_mode & 0777 & ~0620))
+        fchmod(fd, sb.st_mode & 0620);
     if (se_store_lock_bounded(fd, lock, err, errlen) != 0)
         goto out;
     sweep_counter_temps(st);
@@ -769,6 +792,20 @@ int se_store_signal(se_store *st, int64_t id, int sig, char *err, size_t errlen)
         if (pfd >= 0)
             close(pfd);
         return 1;
+    }
+    /* A start time is no secret (/proc/PID/stat): a record written by hand
+     * can name any process by pid and start time.  Only one that runs this
+     * very program (workers are forks of create, run or merge) is signalled;
+     * another is refused, not taken for a dead worker: it may be a job of
+     * another segexport binary, still running. */
+    if (se_store_same_program(pid) == 0) {
+        if (pfd >= 0)
+            close(pfd);
+        snprintf(err, errlen,
+                 "job %" PRId64 ": process %d named by its record runs another program than this "
+                 "segexport: not signalled (if it is the job's worker, stop it with kill)",
+                 id, (int)pid);
+        return -1;
     }
     r = pfd >= 0 ? (int)syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0) : kill(pid, sig);
     if (r != 0) {

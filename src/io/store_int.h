@@ -14,6 +14,10 @@ int se_store_lock_bounded(int fd, const char *path, char *err, size_t errlen);
 /* Process pid's start time (clock ticks since boot), 0 when unknown. */
 uint64_t se_store_proc_start(pid_t pid);
 
+/* 1 when process pid runs the same program file as this process, 0 when
+ * another one, -1 when that cannot be told (no /proc, another user's). */
+int se_store_same_program(pid_t pid);
+
 /* This boot's id (36 characters), "" when unknown. */
 void se_store_boot_id(char out[40]);
 

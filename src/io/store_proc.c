@@ -150,6 +150,17 @@ uint64_t se_store_proc_start(pid_t pid)
     return (uint64_t)v;
 }
 
+int se_store_same_program(pid_t pid)
+{
+    char path[64];
+    struct stat self, other;
+
+    snprintf(path, sizeof path, "/proc/%ld/exe", (long)pid);
+    if (stat("/proc/self/exe", &self) != 0 || stat(path, &other) != 0)
+        return -1;
+    return self.st_dev == other.st_dev && self.st_ino == other.st_ino;
+}
+
 int se_store_worker_alive(pid_t pid, uint64_t start)
 {
     if (pid <= 0)

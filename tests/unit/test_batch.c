@@ -534,6 +534,36 @@ static void test_rollback(void **state)
     free(p);
 }
 
+/* The dataset directory is held open from se_batch_new on: swapped for a
+ * link to another directory while the job runs (a shared output), the
+ * archive still goes into the directory the batch began in, and rollback
+ * removes it there - nothing is made or removed through the link. */
+static void test_dir_swapped_for_link(void **state)
+{
+    const char *dir = *state;
+    char ds[512], real[512], other[512], arch[600], err[512];
+
+    snprintf(ds, sizeof ds, "%s/ds", dir);
+    snprintf(real, sizeof real, "%s/ds.real", dir);
+    snprintf(other, sizeof other, "%s/other", dir);
+    snprintf(arch, sizeof arch, "%s/%s.tar.gz", real, BID);
+    se_batch *b = new_batch(ds, SE_FMT_TAR_GZ, -1, 2, MTIME, NULL);
+    add_row(b, "{\"x\":1}");
+    assert_int_equal(rename(ds, real), 0);
+    assert_int_equal(mkdir(other, 0755), 0);
+    assert_int_equal(symlink("other", ds), 0);
+    add_row(b, "{\"x\":2}");
+    finish_commit(b);
+    assert_int_equal(count_entries(other), 0);
+    assert_int_equal(count_entries(real), 1);
+    assert_int_equal(access(arch, F_OK), 0);
+    assert_int_equal(se_batch_rollback(b, err, sizeof err), 0);
+    assert_int_equal(access(arch, F_OK), -1);
+    assert_int_equal(count_entries(real), 0);
+    se_batch_free(b);
+    assert_int_equal(count_entries(other), 0);
+}
+
 static void test_big_rows(void **state)
 {
     const char *dir = *state;
@@ -633,6 +663,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_temp_without_commit, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_commit_no_clobber, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_rollback, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_dir_swapped_for_link, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_big_rows, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_external_tools, setup_dir, teardown_dir),
     };
