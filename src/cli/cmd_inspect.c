@@ -26,6 +26,7 @@
 #include "batch.h"
 #include "commands.h"
 #include "fsutil.h"
+#include "jsonscan.h"
 #include "msg.h"
 
 #define MANIFEST_MAX (64u << 20)
@@ -163,9 +164,18 @@ static int load_manifest(arc *r, const char *text, size_t len)
 {
     json_tokener *tok = json_tokener_new();
     json_object *files, *f, *x;
+    const char *hz;
+    size_t hoff;
 
     if (!tok)
         return why(r, "out of memory");
+    /* What json-c accepts but changes (a lone surrogate made U+FFFD, an
+     * integer clamped): a manifest naming "p\udc00" must not vouch for a
+     * member named U+FFFD.  segexport never writes either. */
+    if (se_json_hazard(text, len, &hz, &hoff)) {
+        json_tokener_free(tok);
+        return why(r, "manifest.json: malformed JSON: %s", hz);
+    }
     r->manifest = json_tokener_parse_ex(tok, text, (int)len);
     json_tokener_free(tok);
     if (!r->manifest || !json_object_is_type(r->manifest, json_type_object))
