@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "errcodes.h"
 #include "extsort.h"
@@ -120,14 +122,30 @@ static long record_idents(se_stitcher *st, const char *data, size_t len, size_t 
     return n < 0 ? -1 : n;
 }
 
-int se_stitcher_learn(se_stitcher *st, const char *data, size_t len)
+/* se_stitcher_learn, telling a good record's key identity hash (*good). */
+static int learn_one(se_stitcher *st, const char *data, size_t len, bool *good, uint64_t *h)
 {
     char err[256];
     size_t key;
     long n = record_idents(st, data, len, &key, err, sizeof err);
+    *good = false;
     if (n == -2)
         return 0; /* a bad record: pass 2 reports it */
-    return n < 0 || (n > 0 && se_idgraph_add(st->g, st->ids, (size_t)n, key) != 0) ? -1 : 0;
+    if (n < 0 || (n > 0 && se_idgraph_add(st->g, st->ids, (size_t)n, key) != 0))
+        return -1;
+    if (n > 0) {
+        const se_ident *k = &st->ids[key];
+        *h = se_ident_hash(k->ns, k->nslen, k->id, k->idlen);
+        *good = true;
+    }
+    return 0;
+}
+
+int se_stitcher_learn(se_stitcher *st, const char *data, size_t len)
+{
+    bool good;
+    uint64_t h;
+    return learn_one(st, data, len, &good, &h);
 }
 
 /* The key text of the component of the identity with hash h: 1, or -1 with err. */
@@ -237,14 +255,79 @@ static int prep_learn(void *ud, se_chunk *ch)
         pl->flags = 1;
         pl->a = (uint32_t)n;
         pl->b = (uint32_t)ps.key;
+        if (n > 0) {
+            const se_ident *k = &ps.ids[ps.key];
+            pl->h = se_ident_hash(k->ns, k->nslen, k->id, k->idlen);
+        }
         pl->text_off = n > 0 ? (uint32_t)(o - ch->arena) : 0;
     }
     prep_free(&ps);
     return rc;
 }
 
-int se_stitcher_read(se_stitcher *st, char *const *paths, size_t n, size_t max_record_bytes,
-                     volatile sig_atomic_t *cancel, char *err, size_t errlen)
+/* ---- verdicts: pass 1's word on each line, for pass 2 ----------------- */
+
+/* One line's verdict, in input order (too-long lines have none): its length
+ * (a check that pass 2 reads the same line) and, for a good record, the hash
+ * of its key identity, so pass 2 neither parses nor validates it again.  A
+ * bad record (good 0) is read again by pass 2, which words the reason. */
+typedef struct verdict {
+    uint32_t len, good;
+    uint64_t h;
+} verdict;
+
+/* Verdicts go through a buffer to an unlinked temporary file: 16 bytes a
+ * line on disk, VBUF in memory. */
+#define VBUF 4096
+typedef struct vspool {
+    int fd;
+    verdict v[VBUF];
+    size_t n, pos;             /* filled, and (reading) taken */
+} vspool;
+
+static int vs_flush(vspool *vs)
+{
+    if (vs->n && se_write_all(vs->fd, (const char *)vs->v, vs->n * sizeof *vs->v) != 0)
+        return -1;
+    vs->n = 0;
+    return 0;
+}
+
+static int vs_put(vspool *vs, uint32_t len, bool good, uint64_t h)
+{
+    if (vs->n == VBUF && vs_flush(vs) != 0)
+        return -1;
+    vs->v[vs->n++] = (verdict){ len, good, good ? h : 0 };
+    return 0;
+}
+
+/* The next verdict: 1, 0 at the end, -1 on a read error. */
+static int vs_get(vspool *vs, verdict *out)
+{
+    if (vs->pos == vs->n) {
+        size_t got = 0;
+        while (got < sizeof vs->v) {
+            ssize_t r = read(vs->fd, (char *)vs->v + got, sizeof vs->v - got);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0)
+                return -1;
+            if (r == 0)
+                break;
+            got += (size_t)r;
+        }
+        vs->n = got / sizeof *vs->v;
+        vs->pos = 0;
+        if (vs->n == 0)
+            return 0;
+    }
+    *out = vs->v[vs->pos++];
+    return 1;
+}
+
+/* Pass 1; with vs, every line's verdict goes there. */
+static int read_graph(se_stitcher *st, char *const *paths, size_t n, size_t max_record_bytes,
+                      volatile sig_atomic_t *cancel, vspool *vs, char *err, size_t errlen)
 {
     se_pipe *pipe = se_pipe_start(paths, n, max_record_bytes, prep_learn, NULL, st);
     int rc = -1;
@@ -269,6 +352,8 @@ int se_stitcher_read(se_stitcher *st, char *const *paths, size_t n, size_t max_r
             const se_pline *pl = &ch->lines[i];
             const char *data = ch->data ? ch->data + pl->off : "";
             int r = 0;
+            bool good = false;
+            uint64_t h = 0;
             if (pl->too_long)
                 continue;
             if (pl->flags & 1) {
@@ -287,14 +372,24 @@ int se_stitcher_read(se_stitcher *st, char *const *paths, size_t n, size_t max_r
                     st->ids[k] = (se_ident){ data + q[0], data + q[2], q[1], q[3] };
                 }
                 r = pl->a ? se_idgraph_add(st->g, st->ids, pl->a, pl->b) : 0;
+                good = pl->a > 0;
+                h = pl->h;
             } else {
-                r = se_stitcher_learn(st, data, pl->len);
+                r = learn_one(st, data, pl->len, &good, &h);
             }
             if (r != 0) {
                 snprintf(err, errlen, "out of memory");
                 goto out;
             }
+            if (vs && vs_put(vs, pl->len, good, h) != 0) {
+                snprintf(err, errlen, "temporary file: %s", strerror(errno));
+                goto out;
+            }
         }
+    }
+    if (vs && vs_flush(vs) != 0) {
+        snprintf(err, errlen, "temporary file: %s", strerror(errno));
+        goto out;
     }
     rc = 0;
 out:
@@ -302,7 +397,43 @@ out:
     return rc;
 }
 
+int se_stitcher_read(se_stitcher *st, char *const *paths, size_t n, size_t max_record_bytes,
+                     volatile sig_atomic_t *cancel, char *err, size_t errlen)
+{
+    return read_graph(st, paths, n, max_record_bytes, cancel, NULL, err, errlen);
+}
+
 /* ---- run ------------------------------------------------------------- */
+
+/* Where a pdg job's time goes (the -v note): wall and CPU seconds (both
+ * threads) of each phase, from a monotonic clock and getrusage. */
+typedef struct phclock {
+    double wall, cpu;
+} phclock;
+
+static phclock ph_now(void)
+{
+    struct timespec ts;
+    struct rusage ru;
+    phclock p = { 0, 0 };
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0)
+        p.wall = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        p.cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    return p;
+}
+
+/* Appends " NAME W s (CPU C s)" for the phase since *t, and restarts *t. */
+static void ph_lap(char *buf, size_t cap, const char *name, phclock *t)
+{
+    phclock n = ph_now();
+    size_t len = strlen(buf);
+    if (len < cap)
+        snprintf(buf + len, cap - len, "%s %s %.2f s (CPU %.2f s)", len ? "," : "", name,
+                 n.wall - t->wall, n.cpu - t->cpu);
+    *t = n;
+}
 
 typedef struct sctx {
     const se_export_params *ep;
@@ -377,36 +508,58 @@ static void bad_record(sctx *c, const char *name, uint64_t line, const char *rea
               (unsigned long long)c->js->bad_records, (unsigned long long)c->ep->o.max_errors);
 }
 
-/* Pass 2's prep, on either thread: the key identity's hash of every good
- * record whose identities are in its bytes (flags 1); the others are read
- * by the caller. */
-static int prep_key(void *ud, se_chunk *ch)
+/* Pass 2's prep: nothing; pass 1's verdicts tell what each line is. */
+static int prep_none(void *ud, se_chunk *ch)
 {
-    prepst ps = { 0 };
     (void)ud;
-    for (size_t i = 0; i < ch->nlines; i++) {
-        se_pline *pl = &ch->lines[i];
-        pl->flags = 0;
-        if (pl->too_long)
-            continue;
-        const char *data = ch->data + pl->off;
-        if (prep_idents(&ps, data, pl->len) <= 0)
-            continue;
-        const se_ident *k = &ps.ids[ps.key];
-        pl->flags = 1;
-        pl->h = se_ident_hash(k->ns, k->nslen, k->id, k->idlen);
-    }
-    prep_free(&ps);
+    for (size_t i = 0; i < ch->nlines; i++)
+        ch->lines[i].flags = 0;
     return 0;
 }
 
+/* The engine's view of the job while the sort streams to it: its cancel
+ * flag is the job's (passed on once a chunk, from its progress callback) or
+ * the merge thread's failure, set before the stream shows its end, so the
+ * engine never commits a cut stream. */
+typedef struct feed {
+    const se_export_params *ep;
+    volatile sig_atomic_t stop;
+    const char *reason;
+    char why[600];
+} feed;
+
+static void feed_stop(feed *f, const char *reason)
+{
+    if (__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE))
+        return;
+    __atomic_store_n(&f->reason, reason, __ATOMIC_RELEASE);
+    __atomic_store_n(&f->stop, 1, __ATOMIC_RELEASE);
+}
+
+static void feed_fail(void *ud, const char *err)
+{
+    feed *f = ud;
+    snprintf(f->why, sizeof f->why, "Error writing profiles to output path: %s", err);
+    feed_stop(f, f->why);
+}
+
+static void feed_progress(void *ud, const se_export_progress *p)
+{
+    feed *f = ud;
+    if (f->ep->cancel && *f->ep->cancel)
+        feed_stop(f, cancel_text(f->ep));
+    if (f->ep->on_progress)
+        f->ep->on_progress(f->ep->progress_ud, p);
+}
+
 /* Pass 2: every good record's line, keyed by its component, into the sort. */
-static void spool(sctx *c, se_stitcher *st, se_extsort *xs)
+static void spool(sctx *c, se_stitcher *st, vspool *vs, se_extsort *xs)
 {
     const se_export_limits *o = &c->ep->o;
     se_pipe *pipe = se_pipe_start(c->ep->inputs, c->ep->ninputs, (size_t)o->max_record_bytes,
-                                  prep_key, NULL, st);
+                                  prep_none, NULL, st);
     char err[1024];
+    verdict v;
 
     if (!pipe) {
         sfail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
@@ -433,8 +586,19 @@ static void spool(sctx *c, se_stitcher *st, se_extsort *xs)
                 continue;
             }
             const char *data = ch->data + pl->off;
-            if (pl->flags & 1)
-                k = key_of_hash(st, pl->h, &key, &klen, &size, err, sizeof err);
+            int r = vs_get(vs, &v);
+            if (r < 0) {
+                sfail(c, SE_EC_WRITE, "Error writing profiles to output path: temporary file: %s",
+                      strerror(errno));
+                break;
+            }
+            if (r == 0 || v.len != pl->len) {
+                sfail(c, SE_EC_JOB_FAILED, "Error in Export Job: %s:%llu: the input changed while it was read",
+                      ch->name, (unsigned long long)pl->lineno);
+                break;
+            }
+            if (v.good)
+                k = key_of_hash(st, v.h, &key, &klen, &size, err, sizeof err);
             else
                 k = se_stitcher_key(st, data, pl->len, &key, &klen, &size, err, sizeof err);
             if (k == 0) {
@@ -475,25 +639,47 @@ int se_stitch_execute(const se_export_params *ep, char *why, size_t whylen)
     sctx c = { .ep = ep, .js = ep->js };
     se_stitcher *st = se_stitcher_new();
     se_extsort *xs = NULL;
-    char err[1024], *dir = NULL, path[64];
+    vspool *vs = NULL;
+    char err[1024], *dir = NULL, path[64], phases[256] = "";
     int fd = -1, rc = 1;
     int64_t start = se_now_ms();
+    phclock t = ph_now();
 
     ep->js->export_start_ms = start;
     if (!st) {
         sfail(&c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
         goto out;
     }
-    if (se_stitcher_read(st, ep->inputs, ep->ninputs, (size_t)ep->o.max_record_bytes, ep->cancel,
-                         err, sizeof err) != 0) {
+    /* The sort's and the verdicts' temporary files go where the batches' do. */
+    if (!(dir = se_asprintf("%s/%s", ep->output_root, ep->job->dataset_id)) ||
+        !(xs = se_extsort_new(dir, SORT_MEMORY)) || !(vs = malloc(sizeof *vs))) {
+        sfail(&c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
+        goto out;
+    }
+    vs->n = vs->pos = 0;
+    vs->fd = -1;
+    if (se_mkdir_p(dir, err, sizeof err) != 0 || (vs->fd = se_extsort_tempfile(dir, err, sizeof err)) < 0) {
+        sfail(&c, SE_EC_WRITE, "Error writing profiles to output path: %s", err);
+        goto out;
+    }
+    if (read_graph(st, ep->inputs, ep->ninputs, (size_t)ep->o.max_record_bytes, ep->cancel, vs,
+                   err, sizeof err) != 0) {
         if (ep->cancel && *ep->cancel)
             cancelled(&c);
         else if (!strcmp(err, "out of memory"))
             sfail(&c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
+        else if (!strncmp(err, "temporary file: ", 16))
+            sfail(&c, SE_EC_WRITE, "Error writing profiles to output path: %s: %s", dir, err);
         else
             sfail(&c, SE_EC_INPUT_READ, "Error reading input: %s", err);
         goto out;
     }
+    if (lseek(vs->fd, 0, SEEK_SET) != 0) {
+        sfail(&c, SE_EC_WRITE, "Error writing profiles to output path: %s: temporary file: %s", dir,
+              strerror(errno));
+        goto out;
+    }
+    ph_lap(phases, sizeof phases, "graph", &t);
     size_t ids = se_idgraph_identities(st->g), peak = se_idgraph_peak_bytes(st->g);
     if (ep->on_info) {
         char note[256];
@@ -503,32 +689,32 @@ int se_stitch_execute(const se_export_params *ep, char *why, size_t whylen)
                  ids ? (double)peak / (double)ids : 0.0);
         ep->on_info(ep->warning_ud, note);
     }
-    /* The sort's temporary files go where the batches' do. */
-    if (!(dir = se_asprintf("%s/%s", ep->output_root, ep->job->dataset_id)) ||
-        !(xs = se_extsort_new(dir, SORT_MEMORY))) {
-        sfail(&c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
-        goto out;
-    }
-    if (se_mkdir_p(dir, err, sizeof err) != 0) {
-        sfail(&c, SE_EC_WRITE, "Error writing profiles to output path: %s", err);
-        goto out;
-    }
-    spool(&c, st, xs);
+    spool(&c, st, vs, xs);
     if (c.failed)
         goto out;
+    if (vs_get(vs, &(verdict){ 0 }) != 0) {
+        sfail(&c, SE_EC_JOB_FAILED, "Error in Export Job: the input changed while it was read");
+        goto out;
+    }
+    close(vs->fd);
+    free(vs);
+    vs = NULL;
+    ph_lap(phases, sizeof phases, "keying", &t);
     report_giants(&c);
     se_stitcher_free(st); /* the graph is not needed past here */
     st = NULL;
-    if ((fd = se_extsort_finish(xs, err, sizeof err)) < 0) {
+    /* The sorted lines are the engine's --keyed input, streamed to it by
+     * the sort's merge thread through a pipe: the merge runs beside the
+     * engine and the merged lines never go to disk. */
+    feed f = { .ep = ep };
+    if ((fd = se_extsort_stream(xs, feed_fail, &f, err, sizeof err)) < 0) {
         sfail(&c, SE_EC_WRITE, "Error writing profiles to output path: %s", err);
         goto out;
     }
-    se_extsort_free(xs);
-    xs = NULL;
     if (cancelled(&c))
         goto out;
 
-    /* The sorted lines are the engine's --keyed input; keys make them longer. */
+    /* Keys make the lines longer than the records. */
     se_export_limits o = ep->o;
     o.keyed = true;
     o.max_record_bytes = ep->o.max_record_bytes > UINT64_MAX / 4 ? UINT64_MAX
@@ -540,8 +726,21 @@ int se_stitch_execute(const se_export_params *ep, char *why, size_t whylen)
     kp.inputs = inputs;
     kp.ninputs = 1;
     kp.graph_checked = true;
+    kp.cancel = &f.stop;
+    kp.cancel_reason = &f.reason;
+    kp.on_progress = feed_progress;
+    kp.progress_ud = &f;
     rc = se_export_execute(&kp, why, whylen);
+    close(fd); /* before the merge thread is waited for: it may wait for room */
+    fd = -1;
+    (void)se_extsort_stream_end(xs, err, sizeof err); /* (on_fail failed the export) */
     ep->js->export_start_ms = start;
+    ph_lap(phases, sizeof phases, "sort merge and export", &t);
+    if (ep->on_info) {
+        char note[400];
+        snprintf(note, sizeof note, "job %lld: pdg phases:%s", (long long)ep->js->id, phases);
+        ep->on_info(ep->warning_ud, note);
+    }
     goto done;
 out:
     ep->js->export_end_ms = ep->js->update_ms = se_now_ms();
@@ -551,6 +750,11 @@ out:
         snprintf(why, whylen, "%s", c.why);
     rc = 1;
 done:
+    if (vs) {
+        if (vs->fd >= 0)
+            close(vs->fd);
+        free(vs);
+    }
     if (fd >= 0)
         close(fd);
     se_extsort_free(xs);
