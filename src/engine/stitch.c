@@ -18,7 +18,8 @@
 #include "stitch.h"
 #include "timeutil.h"
 
-#define SORT_MEMORY ((size_t)64 << 20) /* run's in-memory sort buffer */
+#define SORT_MEMORY ((size_t)16 << 20) /* the sort's two half-buffers (extsort.h): more runs on disk
+                                       * cost less than more pages to fault in */
 #define WARN_LIMIT 20                  /* as the engine: bad-record warnings passed to on_warning */
 
 struct se_stitcher {
