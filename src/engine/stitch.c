@@ -20,6 +20,7 @@
 
 #define SORT_MEMORY ((size_t)16 << 20) /* the sort's two half-buffers (extsort.h): more runs on disk
                                        * cost less than more pages to fault in */
+#define PREFETCH 4                     /* lines looked ahead for the graph's cache misses */
 #define WARN_LIMIT 20                  /* as the engine: bad-record warnings passed to on_warning */
 
 struct se_stitcher {
@@ -33,6 +34,11 @@ struct se_stitcher {
     char *key;
     size_t key_cap;
     uint64_t last_h;           /* the identity se_stitcher_key looked up last */
+    uint64_t *hs;              /* pass 1: the identities' hashes, from prep */
+    size_t hs_cap;
+    bool cached;               /* key_of_hash: key, klen and size are last_h's */
+    size_t klen;
+    unsigned size;
 };
 
 #define ADVICE "give the dump as files, or stitch it on the keyed path: " \
@@ -84,6 +90,7 @@ void se_stitcher_free(se_stitcher *st)
     free(st->buf);
     free(st->ids);
     free(st->key);
+    free(st->hs);
     free(st);
 }
 
@@ -154,6 +161,14 @@ static int key_of_hash(se_stitcher *st, uint64_t h, const char **key, size_t *kl
                        char *err, size_t errlen)
 {
     se_ident ck;
+    if (st->cached && h == st->last_h) {
+        /* (a profile's records come together: one lookup for them) */
+        *key = st->key;
+        *klen = st->klen;
+        *size = st->size;
+        return 1;
+    }
+    st->cached = false;
     st->last_h = h;
     if (!se_idgraph_find(st->g, h, &ck, size)) {
         snprintf(err, errlen, "the input changed while it was read (a record's identity is not in the graph)");
@@ -165,7 +180,9 @@ static int key_of_hash(se_stitcher *st, uint64_t h, const char **key, size_t *kl
         return -1;
     }
     *key = st->key;
-    *klen = (size_t)n;
+    *klen = st->klen = (size_t)n;
+    st->size = *size;
+    st->cached = true;
     return 1;
 }
 
@@ -227,8 +244,10 @@ static void prep_free(prepst *ps)
 }
 
 /* Pass 1's prep, on either thread (reads only the chunk): a good record
- * whose identities are in its bytes gets them in the arena as 4
- * offsets/lengths each (line-relative); flags 1. */
+ * whose identities are in its bytes gets them in the arena as IDENT_BYTES
+ * each: offsets and lengths of namespace and id (line-relative) and the
+ * identity's hash; flags 1, h its key identity's hash. */
+#define IDENT_BYTES (4 * sizeof(uint32_t) + sizeof(uint64_t))
 static int prep_learn(void *ud, se_chunk *ch)
 {
     prepst ps = { 0 };
@@ -243,23 +262,24 @@ static int prep_learn(void *ud, se_chunk *ch)
         long n = prep_idents(&ps, data, pl->len);
         if (n < 0)
             continue;
-        char *o = se_chunk_arena(ch, (size_t)n * 4 * sizeof(uint32_t));
+        char *o = se_chunk_arena(ch, (size_t)n * IDENT_BYTES);
         if (!o && n > 0) {
             rc = -1;
             break;
         }
         for (long k = 0; k < n; k++) {
-            uint32_t q[4] = { (uint32_t)(ps.ids[k].ns - data), (uint32_t)ps.ids[k].nslen,
-                              (uint32_t)(ps.ids[k].id - data), (uint32_t)ps.ids[k].idlen };
-            memcpy(o + (size_t)k * sizeof q, q, sizeof q);
+            const se_ident *id = &ps.ids[k];
+            uint32_t q[4] = { (uint32_t)(id->ns - data), (uint32_t)id->nslen,
+                              (uint32_t)(id->id - data), (uint32_t)id->idlen };
+            uint64_t h = se_ident_hash(id->ns, id->nslen, id->id, id->idlen);
+            memcpy(o + (size_t)k * IDENT_BYTES, q, sizeof q);
+            memcpy(o + (size_t)k * IDENT_BYTES + sizeof q, &h, sizeof h);
+            if ((size_t)k == ps.key)
+                pl->h = h;
         }
         pl->flags = 1;
         pl->a = (uint32_t)n;
         pl->b = (uint32_t)ps.key;
-        if (n > 0) {
-            const se_ident *k = &ps.ids[ps.key];
-            pl->h = se_ident_hash(k->ns, k->nslen, k->id, k->idlen);
-        }
         pl->text_off = n > 0 ? (uint32_t)(o - ch->arena) : 0;
     }
     prep_free(&ps);
@@ -355,24 +375,39 @@ static int read_graph(se_stitcher *st, char *const *paths, size_t n, size_t max_
             int r = 0;
             bool good = false;
             uint64_t h = 0;
+            if (i + PREFETCH < ch->nlines) {
+                /* The graph is big and looked up at random: ask for the
+                 * slots of a later line's identities now. */
+                const se_pline *ahead = &ch->lines[i + PREFETCH];
+                for (uint32_t k = 0; (ahead->flags & 1) && k < ahead->a; k++) {
+                    uint64_t ah;
+                    memcpy(&ah, ch->arena + ahead->text_off + k * IDENT_BYTES + 4 * sizeof(uint32_t), sizeof ah);
+                    se_idgraph_prefetch(st->g, ah);
+                }
+            }
             if (pl->too_long)
                 continue;
             if (pl->flags & 1) {
-                if (pl->a > st->cap) {
+                if (pl->a > st->cap || pl->a > st->hs_cap) {
                     se_ident *nv = realloc(st->ids, pl->a * sizeof *nv);
-                    if (!nv) {
+                    if (nv)
+                        st->ids = nv;
+                    uint64_t *nh = nv ? realloc(st->hs, pl->a * sizeof *nh) : NULL;
+                    if (!nh) {
                         snprintf(err, errlen, "out of memory");
                         goto out;
                     }
-                    st->ids = nv;
-                    st->cap = pl->a;
+                    st->hs = nh;
+                    st->cap = st->hs_cap = pl->a;
                 }
                 for (uint32_t k = 0; k < pl->a; k++) {
                     uint32_t q[4];
-                    memcpy(q, ch->arena + pl->text_off + (size_t)k * sizeof q, sizeof q);
+                    const char *e = ch->arena + pl->text_off + (size_t)k * IDENT_BYTES;
+                    memcpy(q, e, sizeof q);
+                    memcpy(&st->hs[k], e + sizeof q, sizeof st->hs[k]);
                     st->ids[k] = (se_ident){ data + q[0], data + q[2], q[1], q[3] };
                 }
-                r = pl->a ? se_idgraph_add(st->g, st->ids, pl->a, pl->b) : 0;
+                r = pl->a ? se_idgraph_add_hashed(st->g, st->ids, st->hs, pl->a, pl->b) : 0;
                 good = pl->a > 0;
                 h = pl->h;
             } else {
@@ -587,6 +622,8 @@ static void spool(sctx *c, se_stitcher *st, vspool *vs, se_extsort *xs)
                 continue;
             }
             const char *data = ch->data + pl->off;
+            if (vs->pos + PREFETCH < vs->n && vs->v[vs->pos + PREFETCH].good)
+                se_idgraph_prefetch(se_stitcher_graph(st), vs->v[vs->pos + PREFETCH].h);
             int r = vs_get(vs, &v);
             if (r < 0) {
                 sfail(c, SE_EC_WRITE, "Error writing profiles to output path: temporary file: %s",
