@@ -317,16 +317,16 @@ oom:
 
 /* ---- merging ----------------------------------------------------------- */
 
-/* One source of the merge: a run file, or the last buffer, sorted in memory. */
+/* One source of the merge: a run file (read through a buffer of its own,
+ * lines handed out in place), or the last buffer, sorted in memory. */
 typedef struct reader {
-    FILE *f;
+    int fd;
     const sbuf *mem;
     size_t mi;
+    char *buf;
+    size_t cap, beg, end;
     const char *line;
-    char *own;
-    size_t cap;
-    ssize_t len;
-    size_t klen;
+    size_t len, klen;
     size_t idx;                /* run order: the tie-breaker that keeps the sort stable */
 } reader;
 
@@ -337,17 +337,45 @@ static int rd_next(reader *r)
             return 0;
         const ent *e = &r->mem->ents[r->mi++];
         r->line = r->mem->data + e->off;
-        r->len = (ssize_t)e->len;
+        r->len = e->len;
         r->klen = e->klen;
         return 1;
     }
-    r->len = getline(&r->own, &r->cap, r->f);
-    if (r->len < 0)
-        return ferror(r->f) ? -1 : 0;
-    r->line = r->own;
-    const char *tab = memchr(r->line, '\t', (size_t)r->len);
-    r->klen = tab ? (size_t)(tab - r->line) : (size_t)r->len;
-    return 1;
+    for (;;) {
+        const char *nl = r->end > r->beg ? memchr(r->buf + r->beg, '\n', r->end - r->beg) : NULL;
+        if (nl || (r->fd < 0 && r->end > r->beg)) {
+            /* (every line ends in LF; at the end a last one would not) */
+            size_t n = nl ? (size_t)(nl + 1 - (r->buf + r->beg)) : r->end - r->beg;
+            r->line = r->buf + r->beg;
+            r->len = n;
+            r->beg += n;
+            const char *tab = memchr(r->line, '\t', n);
+            r->klen = tab ? (size_t)(tab - r->line) : n;
+            return 1;
+        }
+        if (r->fd < 0)
+            return 0;
+        if (r->beg > 0) {
+            memmove(r->buf, r->buf + r->beg, r->end - r->beg);
+            r->end -= r->beg;
+            r->beg = 0;
+        }
+        if (r->end == r->cap) { /* a line longer than the buffer */
+            char *nb = realloc(r->buf, 2 * r->cap);
+            if (!nb)
+                return -1;
+            r->buf = nb;
+            r->cap *= 2;
+        }
+        ssize_t got = read(r->fd, r->buf + r->end, r->cap - r->end);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            return -1;
+        if (got == 0)
+            r->fd = -1; /* the end: what is left is the last line */
+        r->end += (size_t)got;
+    }
 }
 
 static bool rd_less(const reader *a, const reader *b)
@@ -392,16 +420,18 @@ static int merge_to(se_extsort *s, wr *w, bool *werr, int *err_no, char *err, si
     }
     for (size_t i = 0; i < nsrc; i++) {
         rd[i].idx = i;
+        rd[i].fd = -1;
         if (i == s->nruns) {
             rd[i].mem = last;
         } else {
-            int fd = dup(s->runs[i]);
-            if (fd < 0 || lseek(fd, 0, SEEK_SET) != 0 || !(rd[i].f = fdopen(fd, "r"))) {
-                if (fd >= 0)
-                    close(fd);
+            if (lseek(s->runs[i], 0, SEEK_SET) != 0)
                 goto rerr;
+            rd[i].fd = s->runs[i];
+            if (!(rd[i].buf = malloc(RBUF))) {
+                snprintf(err, errlen, "out of memory");
+                goto out;
             }
-            setvbuf(rd[i].f, NULL, _IOFBF, RBUF);
+            rd[i].cap = RBUF;
         }
         int r = rd_next(&rd[i]);
         if (r < 0)
@@ -413,7 +443,7 @@ static int merge_to(se_extsort *s, wr *w, bool *werr, int *err_no, char *err, si
         sift(heap, nh, i);
     while (nh) {
         reader *top = heap[0];
-        if (wput(w, top->line, (size_t)top->len) != 0)
+        if (wput(w, top->line, top->len) != 0)
             goto werr;
         int r = rd_next(top);
         if (r < 0)
@@ -434,13 +464,9 @@ werr:
 rerr:
     snprintf(err, errlen, "%s: temporary file: %s", s->dir, strerror(errno));
 out:
-    if (rd) {
-        for (size_t i = 0; i < nsrc; i++) {
-            if (rd[i].f)
-                fclose(rd[i].f);
-            free(rd[i].own);
-        }
-    }
+    if (rd)
+        for (size_t i = 0; i < nsrc; i++)
+            free(rd[i].buf);
     free(rd);
     free(heap);
     for (size_t i = 0; i < s->nruns; i++)
