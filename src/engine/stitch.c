@@ -127,6 +127,7 @@ static int learn_one(se_stitcher *st, const char *data, size_t len, bool *good, 
     size_t key;
     long n = record_idents(st, data, len, &key, err, sizeof err);
     *good = false;
+    st->cached = false; /* the graph changes: no key is known any more */
     if (n == -2)
         return 0; /* a bad record: pass 2 reports it */
     if (n < 0 || (n > 0 && se_idgraph_add(st->g, st->ids, (size_t)n, key) != 0))
@@ -323,6 +324,7 @@ int se_st_read_graph(se_stitcher *st, char *const *paths, size_t n, size_t max_r
     se_pipe *pipe = se_pipe_start(paths, n, max_record_bytes, prep_learn, NULL, st);
     int rc = -1;
 
+    st->cached = false;
     if (!pipe) {
         snprintf(err, errlen, "out of memory");
         return -1;
