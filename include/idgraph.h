@@ -63,6 +63,13 @@ void se_idgraph_free(se_idgraph *g); /* accepts NULL */
  * one.  0, or -1 on out of memory (the graph is then unusable). */
 int se_idgraph_add(se_idgraph *g, const se_ident *ids, size_t n, size_t key);
 
+/* se_idgraph_add with the identities' hashes (se_ident_hash) given in hs. */
+int se_idgraph_add_hashed(se_idgraph *g, const se_ident *ids, const uint64_t *hs, size_t n, size_t key);
+
+/* A hint that h is looked up (or added) soon: its index slot is fetched into
+ * the cache meanwhile (a lookup is a cache miss or two in a big graph). */
+void se_idgraph_prefetch(const se_idgraph *g, uint64_t h);
+
 /* The component of the identity with hash h: its key (pointing into the
  * graph, valid until the next se_idgraph_add) and its number of distinct
  * identities (saturated at 254).  false when h is not in the graph. */

@@ -5,9 +5,13 @@
  *   pass 1  reads every INPUT and builds the identity graph (idgraph.h);
  *   pass 2  reads them again and gives each record its component's key:
  *           `key --graph` prints KEY<TAB>RECORD lines; `run` sorts them
- *           (extsort.h, bounded memory, unlinked temporary files) and runs the
- *           ordinary engine on them as --keyed input.
+ *           (extsort.h, bounded memory, unlinked temporary files) and streams
+ *           the sorted lines into the ordinary engine as --keyed input.
  * So `run` over files and `key --graph | sort | run --keyed` are one path.
+ * In `run`, pass 1 also leaves a verdict per line (16 bytes in an unlinked
+ * temporary file: its length and, for a good record, its key identity's
+ * hash), so pass 2 neither parses nor validates a good record again; a bad
+ * one is read again there and reported with its input name and line.
  * Both passes read the INPUTs, hence files only: stdin and FIFOs cannot be
  * read twice (se_stitch_check_inputs says what to do instead). */
 #include <signal.h>
@@ -49,11 +53,14 @@ bool se_stitcher_report_once(se_stitcher *st);
 int se_stitcher_read(se_stitcher *st, char *const *paths, size_t n, size_t max_record_bytes,
                      volatile sig_atomic_t *cancel, char *err, size_t errlen);
 
-/* `run` with a pdg policy over files: both passes, the sort, then
- * se_export_execute on the sorted lines as --keyed input.  Same contract as
- * se_export_execute: 0 SUCCEEDED, 1 FAILED (js says why), nothing left
- * behind.  Bad records are reported from pass 2 with their input name and
- * line, and counted against --max-errors as always. */
+/* `run` with a pdg policy over files (stitch_run.c): both passes, the
+ * sort, then se_export_execute on the sorted lines (a pipe the sort's merge
+ * thread fills) as --keyed input.  Same contract as se_export_execute: 0
+ * SUCCEEDED, 1 FAILED (js says why), nothing left behind.  Bad records are
+ * reported from pass 2 with their input name and line, and counted against
+ * --max-errors as always.  A line whose length differs from pass 1's, or a
+ * line more or fewer, fails the job: the input changed between the passes.
+ * With on_info, a note of each phase's wall and CPU time. */
 int se_stitch_execute(const se_export_params *ep, char *why, size_t whylen);
 
 #endif

@@ -252,8 +252,11 @@ static int node_of(se_idgraph *g, uint64_t h, uint32_t *out)
         if (!(g->slots = calloc(nt, sizeof *g->slots)))
             return -1;
         g->tcap = nt;
-        for (uint32_t i = 0; i < g->n; i++)
+        for (uint32_t i = 0; i < g->n; i++) {
+            if (i + 8 < g->n) /* (the slots are a cache miss each) */
+                __builtin_prefetch(&g->slots[slot_of(g, g->h[i + 8])], 1);
             place(g, i);
+        }
     }
     g->h[g->n] = h;
     g->p[g->n] = ROOT | NOCOMP;
@@ -459,10 +462,25 @@ static uint32_t unite(se_idgraph *g, uint32_t a, uint32_t b)
 
 int se_idgraph_add(se_idgraph *g, const se_ident *ids, size_t n, size_t key)
 {
+    if (n == 0 || key >= n)
+        return 0;
+    uint64_t small[16], *hs = n <= 16 ? small : malloc(n * sizeof *hs);
+    if (!hs)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        hs[i] = se_ident_hash(ids[i].ns, ids[i].nslen, ids[i].id, ids[i].idlen);
+    int r = se_idgraph_add_hashed(g, ids, hs, n, key);
+    if (hs != small)
+        free(hs);
+    return r;
+}
+
+int se_idgraph_add_hashed(se_idgraph *g, const se_ident *ids, const uint64_t *hs, size_t n, size_t key)
+{
     uint32_t k, rk, x, c;
     if (n == 0 || key >= n)
         return 0;
-    if (node_of(g, se_ident_hash(ids[key].ns, ids[key].nslen, ids[key].id, ids[key].idlen), &k) != 0)
+    if (node_of(g, hs[key], &k) != 0)
         return -1;
     rk = find(g, k);
     c = g->p[rk] & ~ROOT;
@@ -478,7 +496,7 @@ int se_idgraph_add(se_idgraph *g, const se_ident *ids, size_t n, size_t key)
     for (size_t i = 0; i < n; i++) {
         if (i == key)
             continue;
-        if (node_of(g, se_ident_hash(ids[i].ns, ids[i].nslen, ids[i].id, ids[i].idlen), &x) != 0)
+        if (node_of(g, hs[i], &x) != 0)
             return -1;
         x = find(g, x);
         if (x != rk)
@@ -486,6 +504,12 @@ int se_idgraph_add(se_idgraph *g, const se_ident *ids, size_t n, size_t key)
     }
     compact(g);
     return 0;
+}
+
+void se_idgraph_prefetch(const se_idgraph *g, uint64_t h)
+{
+    if (g->tcap)
+        __builtin_prefetch(&g->slots[slot_of(g, h)]);
 }
 
 bool se_idgraph_find(se_idgraph *g, uint64_t h, se_ident *key, unsigned *size)

@@ -1,23 +1,17 @@
-/* Identity stitching around the keyed path (see stitch.h). */
+/* Identity stitching around the keyed path (see stitch.h): the stitcher,
+ * pass 1 and its verdicts; stitch_run.c runs a job. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "errcodes.h"
-#include "extsort.h"
 #include "fsutil.h"
 #include "input.h"
 #include "pipeline.h"
 #include "record.h"
 #include "recfacts.h"
-#include "stitch.h"
-#include "timeutil.h"
-
-#define SORT_MEMORY ((size_t)64 << 20) /* run's in-memory sort buffer */
-#define WARN_LIMIT 20                  /* as the engine: bad-record warnings passed to on_warning */
+#include "stitch_int.h"
 
 struct se_stitcher {
     se_idgraph *g;
@@ -30,6 +24,11 @@ struct se_stitcher {
     char *key;
     size_t key_cap;
     uint64_t last_h;           /* the identity se_stitcher_key looked up last */
+    uint64_t *hs;              /* pass 1: the identities' hashes, from prep */
+    size_t hs_cap;
+    bool cached;               /* key_of_hash: key, klen and size are last_h's */
+    size_t klen;
+    unsigned size;
 };
 
 #define ADVICE "give the dump as files, or stitch it on the keyed path: " \
@@ -81,6 +80,7 @@ void se_stitcher_free(se_stitcher *st)
     free(st->buf);
     free(st->ids);
     free(st->key);
+    free(st->hs);
     free(st);
 }
 
@@ -120,21 +120,45 @@ static long record_idents(se_stitcher *st, const char *data, size_t len, size_t 
     return n < 0 ? -1 : n;
 }
 
-int se_stitcher_learn(se_stitcher *st, const char *data, size_t len)
+/* se_stitcher_learn, telling a good record's key identity hash (*good). */
+static int learn_one(se_stitcher *st, const char *data, size_t len, bool *good, uint64_t *h)
 {
     char err[256];
     size_t key;
     long n = record_idents(st, data, len, &key, err, sizeof err);
+    *good = false;
+    st->cached = false; /* the graph changes: no key is known any more */
     if (n == -2)
         return 0; /* a bad record: pass 2 reports it */
-    return n < 0 || (n > 0 && se_idgraph_add(st->g, st->ids, (size_t)n, key) != 0) ? -1 : 0;
+    if (n < 0 || (n > 0 && se_idgraph_add(st->g, st->ids, (size_t)n, key) != 0))
+        return -1;
+    if (n > 0) {
+        const se_ident *k = &st->ids[key];
+        *h = se_ident_hash(k->ns, k->nslen, k->id, k->idlen);
+        *good = true;
+    }
+    return 0;
 }
 
-/* The key text of the component of the identity with hash h: 1, or -1 with err. */
-static int key_of_hash(se_stitcher *st, uint64_t h, const char **key, size_t *klen, unsigned *size,
+int se_stitcher_learn(se_stitcher *st, const char *data, size_t len)
+{
+    bool good;
+    uint64_t h;
+    return learn_one(st, data, len, &good, &h);
+}
+
+int se_st_key_of_hash(se_stitcher *st, uint64_t h, const char **key, size_t *klen, unsigned *size,
                        char *err, size_t errlen)
 {
     se_ident ck;
+    if (st->cached && h == st->last_h) {
+        /* (a profile's records come together: one lookup for them) */
+        *key = st->key;
+        *klen = st->klen;
+        *size = st->size;
+        return 1;
+    }
+    st->cached = false;
     st->last_h = h;
     if (!se_idgraph_find(st->g, h, &ck, size)) {
         snprintf(err, errlen, "the input changed while it was read (a record's identity is not in the graph)");
@@ -146,7 +170,9 @@ static int key_of_hash(se_stitcher *st, uint64_t h, const char **key, size_t *kl
         return -1;
     }
     *key = st->key;
-    *klen = (size_t)n;
+    *klen = st->klen = (size_t)n;
+    st->size = *size;
+    st->cached = true;
     return 1;
 }
 
@@ -162,7 +188,7 @@ int se_stitcher_key(se_stitcher *st, const char *data, size_t len, const char **
         return -1;
     }
     const se_ident *k = &st->ids[ki];
-    return key_of_hash(st, se_ident_hash(k->ns, k->nslen, k->id, k->idlen), key, klen, size, err, errlen);
+    return se_st_key_of_hash(st, se_ident_hash(k->ns, k->nslen, k->id, k->idlen), key, klen, size, err, errlen);
 }
 
 bool se_stitcher_report_once(se_stitcher *st)
@@ -208,8 +234,10 @@ static void prep_free(prepst *ps)
 }
 
 /* Pass 1's prep, on either thread (reads only the chunk): a good record
- * whose identities are in its bytes gets them in the arena as 4
- * offsets/lengths each (line-relative); flags 1. */
+ * whose identities are in its bytes gets them in the arena as IDENT_BYTES
+ * each: offsets and lengths of namespace and id (line-relative) and the
+ * identity's hash; flags 1, h its key identity's hash. */
+#define IDENT_BYTES (4 * sizeof(uint32_t) + sizeof(uint64_t))
 static int prep_learn(void *ud, se_chunk *ch)
 {
     prepst ps = { 0 };
@@ -224,15 +252,20 @@ static int prep_learn(void *ud, se_chunk *ch)
         long n = prep_idents(&ps, data, pl->len);
         if (n < 0)
             continue;
-        char *o = se_chunk_arena(ch, (size_t)n * 4 * sizeof(uint32_t));
+        char *o = se_chunk_arena(ch, (size_t)n * IDENT_BYTES);
         if (!o && n > 0) {
             rc = -1;
             break;
         }
         for (long k = 0; k < n; k++) {
-            uint32_t q[4] = { (uint32_t)(ps.ids[k].ns - data), (uint32_t)ps.ids[k].nslen,
-                              (uint32_t)(ps.ids[k].id - data), (uint32_t)ps.ids[k].idlen };
-            memcpy(o + (size_t)k * sizeof q, q, sizeof q);
+            const se_ident *id = &ps.ids[k];
+            uint32_t q[4] = { (uint32_t)(id->ns - data), (uint32_t)id->nslen,
+                              (uint32_t)(id->id - data), (uint32_t)id->idlen };
+            uint64_t h = se_ident_hash(id->ns, id->nslen, id->id, id->idlen);
+            memcpy(o + (size_t)k * IDENT_BYTES, q, sizeof q);
+            memcpy(o + (size_t)k * IDENT_BYTES + sizeof q, &h, sizeof h);
+            if ((size_t)k == ps.key)
+                pl->h = h;
         }
         pl->flags = 1;
         pl->a = (uint32_t)n;
@@ -243,12 +276,55 @@ static int prep_learn(void *ud, se_chunk *ch)
     return rc;
 }
 
-int se_stitcher_read(se_stitcher *st, char *const *paths, size_t n, size_t max_record_bytes,
-                     volatile sig_atomic_t *cancel, char *err, size_t errlen)
+/* ---- verdicts: pass 1's word on each line, for pass 2 ----------------- */
+
+static int vs_flush(vspool *vs)
+{
+    if (vs->n && se_write_all(vs->fd, (const char *)vs->v, vs->n * sizeof *vs->v) != 0)
+        return -1;
+    vs->n = 0;
+    return 0;
+}
+
+static int vs_put(vspool *vs, uint32_t len, bool good, uint64_t h)
+{
+    if (vs->n == VBUF && vs_flush(vs) != 0)
+        return -1;
+    vs->v[vs->n++] = (verdict){ len, good, good ? h : 0 };
+    return 0;
+}
+
+/* The next verdict: 1, 0 at the end, -1 on a read error. */
+int se_st_vs_get(vspool *vs, verdict *out)
+{
+    if (vs->pos == vs->n) {
+        size_t got = 0;
+        while (got < sizeof vs->v) {
+            ssize_t r = read(vs->fd, (char *)vs->v + got, sizeof vs->v - got);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0)
+                return -1;
+            if (r == 0)
+                break;
+            got += (size_t)r;
+        }
+        vs->n = got / sizeof *vs->v;
+        vs->pos = 0;
+        if (vs->n == 0)
+            return 0;
+    }
+    *out = vs->v[vs->pos++];
+    return 1;
+}
+
+int se_st_read_graph(se_stitcher *st, char *const *paths, size_t n, size_t max_record_bytes,
+                      volatile sig_atomic_t *cancel, vspool *vs, char *err, size_t errlen)
 {
     se_pipe *pipe = se_pipe_start(paths, n, max_record_bytes, prep_learn, NULL, st);
     int rc = -1;
 
+    st->cached = false;
     if (!pipe) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -269,32 +345,59 @@ int se_stitcher_read(se_stitcher *st, char *const *paths, size_t n, size_t max_r
             const se_pline *pl = &ch->lines[i];
             const char *data = ch->data ? ch->data + pl->off : "";
             int r = 0;
+            bool good = false;
+            uint64_t h = 0;
+            if (i + PREFETCH < ch->nlines) {
+                /* The graph is big and looked up at random: ask for the
+                 * slots of a later line's identities now. */
+                const se_pline *ahead = &ch->lines[i + PREFETCH];
+                for (uint32_t k = 0; (ahead->flags & 1) && k < ahead->a; k++) {
+                    uint64_t ah;
+                    memcpy(&ah, ch->arena + ahead->text_off + k * IDENT_BYTES + 4 * sizeof(uint32_t), sizeof ah);
+                    se_idgraph_prefetch(st->g, ah);
+                }
+            }
             if (pl->too_long)
                 continue;
             if (pl->flags & 1) {
-                if (pl->a > st->cap) {
+                if (pl->a > st->cap || pl->a > st->hs_cap) {
                     se_ident *nv = realloc(st->ids, pl->a * sizeof *nv);
-                    if (!nv) {
+                    if (nv)
+                        st->ids = nv;
+                    uint64_t *nh = nv ? realloc(st->hs, pl->a * sizeof *nh) : NULL;
+                    if (!nh) {
                         snprintf(err, errlen, "out of memory");
                         goto out;
                     }
-                    st->ids = nv;
-                    st->cap = pl->a;
+                    st->hs = nh;
+                    st->cap = st->hs_cap = pl->a;
                 }
                 for (uint32_t k = 0; k < pl->a; k++) {
                     uint32_t q[4];
-                    memcpy(q, ch->arena + pl->text_off + (size_t)k * sizeof q, sizeof q);
+                    const char *e = ch->arena + pl->text_off + (size_t)k * IDENT_BYTES;
+                    memcpy(q, e, sizeof q);
+                    memcpy(&st->hs[k], e + sizeof q, sizeof st->hs[k]);
                     st->ids[k] = (se_ident){ data + q[0], data + q[2], q[1], q[3] };
                 }
-                r = pl->a ? se_idgraph_add(st->g, st->ids, pl->a, pl->b) : 0;
+                r = pl->a ? se_idgraph_add_hashed(st->g, st->ids, st->hs, pl->a, pl->b) : 0;
+                good = pl->a > 0;
+                h = pl->h;
             } else {
-                r = se_stitcher_learn(st, data, pl->len);
+                r = learn_one(st, data, pl->len, &good, &h);
             }
             if (r != 0) {
                 snprintf(err, errlen, "out of memory");
                 goto out;
             }
+            if (vs && vs_put(vs, pl->len, good, h) != 0) {
+                snprintf(err, errlen, "temporary file: %s", strerror(errno));
+                goto out;
+            }
         }
+    }
+    if (vs && vs_flush(vs) != 0) {
+        snprintf(err, errlen, "temporary file: %s", strerror(errno));
+        goto out;
     }
     rc = 0;
 out:
@@ -302,262 +405,9 @@ out:
     return rc;
 }
 
-/* ---- run ------------------------------------------------------------- */
-
-typedef struct sctx {
-    const se_export_params *ep;
-    se_jobstate *js;
-    bool failed;
-    char why[1024];
-    char **giants;             /* keys of the components left out, reported at the end of pass 2 */
-    size_t ngiants, cap_giants;
-} sctx;
-
-static int cmp_str(const void *a, const void *b)
+int se_stitcher_read(se_stitcher *st, char *const *paths, size_t n, size_t max_record_bytes,
+                     volatile sig_atomic_t *cancel, char *err, size_t errlen)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return se_st_read_graph(st, paths, n, max_record_bytes, cancel, NULL, err, errlen);
 }
 
-/* SPEC §4: the left-out profiles, after the bad records and in key order, as
- * the keyed path reports them (bad-record lines sort first, then groups). */
-static void report_giants(sctx *c)
-{
-    if (c->ngiants > 1)
-        qsort(c->giants, c->ngiants, sizeof *c->giants, cmp_str);
-    for (size_t i = 0; i < c->ngiants; i++) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "profile \"%s\" left out: its identity graph holds more than %d identities",
-                 c->giants[i], SE_GRAPH_MAX_IDENTITIES);
-        se_jobstate_error(c->js, SE_EC_GRAPH_TOO_BIG, msg, "segexport.graph");
-        if (c->ep->on_warning)
-            c->ep->on_warning(c->ep->warning_ud, msg);
-    }
-}
-
-static void sfail(sctx *c, const char *code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void sfail(sctx *c, const char *code, const char *fmt, ...)
-{
-    va_list ap;
-    if (c->failed)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(c->why, sizeof c->why, fmt, ap);
-    va_end(ap);
-    se_jobstate_error(c->js, code, c->why, "segexport");
-    c->failed = true;
-}
-
-static const char *cancel_text(const se_export_params *ep)
-{
-    return ep->cancel_reason && *ep->cancel_reason ? *ep->cancel_reason : "job cancelled";
-}
-
-static bool cancelled(sctx *c)
-{
-    if (c->ep->cancel && *c->ep->cancel) {
-        sfail(c, SE_EC_CANCELLED, "%s", cancel_text(c->ep));
-        return true;
-    }
-    return false;
-}
-
-static void bad_record(sctx *c, const char *name, uint64_t line, const char *reason)
-{
-    char msg[1024];
-    snprintf(msg, sizeof msg, "%s:%llu: %s", name, (unsigned long long)line, reason);
-    c->js->input_records++;
-    c->js->bad_records++;
-    se_jobstate_error(c->js, SE_EC_BAD_RECORD, msg, "segexport.input");
-    if (c->js->bad_records <= WARN_LIMIT && c->ep->on_warning)
-        c->ep->on_warning(c->ep->warning_ud, msg);
-    if (c->js->bad_records > c->ep->o.max_errors)
-        sfail(c, SE_EC_JOB_FAILED,
-              "Error in Export Job: %llu bad input records, more than --max-errors %llu",
-              (unsigned long long)c->js->bad_records, (unsigned long long)c->ep->o.max_errors);
-}
-
-/* Pass 2's prep, on either thread: the key identity's hash of every good
- * record whose identities are in its bytes (flags 1); the others are read
- * by the caller. */
-static int prep_key(void *ud, se_chunk *ch)
-{
-    prepst ps = { 0 };
-    (void)ud;
-    for (size_t i = 0; i < ch->nlines; i++) {
-        se_pline *pl = &ch->lines[i];
-        pl->flags = 0;
-        if (pl->too_long)
-            continue;
-        const char *data = ch->data + pl->off;
-        if (prep_idents(&ps, data, pl->len) <= 0)
-            continue;
-        const se_ident *k = &ps.ids[ps.key];
-        pl->flags = 1;
-        pl->h = se_ident_hash(k->ns, k->nslen, k->id, k->idlen);
-    }
-    prep_free(&ps);
-    return 0;
-}
-
-/* Pass 2: every good record's line, keyed by its component, into the sort. */
-static void spool(sctx *c, se_stitcher *st, se_extsort *xs)
-{
-    const se_export_limits *o = &c->ep->o;
-    se_pipe *pipe = se_pipe_start(c->ep->inputs, c->ep->ninputs, (size_t)o->max_record_bytes,
-                                  prep_key, NULL, st);
-    char err[1024];
-
-    if (!pipe) {
-        sfail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
-        return;
-    }
-    while (!c->failed) {
-        se_chunk *ch = se_pipe_next(pipe);
-        if (ch->status < 0) {
-            sfail(c, SE_EC_INPUT_READ, "Error reading input: %s", ch->err);
-            break;
-        }
-        if (ch->status == 0 || cancelled(c))
-            break;
-        for (size_t i = 0; i < ch->nlines && !c->failed; i++) {
-            const se_pline *pl = &ch->lines[i];
-            const char *key;
-            size_t klen;
-            unsigned size;
-            int k;
-            if (pl->too_long) {
-                snprintf(err, sizeof err, "record longer than --max-record-bytes %llu",
-                         (unsigned long long)o->max_record_bytes);
-                bad_record(c, ch->name, pl->lineno, err);
-                continue;
-            }
-            const char *data = ch->data + pl->off;
-            if (pl->flags & 1)
-                k = key_of_hash(st, pl->h, &key, &klen, &size, err, sizeof err);
-            else
-                k = se_stitcher_key(st, data, pl->len, &key, &klen, &size, err, sizeof err);
-            if (k == 0) {
-                bad_record(c, ch->name, pl->lineno, err);
-            } else if (k > 0 && size > SE_GRAPH_MAX_IDENTITIES) {
-                /* SPEC §4: left out, reported once, not a bad record. */
-                c->js->input_records++;
-                if (se_stitcher_report_once(st)) {
-                    if (c->ngiants == c->cap_giants) {
-                        size_t nc = c->cap_giants ? 2 * c->cap_giants : 8;
-                        char **ng = realloc(c->giants, nc * sizeof *ng);
-                        if (!ng) {
-                            sfail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
-                            break;
-                        }
-                        c->giants = ng;
-                        c->cap_giants = nc;
-                    }
-                    if (!(c->giants[c->ngiants] = strndup(key, klen))) {
-                        sfail(c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
-                        break;
-                    }
-                    c->ngiants++;
-                }
-            } else if (k < 0) {
-                sfail(c, SE_EC_JOB_FAILED, "Error in Export Job: %s:%llu: %s", ch->name,
-                      (unsigned long long)pl->lineno, err);
-            } else if (se_extsort_add(xs, key, klen, data, pl->len, err, sizeof err) != 0) {
-                sfail(c, SE_EC_WRITE, "Error writing profiles to output path: %s", err);
-            }
-        }
-    }
-    se_pipe_free(pipe);
-}
-
-int se_stitch_execute(const se_export_params *ep, char *why, size_t whylen)
-{
-    sctx c = { .ep = ep, .js = ep->js };
-    se_stitcher *st = se_stitcher_new();
-    se_extsort *xs = NULL;
-    char err[1024], *dir = NULL, path[64];
-    int fd = -1, rc = 1;
-    int64_t start = se_now_ms();
-
-    ep->js->export_start_ms = start;
-    if (!st) {
-        sfail(&c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
-        goto out;
-    }
-    if (se_stitcher_read(st, ep->inputs, ep->ninputs, (size_t)ep->o.max_record_bytes, ep->cancel,
-                         err, sizeof err) != 0) {
-        if (ep->cancel && *ep->cancel)
-            cancelled(&c);
-        else if (!strcmp(err, "out of memory"))
-            sfail(&c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
-        else
-            sfail(&c, SE_EC_INPUT_READ, "Error reading input: %s", err);
-        goto out;
-    }
-    size_t ids = se_idgraph_identities(st->g), peak = se_idgraph_peak_bytes(st->g);
-    if (ep->on_info) {
-        char note[256];
-        snprintf(note, sizeof note,
-                 "job %lld: identity graph: %zu identities, %zu stitched profiles, %zu bytes (peak %zu, %.1f per identity)",
-                 (long long)ep->js->id, ids, se_idgraph_components(st->g), se_idgraph_bytes(st->g), peak,
-                 ids ? (double)peak / (double)ids : 0.0);
-        ep->on_info(ep->warning_ud, note);
-    }
-    /* The sort's temporary files go where the batches' do. */
-    if (!(dir = se_asprintf("%s/%s", ep->output_root, ep->job->dataset_id)) ||
-        !(xs = se_extsort_new(dir, SORT_MEMORY))) {
-        sfail(&c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
-        goto out;
-    }
-    if (se_mkdir_p(dir, err, sizeof err) != 0) {
-        sfail(&c, SE_EC_WRITE, "Error writing profiles to output path: %s", err);
-        goto out;
-    }
-    spool(&c, st, xs);
-    if (c.failed)
-        goto out;
-    report_giants(&c);
-    se_stitcher_free(st); /* the graph is not needed past here */
-    st = NULL;
-    if ((fd = se_extsort_finish(xs, err, sizeof err)) < 0) {
-        sfail(&c, SE_EC_WRITE, "Error writing profiles to output path: %s", err);
-        goto out;
-    }
-    se_extsort_free(xs);
-    xs = NULL;
-    if (cancelled(&c))
-        goto out;
-
-    /* The sorted lines are the engine's --keyed input; keys make them longer. */
-    se_export_limits o = ep->o;
-    o.keyed = true;
-    o.max_record_bytes = ep->o.max_record_bytes > UINT64_MAX / 4 ? UINT64_MAX
-                         : 3 * ep->o.max_record_bytes + 16;
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    char *inputs[1] = { path };
-    se_export_params kp = *ep;
-    kp.o = o;
-    kp.inputs = inputs;
-    kp.ninputs = 1;
-    kp.graph_checked = true;
-    rc = se_export_execute(&kp, why, whylen);
-    ep->js->export_start_ms = start;
-    goto done;
-out:
-    ep->js->export_end_ms = ep->js->update_ms = se_now_ms();
-    ep->js->finished = true;
-    ep->js->status = "FAILED";
-    if (why)
-        snprintf(why, whylen, "%s", c.why);
-    rc = 1;
-done:
-    if (fd >= 0)
-        close(fd);
-    se_extsort_free(xs);
-    se_stitcher_free(st);
-    free(dir);
-    for (size_t i = 0; i < c.ngiants; i++)
-        free(c.giants[i]);
-    free(c.giants);
-    return rc;
-}

@@ -11,7 +11,9 @@
 # BENCH_QUICK=1 skips the RSS and size series; BENCH_SCALEOUT=0 skips the
 # scale-out bench (tests/bench/scaleout.sh: shards + merge against one run).
 # BENCH_PDG_PROFILES (default 312500: about a million distinct identities) sizes
-# the identity-stitching dump (gen ... STITCH 0.1); BENCH_PDG=0 skips that part.
+# the identity-stitching dump (gen ... STITCH 0.1); BENCH_PDG=0 skips that part,
+# BENCH_MAIN=0 runs only that part; BENCH_PDG_BASE=OTHER_BINARY runs its two
+# jobs too, side by side (e.g. main's build, to compare a change).
 # Data and results go to build/bench/ (gitignored).
 BIN=${1:-./segexport}
 case $BIN in /*) ;; *) BIN=$(pwd)/$BIN ;; esac
@@ -40,6 +42,7 @@ main() {
         command -v $t >/dev/null 2>&1 || { say "$t missing, skipping the benchmark"; return 0; }
     done
     ${CC:-cc} -O2 -o "$D/gen" tests/bench/gen.c || { say "cannot build the generator"; return 0; }
+    [ "${BENCH_MAIN:-1}" = 0 ] && return 0
 
     data="$D/dump-$N-$SEL-$SEED.ndjson"
     [ -s "$data" ] || { say "generating $N profiles"; "$D/gen" "$N" "$SEL" "$SEED" > "$data.tmp" && mv "$data.tmp" "$data"; }
@@ -155,6 +158,9 @@ pdg() {
     cat > "$D/policies-pdg.json" <<JSON
 [{"id":"stitched","attributeMerge":{"type":"timestampOrdered"},"identityGraph":{"type":"pdg"}}]
 JSON
+    cat > "$D/job-all.json" <<JOB
+{"fields":"$FIELDS","destination":{"datasetId":"bench"},"schema":{"name":"_xdm.context.profile"}}
+JOB
     cat > "$D/job-pdg.json" <<JOB
 {"fields":"$FIELDS","destination":{"datasetId":"bench"},"schema":{"name":"_xdm.context.profile"},
  "mergePolicy":{"id":"stitched"}}
@@ -163,32 +169,49 @@ JOB
     clean="rm -rf $D/store $D/out"
     bytes=$(wc -c < "$f")
     say "pdg: $P profiles, $bytes bytes"
+    set -- -n "full, identityGraph none" "$run $D/job-all.json $f" \
+           -n "full, identityGraph pdg" "$run $D/job-pdg.json $f"
+    if [ -n "$BENCH_PDG_BASE" ]; then
+        base="$BENCH_PDG_BASE run -q --store $D/store --output $D/out --merge-policies $D/policies-pdg.json"
+        set -- "$@" -n "base: full, identityGraph none" "$base $D/job-all.json $f" \
+                    -n "base: full, identityGraph pdg" "$base $D/job-pdg.json $f"
+    fi
     hyperfine -N --style basic --runs "${BENCH_PDG_RUNS:-3}" --warmup 1 --prepare "$clean" \
-        --export-json "$D/hf-pdg.json" \
-        -n "full, identityGraph none" "$run $D/job-all.json $f" \
-        -n "full, identityGraph pdg" "$run $D/job-pdg.json $f" \
+        --export-json "$D/hf-pdg.json" "$@" \
         >"$D/hf-pdg.log" 2>&1 || { say "hyperfine failed:"; tail -20 "$D/hf-pdg.log" >&2; return 0; }
     $clean
     $BIN run -v --store $D/store --output $D/out --merge-policies $D/policies-pdg.json \
         "$D/job-pdg.json" "$f" 2>"$D/pdg-graph.log" >/dev/null
     graph=$(sed -n 's/.*identity graph: //p' "$D/pdg-graph.log")
+    phases=$(sed -n 's/.*pdg phases: //p' "$D/pdg-graph.log")
     rss_none="" rss_pdg=""
     if [ -x /usr/bin/time ]; then
         $clean; /usr/bin/time -v $run "$D/job-all.json" "$f" 2>"$D/time.log" >/dev/null
         rss_none=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$D/time.log")
         $clean; /usr/bin/time -v $run "$D/job-pdg.json" "$f" 2>"$D/time.log" >/dev/null
         rss_pdg=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$D/time.log")
+        if [ -n "$BENCH_PDG_BASE" ]; then
+            $clean; /usr/bin/time -v $base "$D/job-pdg.json" "$f" 2>"$D/time.log" >/dev/null
+            rss_pdg="$rss_pdg KiB, base pdg $(sed -n 's/.*Maximum resident set size (kbytes): //p' "$D/time.log")"
+        fi
     fi
     $clean
-    python3 - "$D/hf-pdg.json" "$bytes" "$graph" "$rss_none" "$rss_pdg" <<'PY' | tee -a "$D/summary.txt"
+    python3 - "$D/hf-pdg.json" "$bytes" "$graph" "$rss_none" "$rss_pdg" "$phases" <<'PY' | tee -a "$D/summary.txt"
 import json, sys
-r = {x["command"]: x["median"] for x in json.load(open(sys.argv[1]))["results"]}
+res = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+r = {k: v["median"] for k, v in res.items()}
+cpu = {k: v["user"] + v["system"] for k, v in res.items()}
 b = int(sys.argv[2])
-none, pdg = r["full, identityGraph none"], r["full, identityGraph pdg"]
 print()
-print("pdg: none %.3f s (%.0f MB/s), pdg %.3f s (%.0f MB/s): %.2f of the speed (target >= 0.5)"
-      % (none, b / none / 1e6, pdg, b / pdg / 1e6, none / pdg))
+for p in ("", "base: "):
+    if p + "full, identityGraph pdg" not in r:
+        continue
+    none, pdg = r[p + "full, identityGraph none"], r[p + "full, identityGraph pdg"]
+    print("pdg: %snone %.3f s (%.0f MB/s, CPU %.2f s), pdg %.3f s (%.0f MB/s, CPU %.2f s): %.2f of the speed (target >= 0.5)"
+          % (p, none, b / none / 1e6, cpu[p + "full, identityGraph none"], pdg, b / pdg / 1e6,
+             cpu[p + "full, identityGraph pdg"], none / pdg))
 print("pdg: graph %s (target < 40 bytes per identity)" % sys.argv[3])
+print("pdg: phases %s" % sys.argv[6])
 if sys.argv[4]:
     print("pdg: peak RSS none %s KiB, pdg %s KiB" % (sys.argv[4], sys.argv[5]))
 PY

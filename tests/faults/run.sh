@@ -85,6 +85,28 @@ for f in dump.ndjson dump.gz; do
     ok
 done
 
+# 2b. identityGraph pdg: a read error in its unlinked temporary files (their
+#     /proc/self/fd target ends in "(deleted)"; the batch spools come later).
+#     First the verdicts pass 1 leaves for pass 2; then, past the verdicts'
+#     bytes (16 a line), a run of the sort while its merge streams into the
+#     engine: the engine must stop before it sees a cut stream's end.  Both
+#     FAIL naming the temporary file and leave nothing.
+printf '[{"id":"p","attributeMerge":{"type":"timestampOrdered"},"identityGraph":{"type":"pdg"}}]\n' > pol.json
+printf '{"destination":{"datasetId":"ds"},"schema":{"name":"s"},"mergePolicy":{"id":"p"}}\n' > pjob.json
+awk 'BEGIN { for (i = 0; i < 40000; i++) printf "{\"identityMap\":{\"E\":[{\"id\":\"%06d\"}],\"C\":[{\"id\":\"c%06d\"}]},\"pad\":\"%0300d\"}\n", i, int(i / 2), i }' > big.ndjson
+for spec in "verdicts:0:0090000009" "sort run:640001:0100000013"; do
+    what=${spec%%:*} rest=${spec#*:}; after=${rest%%:*}; code=${rest#*:}
+    n="pdg: read EIO in the $what"
+    rm -rf st
+    FAILIO_READ_PATTERN="(deleted)" FAILIO_READ_AFTER=$after LD_PRELOAD=$shim \
+        "$bin" run --store st --merge-policies pol.json pjob.json big.ndjson > r.json 2> e.txt
+    rc=$?
+    [ $rc = 1 ] || { bad "$n: exit $rc, want 1"; continue; }
+    expect_failed "$n" r.json e.txt "$code" "temporary file: Input/output error" || continue
+    nothing_left st/datasets/ds || { bad "$n: left $(ls -A st/datasets/ds)"; continue; }
+    ok
+done
+
 # 3. SIGINT and SIGTERM mid-job: the input is a FIFO that we keep open after
 #    feeding half of the records, so the job is surely mid-way.
 for sig in INT TERM; do

@@ -391,6 +391,99 @@ static void test_extsort(void **state)
     assert_int_equal(rmdir(dir), 0); /* nothing left behind */
 }
 
+static int fails;
+static void count_fail(void *ud, const char *err)
+{
+    (void)ud;
+    (void)err;
+    fails++;
+}
+
+/* A line's key as the sort compares it: bytes, then length (LC_ALL=C). */
+static int cmp_bytes(const char *a, size_t an, const char *b, size_t bn)
+{
+    int c = memcmp(a, b, an < bn ? an : bn);
+    return c ? c : (an < bn ? -1 : an > bn);
+}
+
+/* The stream gives what finish gives: keys that share their first 16 bytes
+ * (the prefix each line carries), keys that begin others, bytes past 0x7f;
+ * all in memory and over many runs (the last buffer merged from memory). */
+static void test_extsort_stream(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/segexport-extsort-XXXXXX", err[256], key[64], rec[64];
+    static const char *const shapes[] = { "Email:someone.with.a.long.name.%03d@x", "Email:someone.with.a.long.name.%d",
+                                          "Email:someone.wi%d", "E%d", "\xc3\xa9%d", "Email:someone.with" };
+    assert_non_null(mkdtemp(dir));
+    for (int pass = 0; pass < 2; pass++) {
+        se_extsort *xs = se_extsort_new(dir, pass ? 8192 : 1 << 20);
+        const int n = 4000;
+        for (int i = 0; i < n; i++) {
+            const char *shape = shapes[i % 6];
+            if (shape[0] == '\\')
+                snprintf(key, sizeof key, "\xc3\xa9%d", (i * 7) % 13);
+            else
+                snprintf(key, sizeof key, shape, (i * 37) % 101);
+            snprintf(rec, sizeof rec, "{\"seq\":%06d}", i);
+            assert_int_equal(se_extsort_add(xs, key, strlen(key), rec, strlen(rec), err, sizeof err), 0);
+        }
+        assert_true(pass ? se_extsort_runs(xs) > 10 : se_extsort_runs(xs) == 0);
+        fails = 0;
+        int fd = se_extsort_stream(xs, count_fail, NULL, err, sizeof err);
+        assert_true(fd >= 0);
+        char *all = slurp_fd(fd), *save = NULL, prevk[64] = "", prevr[64] = "";
+        close(fd);
+        assert_int_equal(se_extsort_stream_end(xs, err, sizeof err), 0);
+        assert_int_equal(fails, 0);
+        int lines = 0;
+        for (char *l = strtok_r(all, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+            char *tab = strchr(l, '\t');
+            assert_non_null(tab);
+            *tab = '\0';
+            int c = cmp_bytes(prevk, strlen(prevk), l, strlen(l));
+            assert_true(c <= 0);
+            if (c == 0 && lines)
+                assert_true(strcmp(prevr, tab + 1) < 0); /* stable: input order */
+            snprintf(prevk, sizeof prevk, "%s", l);
+            snprintf(prevr, sizeof prevr, "%s", tab + 1);
+            lines++;
+        }
+        assert_int_equal(lines, n);
+        free(all);
+        se_extsort_free(xs);
+    }
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/* A reader that stops early (a failed engine) closes its end: the merge
+ * thread, blocked on a full pipe, ends without a failure and without
+ * SIGPIPE taking the process. */
+static void test_extsort_stream_reader_stops(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/segexport-extsort-XXXXXX", err[256], key[32], rec[256];
+    assert_non_null(mkdtemp(dir));
+    se_extsort *xs = se_extsort_new(dir, 1 << 16);
+    memset(rec, 'x', 200);
+    rec[200] = '\0';
+    for (int i = 0; i < 30000; i++) { /* 6 MB: more than the pipe holds */
+        snprintf(key, sizeof key, "k%05d", i % 997);
+        assert_int_equal(se_extsort_add(xs, key, strlen(key), rec, 200, err, sizeof err), 0);
+    }
+    fails = 0;
+    int fd = se_extsort_stream(xs, count_fail, NULL, err, sizeof err);
+    assert_true(fd >= 0);
+    char head[100];
+    assert_int_equal(read(fd, head, sizeof head), (ssize_t)sizeof head);
+    assert_memory_equal(head, "k00000\t", 7);
+    close(fd);
+    assert_int_equal(se_extsort_stream_end(xs, err, sizeof err), 0);
+    assert_int_equal(fails, 0);
+    se_extsort_free(xs);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -406,6 +499,8 @@ int main(void)
         cmocka_unit_test(test_raw_identities_as_json_c),
         cmocka_unit_test(test_check_inputs),
         cmocka_unit_test(test_extsort),
+        cmocka_unit_test(test_extsort_stream),
+        cmocka_unit_test(test_extsort_stream_reader_stops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
