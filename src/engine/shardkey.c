@@ -219,6 +219,17 @@ static inline size_t ws(const char *s, size_t i, size_t n)
     return i;
 }
 
+/* The byte at the first non-blank index from *i (*i moved there), or 0 at
+ * the end. */
+static inline char tok(const char *s, size_t *i, size_t n)
+{
+    size_t j = *i;
+    if (j < n && (unsigned char)s[j] > ' ')
+        return s[j];
+    *i = j = ws(s, j, n);
+    return j < n ? s[j] : 0;
+}
+
 /* The first quote or backslash at or after i, or n. */
 static size_t str_stop(const char *s, size_t i, size_t n)
 {
@@ -341,9 +352,12 @@ static size_t skip_value(const char *s, size_t i, size_t n)
         return skip_str(s, i + 1, n);
     if (s[i] == '{' || s[i] == '[')
         return skip_nested(s, i, n);
-    size_t j = i;
-    while (j < n && s[j] != ',' && s[j] != '}' && s[j] != ']' && s[j] != ' ' && s[j] != '\t' &&
-           s[j] != '\n' && s[j] != '\r')
+    /* A literal (not checked: see the top) or a number. */
+    size_t j = i + (s[i] == 't' || s[i] == 'n' ? 4 : s[i] == 'f' ? 5 : 0);
+    if (j > i)
+        return j <= n ? j : 0;
+    while (j < n && ((s[j] >= '0' && s[j] <= '9') || s[j] == '-' || s[j] == '+' || s[j] == '.' ||
+                     s[j] == 'e' || s[j] == 'E'))
         j++;
     return j > i ? j : 0;
 }
@@ -374,15 +388,23 @@ static int cmp(span a, span b)
 
 typedef struct best { span ns, id; bool have, primary; } best;
 
+static inline bool eq4(const char *p, const char *lit)
+{
+    uint32_t a, b;
+    memcpy(&a, p, 4);
+    memcpy(&b, lit, 4);
+    return a == b;
+}
+
 /* Which of the four names an item's member name is: 0 id, 1 xdm:id,
  * 2 primary, 3 xdm:primary, -1 another. */
 static int item_name(const char *p, size_t n)
 {
     switch (n) {
     case 2: return p[0] == 'i' && p[1] == 'd' ? 0 : -1;
-    case 6: return !memcmp(p, "xdm:id", 6) ? 1 : -1;
-    case 7: return !memcmp(p, "primary", 7) ? 2 : -1;
-    case 11: return !memcmp(p, "xdm:primary", 11) ? 3 : -1;
+    case 6: return eq4(p, "xdm:") && p[4] == 'i' && p[5] == 'd' ? 1 : -1;
+    case 7: return eq4(p, "prim") && eq4(p + 3, "mary") ? 2 : -1;
+    case 11: return eq4(p, "xdm:") && eq4(p + 4, "prim") && eq4(p + 7, "mary") ? 3 : -1;
     default: return -1;
     }
 }
@@ -394,12 +416,12 @@ static size_t item(const char *s, size_t i, size_t n, span ns, best *bs)
 {
     span id[2];
     signed char idk[2] = { -1, -1 }, pk[2] = { -1, -1 }; /* -1 absent, 0 no, 1 string / true */
-    i = ws(s, i + 1, n);
-    if (i < n && s[i] == '}') {
+    i++;
+    if (tok(s, &i, n) == '}') {
         i++;
     } else {
         for (;;) {
-            if (i >= n || s[i] != '"')
+            if (tok(s, &i, n) != '"')
                 return 0;
             size_t e = str_stop(s, i + 1, n);
             int w = -1;
@@ -407,11 +429,11 @@ static size_t item(const char *s, size_t i, size_t n, span ns, best *bs)
                 w = item_name(s + i + 1, e - i - 1), i = e + 1;
             else if (!(i = skip_str(s, i + 1, n)))
                 return 0; /* (an escaped name is none of the four: on_backslash) */
-            i = ws(s, i, n);
-            if (i >= n || s[i] != ':')
+            if (tok(s, &i, n) != ':')
                 return 0;
-            i = ws(s, i + 1, n);
-            if (w >= 0 && w < 2 && i < n && s[i] == '"') {
+            i++;
+            char c = tok(s, &i, n);
+            if (w >= 0 && w < 2 && c == '"') {
                 e = str_stop(s, i + 1, n);
                 if (e >= n || s[e] != '"')
                     return 0; /* an id with an escape: declined */
@@ -421,21 +443,18 @@ static size_t item(const char *s, size_t i, size_t n, span ns, best *bs)
                 i = e + 1;
             } else {
                 if (w >= 2)
-                    pk[w - 2] = n - i >= 4 && !memcmp(s + i, "true", 4);
+                    pk[w - 2] = n - i >= 4 && eq4(s + i, "true");
                 else if (w >= 0)
                     idk[w] = 0;
                 if (!(i = skip_value(s, i, n)))
                     return 0;
             }
-            i = ws(s, i, n);
-            if (i < n && s[i] == ',') {
-                i = ws(s, i + 1, n);
+            c = tok(s, &i, n);
+            i++;
+            if (c == ',')
                 continue;
-            }
-            if (i < n && s[i] == '}') {
-                i++;
+            if (c == '}')
                 break;
-            }
             return 0;
         }
     }
@@ -460,57 +479,50 @@ static bool read_map(const char *s, size_t i, size_t n, best *bs)
     int nns = 0;
     if (i >= n || s[i] != '{')
         return false; /* not an object: no identity */
-    i = ws(s, i + 1, n);
-    if (i < n && s[i] == '}')
+    i++;
+    if (tok(s, &i, n) == '}')
         return false;
     for (;;) {
         span ns;
-        if (!(i = name_at(s, ws(s, i, n), n, &ns)) || nns == MAX_NS)
+        tok(s, &i, n);
+        if (!(i = name_at(s, i, n, &ns)) || nns == MAX_NS)
             return false;
         for (int k = 0; k < nns; k++)
             if (nss[k].n == ns.n && !memcmp(nss[k].p, ns.p, ns.n))
                 return false; /* a repeated namespace: its last value counts, first place */
         nss[nns++] = ns;
-        i = ws(s, i, n);
-        if (i >= n || s[i] != ':')
+        if (tok(s, &i, n) != ':')
             return false;
-        i = ws(s, i + 1, n);
-        if (i < n && s[i] == '[') {
-            i = ws(s, i + 1, n);
-            if (i < n && s[i] == ']') {
+        i++;
+        if (tok(s, &i, n) == '[') {
+            i++;
+            if (tok(s, &i, n) == ']') {
                 i++;
             } else {
                 for (;;) {
-                    i = ws(s, i, n);
-                    if (i < n && s[i] == '{')
+                    if (tok(s, &i, n) == '{')
                         i = item(s, i, n, ns, bs);
                     else
                         i = skip_value(s, i, n);
                     if (!i)
                         return false;
-                    i = ws(s, i, n);
-                    if (i < n && s[i] == ',') {
-                        i++;
+                    char c = tok(s, &i, n);
+                    i++;
+                    if (c == ',')
                         continue;
-                    }
-                    if (i < n && s[i] == ']') {
-                        i++;
+                    if (c == ']')
                         break;
-                    }
                     return false;
                 }
             }
         } else if (!(i = skip_value(s, i, n))) {
             return false;
         }
-        i = ws(s, i, n);
-        if (i < n && s[i] == ',') {
-            i++;
+        char c = tok(s, &i, n);
+        i++;
+        if (c == ',')
             continue;
-        }
-        if (i < n && s[i] == '}')
-            return bs->have;
-        return false;
+        return c == '}' && bs->have;
     }
 }
 
@@ -532,19 +544,18 @@ static size_t find_map(const scan *sc)
             ci++; /* inside a value passed over */
         if (ci == sc->nc)
             break;
-        i = ws(s, i, n);
         if (!first) {
-            if (i >= n || s[i] != ',')
+            if (tok(s, &i, n) != ',')
                 return 0;
-            i = ws(s, i + 1, n);
+            i++;
         }
+        if (tok(s, &i, n) != '"')
+            return 0;
         size_t k = i;
-        if (i >= n || s[i] != '"' || !(i = skip_str(s, i + 1, n)))
+        if (!(i = skip_str(s, i + 1, n)) || tok(s, &i, n) != ':')
             return 0;
-        i = ws(s, i, n);
-        if (i >= n || s[i] != ':')
-            return 0;
-        i = ws(s, i + 1, n);
+        i++;
+        tok(s, &i, n);
         if (sc->c[ci].at == k) {
             val[sc->c[ci].spelling] = i;
             if (++ci == sc->nc)
@@ -562,8 +573,12 @@ static size_t find_map(const scan *sc)
 bool se_shardkey_text(const char *data, size_t len, uint64_t *h, char *key, size_t keycap,
                       size_t *keylen)
 {
-    scan sc = { .s = data, .n = len };
+    scan sc; /* (its candidates are written before they are read) */
     best bs = { .have = false };
+    sc.s = data;
+    sc.n = len;
+    sc.nc = 0;
+    sc.decline = false;
     pass1(&sc);
     if (sc.decline || sc.nc == 0)
         return false;
