@@ -6,7 +6,9 @@
  * checked for control characters, numbers and literals are not read, and
  * an unescaped quote followed by identityMap" is known to be that string. */
 #include <string.h>
-#if defined(__x86_64__) || defined(__i386__)
+/* SSE2 (every x86-64) with AVX2 for pass 1 when the CPU has it; plain C
+ * elsewhere or with -DSE_NO_SIMD (the tests build that too). */
+#if defined(__SSE2__) && (defined(__x86_64__) || defined(__i386__)) && !defined(SE_NO_SIMD)
 #include <immintrin.h>
 #define SK_X86 1
 #endif
@@ -202,10 +204,8 @@ static void pass1(scan *sc)
         pass1_sse2(sc);
 #else
     for (size_t i = 0; i < sc->n && !sc->decline; i++)
-        if (sc->s[i] == '\\')
-            on_backslash(sc, i);
-        else if (sc->s[i] == 'M' && i + 3 < sc->n && sc->s[i + 3] == '"')
-            on_m(sc, i);
+        if (sc->s[i] == '\\' || (sc->s[i] == 'M' && i + 3 < sc->n && sc->s[i + 3] == '"'))
+            on_bits(sc, i, 1);
 #endif
 }
 
