@@ -9,10 +9,11 @@
 #     (merge then compresses once, on every core);
 #   - four shards one after another: their total CPU time (target: within
 #     1.3x of one run's);
-#   - what bounds both: a run that skips every record (--shard 7/1000000)
-#     and a run on empty input (CPU: the cost every extra shard adds even
-#     with free skips), and one run's CPU per wall second (the cores it
-#     already keeps busy);
+#   - what bounds both (docs/performance.md, "Session 5"): a run that skips
+#     every record (--shard 7/1000000) and a run on empty input (CPU: what
+#     every extra shard adds, and what it would with free reading and
+#     skipping), and one run's CPU per wall second (the cores it already
+#     keeps busy: meaningful on a quiet machine only);
 #   - the cost of a record another shard owns, in instructions (callgrind,
 #     when valgrind is installed, on a 10000-profile dump).
 # Medians of BENCH_SO_RUNS (3).  Never fails; data in build/bench/.
