@@ -313,8 +313,11 @@ static void drop_chunk(void *ud, se_chunk *ch, bool free_ext)
 {
     (void)ud;
     se_record *f = ch->ext;
-    for (size_t i = 0; f && i < ch->ext_cap; i++)
-        se_record_clear(&f[i]);
+    /* Only a line with a tape has facts (prep clears the others'): a chunk
+     * of skipped lines costs nothing here. */
+    for (size_t i = 0; f && i < ch->nlines && i < ch->ext_cap; i++)
+        if (ch->lines[i].flags & PL_TAPE)
+            se_record_clear(&f[i]);
     if (free_ext) {
         free(ch->ext);
         ch->ext = NULL;
@@ -422,8 +425,6 @@ static void take_line(ctx *c, se_chunk *ch, size_t li, uint64_t *seq)
 
     memset(&rec, 0, sizeof rec);
     c->js->input_records++;
-    if (pl->flags & PL_SKIP)
-        return;
     /* --shard: a bad record belongs to the shard of its quick key (shardkey.h)
      * or, without one, to the shard of its ordinal: reported once over all
      * shards, and merge puts them back in input order. */
@@ -543,6 +544,10 @@ static void read_all(ctx *c)
             if (c->ep->cancel && *c->ep->cancel) {
                 se_x_fail(c, SE_EC_CANCELLED, "%s", cancel_text(c->ep));
                 break;
+            }
+            if (ch->lines[i].flags & PL_SKIP) {
+                c->js->input_records++; /* another shard's: only counted */
+                continue;
             }
             take_line(c, ch, i, &seq);
         }

@@ -10,6 +10,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,13 +331,32 @@ static int check_consumed(se_input *in)
     return -1;
 }
 
+/* The calls that may block on a read (a quiet FIFO, a slow pipe) run with
+ * cancellation enabled, so that the pipeline's reader thread, which keeps it
+ * disabled otherwise, can be cancelled there (pipeline.c); once per block or
+ * file, not per line (a cancel-state switch per line cost a quarter of a
+ * skipping shard's time). */
+static int cancellable_begin(void)
+{
+    int old;
+    pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &old);
+    return old;
+}
+
+static void cancellable_end(int old)
+{
+    pthread_setcancelstate(old, &old);
+}
+
 /* Next data block of src.  1 with blk set, 0 at its end, -1 on error. */
 static int fill(se_input *in)
 {
     const void *buf;
     size_t size = 0;
     la_int64_t off = 0;
+    int cs = cancellable_begin();
     int r = archive_read_data_block(in->src, &buf, &size, &off);
+    cancellable_end(cs);
     if (r == ARCHIVE_EOF)
         return check_consumed(in);
     if (r < ARCHIVE_WARN)
@@ -418,7 +438,9 @@ int se_input_next(se_input *in, se_line *line)
         return -1;
     for (;;) {
         if (in->src == NULL || in->src_eof) {
+            int cs = cancellable_begin();
             int r = advance(in);
+            cancellable_end(cs);
             if (r <= 0)
                 return r;
         }

@@ -201,10 +201,9 @@ static void *reader(void *arg)
     chunk_reset(p, ch);
     for (;;) {
         /* Only a blocking read may be interrupted when the caller stops early
-         * (e.g. a cancelled job reading a quiet FIFO). */
-        pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &old);
+         * (e.g. a cancelled job reading a quiet FIFO): se_input_next enables
+         * cancellation around its reads and opens. */
         r = se_input_next(p->in, &ln);
-        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
         /* Told to stop: end here, between two lines, rather than be cancelled
          * inside libarchive or zlib (a thread cancelled there unwinds without
          * its frames being cleaned up, which ASan reports as a stack overflow

@@ -9,6 +9,11 @@
 #     (merge then compresses once, on every core);
 #   - four shards one after another: their total CPU time (target: within
 #     1.3x of one run's);
+#   - what bounds both (docs/performance.md, "Session 5"): a run that skips
+#     every record (--shard 7/1000000) and a run on empty input (CPU: what
+#     every extra shard adds, and what it would with free reading and
+#     skipping), and one run's CPU per wall second (the cores it already
+#     keeps busy: meaningful on a quiet machine only);
 #   - the cost of a record another shard owns, in instructions (callgrind,
 #     when valgrind is installed, on a 10000-profile dump).
 # Medians of BENCH_SO_RUNS (3).  Never fails; data in build/bench/.
@@ -37,6 +42,8 @@ JOB
     for job in fields whole; do
         J="$D/so-$job.json"
         : > "$S.single"; : > "$S.two-tar.gz"; : > "$S.two-tar"; : > "$S.four"; : > "$S.singlecpu"
+        : > "$S.skipall"; : > "$S.empty"
+        : > "$D/empty.ndjson"
         r=0
         while [ $r -lt "$RUNS" ]; do
             r=$((r + 1))
@@ -58,13 +65,22 @@ JOB
                 t "$BIN" run -q --store "$S/st" --output "$S/o" --shard $k/4 "$J" "$data" > "$S/r$k.json"
             done
             awk '{ c += $2 + $3 } END { print c }' "$S/t" >> "$S.four"
+            rm -rf "$S"; mkdir -p "$S"
+            t "$BIN" run -q --store "$S/st" --output "$S/o" --shard 7/1000000 "$J" "$data" > "$S/r.json"
+            awk '{ print $2 + $3 }' "$S/t" >> "$S.skipall"
+            rm -rf "$S"; mkdir -p "$S"
+            t "$BIN" run -q --store "$S/st" --output "$S/o" --shard 7/1000000 "$J" "$D/empty.ndjson" > "$S/r.json"
+            awk '{ print $2 + $3 }' "$S/t" >> "$S.empty"
         done
         one=$(med < "$S.single"); onecpu=$(med < "$S.singlecpu"); four=$(med < "$S.four")
         two=$(med < "$S.two-tar.gz"); twot=$(med < "$S.two-tar")
-        echo "$job $one $onecpu $two $twot $four" | awk '{
+        skipall=$(med < "$S.skipall"); empty=$(med < "$S.empty")
+        echo "$job $one $onecpu $two $twot $four $skipall $empty" | awk '{
             printf "scale-out %s job: one run %.3f s wall (%.2f s CPU)\n", $1, $2, $3
             printf "  2 shards side by side + merge: %.3f s wall, %.2fx faster; shards writing --format tar (merge compresses on every core): %.3f s, %.2fx (target >= 1.6)\n", $4, $2 / $4, $5, $2 / $5
-            printf "  4 shards: %.2f s CPU in all, %.2fx one run (target <= 1.3)\n", $6, $6 / $3 }' | tee -a "$D/summary.txt"
+            printf "  4 shards: %.2f s CPU in all, %.2fx one run (target <= 1.3)\n", $6, $6 / $3
+            printf "  bounds: one run keeps %.2f cores busy (CPU/wall), so 2 shards on 2 cores gain at most 2/%.2f = %.2fx with free skips and merge;\n", $3 / $2, $3 / $2, 2 * $2 / $3
+            printf "    a shard skipping every record: %.3f s CPU, on empty input %.3f s: 4 shards cost about one run + 3 x the first, %.2fx (%.2fx if reading and skipping were free)\n", $7, $8, ($3 + 3 * $7) / $3, ($3 + 3 * $8) / $3 }' | tee -a "$D/summary.txt"
     done
     if command -v valgrind >/dev/null 2>&1; then
         small="$D/dump-10000-0.03-1.ndjson"
