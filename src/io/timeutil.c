@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 /* Days since 1970-01-01 of the civil date y-m-d (m 1..12, d 1..31).
@@ -49,10 +50,13 @@ unsigned se_days_in_month(int64_t y, unsigned m)
     return m == 2 && is_leap(y) ? 29 : dim[m - 1];
 }
 
-/* Reads exactly n ASCII digits at *p (isdigit() is locale-dependent; this is not). */
-static int digits(const char **p, int n, unsigned *out)
+/* Reads exactly n ASCII digits at *p, before e (isdigit() is
+ * locale-dependent; this is not). */
+static int digits(const char **p, const char *e, int n, unsigned *out)
 {
     unsigned v = 0;
+    if (e - *p < n)
+        return -1;
     for (int i = 0; i < n; i++) {
         char c = (*p)[i];
         if (c < '0' || c > '9')
@@ -64,54 +68,17 @@ static int digits(const char **p, int n, unsigned *out)
     return 0;
 }
 
-int se_time_parse(const char *s, int64_t *ms)
+/* The byte at p, or '\0' at the end e (no field accepts '\0', so a NUL in
+ * the text fails the parse wherever it stands, as the end would). */
+static char at(const char *p, const char *e)
 {
-    unsigned year, mon, day, hh, mm, ss, frac = 0, oh = 0, om = 0;
-    int sign = 0;
-    const char *p = s;
+    return p < e ? *p : '\0';
+}
 
-    if (!s)
-        return -1;
-    if (digits(&p, 4, &year) || *p++ != '-' || digits(&p, 2, &mon) || *p++ != '-' ||
-        digits(&p, 2, &day))
-        return -1;
-    if (*p != 'T' && *p != 't' && *p != ' ')
-        return -1;
-    p++;
-    if (digits(&p, 2, &hh) || *p++ != ':' || digits(&p, 2, &mm) || *p++ != ':' ||
-        digits(&p, 2, &ss))
-        return -1;
-    if (*p == '.') {
-        /* Any number of digits, at least one; keep the first three. */
-        int n = 0;
-        p++;
-        while (*p >= '0' && *p <= '9') {
-            if (n < 3)
-                frac = frac * 10 + (unsigned)(*p - '0');
-            n++;
-            p++;
-        }
-        if (n == 0)
-            return -1;
-        for (; n < 3; n++)
-            frac *= 10;
-    }
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        sign = *p++ == '-' ? -1 : 1;
-        if (digits(&p, 2, &oh))
-            return -1;
-        if (*p == ':')
-            p++;
-        if (digits(&p, 2, &om))
-            return -1;
-    } else {
-        return -1;
-    }
-    if (*p != '\0')
-        return -1;
-
+/* Checks the fields' ranges and writes the instant (shared by both paths). */
+static int finish(unsigned year, unsigned mon, unsigned day, unsigned hh, unsigned mm,
+                  unsigned ss, unsigned frac, int sign, unsigned oh, unsigned om, int64_t *ms)
+{
     if (mon < 1 || mon > 12 || day < 1 || day > se_days_in_month(year, mon) || hh > 23 ||
         mm > 59 || ss > 60 || oh > 23 || om > 59)
         return -1;
@@ -123,6 +90,117 @@ int se_time_parse(const char *s, int64_t *ms)
     secs -= (int64_t)sign * ((int64_t)oh * 3600 + (int64_t)om * 60);
     *ms = secs * 1000 + frac;
     return 0;
+}
+
+/* The full grammar (timeutil.h), over s[0..n). */
+static int parse_full(const char *s, size_t n, int64_t *ms)
+{
+    unsigned year, mon, day, hh, mm, ss, frac = 0, oh = 0, om = 0;
+    int sign = 0;
+    const char *p = s, *e = s + n;
+
+    if (digits(&p, e, 4, &year) || at(p++, e) != '-' || digits(&p, e, 2, &mon) ||
+        at(p++, e) != '-' || digits(&p, e, 2, &day))
+        return -1;
+    char c = at(p, e);
+    if (c != 'T' && c != 't' && c != ' ')
+        return -1;
+    p++;
+    if (digits(&p, e, 2, &hh) || at(p++, e) != ':' || digits(&p, e, 2, &mm) ||
+        at(p++, e) != ':' || digits(&p, e, 2, &ss))
+        return -1;
+    if (at(p, e) == '.') {
+        /* Any number of digits, at least one; keep the first three. */
+        int nd = 0;
+        p++;
+        while (p < e && *p >= '0' && *p <= '9') {
+            if (nd < 3)
+                frac = frac * 10 + (unsigned)(*p - '0');
+            nd++;
+            p++;
+        }
+        if (nd == 0)
+            return -1;
+        for (; nd < 3; nd++)
+            frac *= 10;
+    }
+    c = at(p, e);
+    if (c == 'Z' || c == 'z') {
+        p++;
+    } else if (c == '+' || c == '-') {
+        sign = c == '-' ? -1 : 1;
+        p++;
+        if (digits(&p, e, 2, &oh))
+            return -1;
+        if (at(p, e) == ':')
+            p++;
+        if (digits(&p, e, 2, &om))
+            return -1;
+    } else {
+        return -1;
+    }
+    if (p != e)
+        return -1;
+    return finish(year, mon, day, hh, mm, ss, frac, sign, oh, om, ms);
+}
+
+/* Two digits at s as a number, or a value above 99 when either is not a
+ * digit. */
+static unsigned d2(const char *s)
+{
+    unsigned a = (unsigned)(unsigned char)s[0] - '0', b = (unsigned)(unsigned char)s[1] - '0';
+    return a > 9 || b > 9 ? 1000 : a * 10 + b;
+}
+
+/* The canonical forms, YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM|-HH:MM) (20, 24,
+ * 25 or 29 bytes: what writers emit), read at fixed places: 0 and *ms, -1
+ * not valid, 1 not one of these shapes (ask parse_full). */
+static int parse_canonical(const char *s, size_t n, int64_t *ms)
+{
+    if (n < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
+        return 1;
+    unsigned frac = 0, oh = 0, om = 0;
+    int sign = 0;
+    const char *z = s + 19; /* the zone */
+    if (*z == '.') {
+        if (n < 24)
+            return 1;
+        unsigned f1 = (unsigned)(unsigned char)z[1] - '0', f23 = d2(z + 2);
+        if (f1 > 9 || f23 > 99)
+            return 1;
+        frac = f1 * 100 + f23;
+        z += 4;
+    }
+    size_t zn = n - (size_t)(z - s);
+    if (zn == 1 && *z == 'Z') {
+        ;
+    } else if (zn == 6 && (*z == '+' || *z == '-') && z[3] == ':') {
+        sign = *z == '-' ? -1 : 1;
+        oh = d2(z + 1);
+        om = d2(z + 4);
+        if (oh > 99 || om > 99)
+            return 1;
+    } else {
+        return 1;
+    }
+    unsigned y1 = d2(s), y2 = d2(s + 2), mon = d2(s + 5), day = d2(s + 8), hh = d2(s + 11),
+             mm = d2(s + 14), ss = d2(s + 17);
+    if ((y1 | y2 | mon | day | hh | mm | ss) > 127)
+        return 1;
+    return finish(y1 * 100 + y2, mon, day, hh, mm, ss, frac, sign, oh, om, ms);
+}
+
+int se_time_parse_n(const char *s, size_t n, int64_t *ms)
+{
+    int r = parse_canonical(s, n, ms);
+    return r <= 0 ? r : parse_full(s, n, ms);
+}
+
+int se_time_parse(const char *s, int64_t *ms)
+{
+    if (!s)
+        return -1;
+    return se_time_parse_n(s, strlen(s), ms);
 }
 
 void se_time_format(int64_t ms, char *buf, size_t n)
