@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,17 +76,32 @@ static char at(const char *p, const char *e)
     return p < e ? *p : '\0';
 }
 
-/* Checks the fields' ranges and writes the instant (shared by both paths). */
+/* Days since 1970-01-01 of y-m-d for 0 <= y <= 9999 (four digits): the
+ * same as se_days_from_civil, inline, for the parser. */
+static inline int64_t days_4digit(unsigned y, unsigned m, unsigned d)
+{
+    if (y == 0 && m <= 2)
+        return se_days_from_civil(y, m, d); /* year -1 of March-based eras */
+    y -= m <= 2;
+    unsigned era = y / 400, yoe = y - era * 400;
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return (int64_t)era * 146097 + (int64_t)doe - 719468;
+}
+
+/* Checks the fields' ranges and writes the instant (shared by both paths;
+ * year has four digits). */
 static int finish(unsigned year, unsigned mon, unsigned day, unsigned hh, unsigned mm,
                   unsigned ss, unsigned frac, int sign, unsigned oh, unsigned om, int64_t *ms)
 {
-    if (mon < 1 || mon > 12 || day < 1 || day > se_days_in_month(year, mon) || hh > 23 ||
-        mm > 59 || ss > 60 || oh > 23 || om > 59)
+    if (mon < 1 || mon > 12 || day < 1 || hh > 23 || mm > 59 || ss > 60 || oh > 23 || om > 59)
+        return -1;
+    if (day > 28 && day > se_days_in_month(year, mon))
         return -1;
 
     /* A leap second (:60) is taken as :59 plus one second, i.e. the first
      * instant of the next minute: we keep no leap-second table. */
-    int64_t secs = se_days_from_civil(year, mon, day) * 86400 + (int64_t)hh * 3600 +
+    int64_t secs = days_4digit(year, mon, day) * 86400 + (int64_t)hh * 3600 +
                    (int64_t)mm * 60 + ss;
     secs -= (int64_t)sign * ((int64_t)oh * 3600 + (int64_t)om * 60);
     *ms = secs * 1000 + frac;
@@ -144,50 +160,115 @@ static int parse_full(const char *s, size_t n, int64_t *ms)
     return finish(year, mon, day, hh, mm, ss, frac, sign, oh, om, ms);
 }
 
-/* Two digits at s as a number, or a value above 99 when either is not a
- * digit. */
-static unsigned d2(const char *s)
-{
-    unsigned a = (unsigned)(unsigned char)s[0] - '0', b = (unsigned)(unsigned char)s[1] - '0';
-    return a > 9 || b > 9 ? 1000 : a * 10 + b;
-}
-
 /* The canonical forms, YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM|-HH:MM) (20, 24,
  * 25 or 29 bytes: what writers emit), read at fixed places: 0 and *ms, -1
- * not valid, 1 not one of these shapes (ask parse_full). */
+ * not valid, 1 not one of these shapes (ask parse_full, which reads them
+ * alike). */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* Eight bytes w (s[i] in byte i) against a shape: digits where m has 0xff,
+ * the bytes of sep elsewhere.  Sets *t to the digits' values (0 elsewhere)
+ * and returns true when w fits. */
+static bool word_fits(uint64_t w, uint64_t m, uint64_t sep, uint64_t *t)
+{
+    /* A digit xor '0' is 0..9: 0..15 has no high nibble, and + 6 reaches
+     * 16 only from 10. */
+    uint64_t x = (w ^ 0x3030303030303030ULL) & m;
+    *t = x;
+    return (w & ~m) == sep && !((x & 0xf0f0f0f0f0f0f0f0ULL) |
+                                ((x + 0x0606060606060606ULL) & 0x1010101010101010ULL));
+}
+
+/* Byte i of x * 10 + byte i + 1 (both digits), in byte i. */
+static uint64_t pairs(uint64_t x)
+{
+    return x * 10 + (x >> 8);
+}
+
+/* YYYY-MM-DDTHH:MM:SSZ and YYYY-MM-DDTHH:MM:SS.fffZ (by far the most
+ * common), a word at a time: 0 and *ms, -1 not valid, 1 not that shape. */
+static int parse_z(const char *s, size_t n, int64_t *ms)
+{
+    uint64_t w0, w1, w2, t0, t1, t2;
+    memcpy(&w0, s, 8);      /* YYYY-MM- */
+    memcpy(&w1, s + 8, 8);  /* DDTHH:MM */
+    memcpy(&w2, s + n - 8, 8);
+    if (!word_fits(w0, 0x00ffff00ffffffffULL, 0x2d00002d00000000ULL, &t0) ||
+        !word_fits(w1, 0xffff00ffff00ffffULL, 0x00003a0000540000ULL, &t1))
+        return 1;
+    unsigned ss, frac = 0;
+    if (n == 24) {          /* :SS.fffZ */
+        if (!word_fits(w2, 0x00ffffff00ffff00ULL, 0x5a0000002e00003aULL, &t2))
+            return 1;
+        ss = (unsigned)(pairs(t2) >> 8) & 0xff;
+        frac = (unsigned)(t2 >> 32 & 0xff) * 100 + (unsigned)(t2 >> 40 & 0xff) * 10 +
+               (unsigned)(t2 >> 48 & 0xff);
+    } else {                /* H:MM:SSZ */
+        if (!word_fits(w2, 0x00ffff00ffff00ffULL, 0x5a00003a00003a00ULL, &t2))
+            return 1;
+        ss = (unsigned)(pairs(t2) >> 40) & 0xff;
+    }
+    uint64_t p0 = pairs(t0), p1 = pairs(t1);
+    unsigned year = (unsigned)(p0 & 0xff) * 100 + (unsigned)(p0 >> 16 & 0xff);
+    return finish(year, (unsigned)(p0 >> 40 & 0xff), (unsigned)(p1 & 0xff),
+                  (unsigned)(p1 >> 24 & 0xff), (unsigned)(p1 >> 48 & 0xff), ss, frac, 0, 0, 0, ms);
+}
+#endif
+
 static int parse_canonical(const char *s, size_t n, int64_t *ms)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if ((n == 20 || n == 24) && s[n - 1] == 'Z') {
+        int r = parse_z(s, n, ms);
+        if (r <= 0)
+            return r;
+    }
+#endif
     if (n < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
         return 1;
-    unsigned frac = 0, oh = 0, om = 0;
+    /* Byte minus '0', modulo 256: a digit's is below 10, any other byte's
+     * 10..255, and v + 6 then 16..261: bad stays below 16 for digits only. */
+    unsigned bad = 0;
+#define DIG(i) (v = (unsigned char)((unsigned char)s[i] - '0'), bad |= v + 6, v)
+    unsigned v, frac = 0, oh = 0, om = 0;
     int sign = 0;
-    const char *z = s + 19; /* the zone */
-    if (*z == '.') {
+    size_t z = 19; /* the zone */
+    if (s[z] == '.') {
         if (n < 24)
             return 1;
-        unsigned f1 = (unsigned)(unsigned char)z[1] - '0', f23 = d2(z + 2);
-        if (f1 > 9 || f23 > 99)
-            return 1;
-        frac = f1 * 100 + f23;
-        z += 4;
+        frac = DIG(20) * 100;
+        frac += DIG(21) * 10;
+        frac += DIG(22);
+        z = 23;
     }
-    size_t zn = n - (size_t)(z - s);
-    if (zn == 1 && *z == 'Z') {
+    if (n - z == 1 && s[z] == 'Z') {
         ;
-    } else if (zn == 6 && (*z == '+' || *z == '-') && z[3] == ':') {
-        sign = *z == '-' ? -1 : 1;
-        oh = d2(z + 1);
-        om = d2(z + 4);
-        if (oh > 99 || om > 99)
-            return 1;
+    } else if (n - z == 6 && (s[z] == '+' || s[z] == '-') && s[z + 3] == ':') {
+        sign = s[z] == '-' ? -1 : 1;
+        oh = DIG(z + 1) * 10;
+        oh += DIG(z + 2);
+        om = DIG(z + 4) * 10;
+        om += DIG(z + 5);
     } else {
         return 1;
     }
-    unsigned y1 = d2(s), y2 = d2(s + 2), mon = d2(s + 5), day = d2(s + 8), hh = d2(s + 11),
-             mm = d2(s + 14), ss = d2(s + 17);
-    if ((y1 | y2 | mon | day | hh | mm | ss) > 127)
+    unsigned year = DIG(0) * 1000;
+    year += DIG(1) * 100;
+    year += DIG(2) * 10;
+    year += DIG(3);
+    unsigned mon = DIG(5) * 10;
+    mon += DIG(6);
+    unsigned day = DIG(8) * 10;
+    day += DIG(9);
+    unsigned hh = DIG(11) * 10;
+    hh += DIG(12);
+    unsigned mm = DIG(14) * 10;
+    mm += DIG(15);
+    unsigned ss = DIG(17) * 10;
+    ss += DIG(18);
+#undef DIG
+    if (bad >= 16)
         return 1;
-    return finish(y1 * 100 + y2, mon, day, hh, mm, ss, frac, sign, oh, om, ms);
+    return finish(year, mon, day, hh, mm, ss, frac, sign, oh, om, ms);
 }
 
 int se_time_parse_n(const char *s, size_t n, int64_t *ms)
