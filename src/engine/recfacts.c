@@ -149,7 +149,7 @@ static bool good_id(const se_tape *tp, uint32_t i, bool *oom)
 {
     const se_tok *t = &tp->t[i];
     if (!(t->flags & SE_TF_ESC))
-        return t->len > 0 && !has_nul(tp->s + t->off, t->len);
+        return t->len > 0 && !memchr(tp->s + t->off, '\0', t->len); /* ids run long */
     char *x = malloc(t->len + 1);
     if (!x) {
         *oom = true;
