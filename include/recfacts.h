@@ -16,6 +16,14 @@
  * what was filled in is then freed by se_record_clear. */
 int se_tape_facts(const se_tape *tp, se_record *rec, char *err, size_t errlen);
 
+/* se_key_join (record.h) with room more bytes after the key's NUL in the
+ * same block (*len, when not NULL, the key's length): se_tape_facts keeps
+ * dataset_id there, one allocation a record, and se_record_clear knows a
+ * dataset_id at key + strlen(key) + 1 is part of the key's block.  Every
+ * record's key comes from here. */
+char *se_key_join_room(const char *ns, size_t nsn, const char *id, size_t idn, size_t room,
+                       size_t *len);
+
 /* The identities se_ident_collect reads from the record's normalized
  * identityMap, from its tape, in document order: *v grows as needed (*cap
  * its size); *key the index of the key identity (SPEC §3).  Strings point

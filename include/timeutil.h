@@ -12,6 +12,12 @@
  * must match; nothing is written then). */
 int se_time_parse(const char *s, int64_t *ms);
 
+/* The same over s[0..n) (no terminator needed): the whole of it must match,
+ * so a NUL byte inside is never accepted.  The canonical forms
+ * (YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM|-HH:MM)) take a fast path; the others
+ * the full grammar, with the same results. */
+int se_time_parse_n(const char *s, size_t n, int64_t *ms);
+
 /* Writes ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf (n >= 32 always suffices). */
 void se_time_format(int64_t ms, char *buf, size_t n);
 

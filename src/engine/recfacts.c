@@ -75,7 +75,32 @@ static uint32_t get_either(const se_tape *tp, uint32_t o, const char *key, size_
 
 static bool raw_is(const se_tape *tp, uint32_t k, const char *s, size_t n)
 {
-    return !memcmp(tp->s + tp->t[k].off, s, n);
+    return !memcmp(tp->s + tp->t[k].off, s, n); /* n constant: inlined */
+}
+
+static bool word_nul(uint64_t v)
+{
+    return (v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL;
+}
+
+/* Whether p[0..n) holds a NUL byte: memchr's answer, inline for the short
+ * strings here (eight bytes at a time, the last word overlapping). */
+static bool has_nul(const char *p, size_t n)
+{
+    uint64_t v;
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++)
+            if (p[i] == '\0')
+                return true;
+        return false;
+    }
+    for (size_t i = 0; i + 8 < n; i += 8) {
+        memcpy(&v, p + i, 8);
+        if (word_nul(v))
+            return true;
+    }
+    memcpy(&v, p + n - 8, 8);
+    return word_nul(v);
 }
 
 /* An item's id and primary members, as get_either reads them, in one pass
@@ -124,7 +149,7 @@ static bool good_id(const se_tape *tp, uint32_t i, bool *oom)
 {
     const se_tok *t = &tp->t[i];
     if (!(t->flags & SE_TF_ESC))
-        return t->len > 0 && !memchr(tp->s + t->off, '\0', t->len);
+        return t->len > 0 && !memchr(tp->s + t->off, '\0', t->len); /* ids run long */
     char *x = malloc(t->len + 1);
     if (!x) {
         *oom = true;
@@ -214,9 +239,32 @@ static void find_tops(const se_tape *tp, tops *t)
     }
 }
 
+/* Whether object o's keys are distinct and free of escapes, for a small o:
+ * then every key is the first of its name and its own value is json-c's,
+ * so the first_key / last_value scans (quadratic) can be skipped.  False
+ * means "not sure": the caller scans. */
+static bool uniq_keys(const se_tape *tp, uint32_t o)
+{
+    uint32_t seen[16];
+    size_t n = 0;
+    SE_TAPE_EACH_MEMBER(tp, o, k) {
+        const se_tok *t = &tp->t[k];
+        if ((t->flags & SE_TF_ESC) || n == sizeof seen / sizeof *seen)
+            return false;
+        for (size_t j = 0; j < n; j++) {
+            const se_tok *u = &tp->t[seen[j]];
+            if (u->len == t->len && !memcmp(tp->s + u->off, tp->s + t->off, t->len))
+                return false;
+        }
+        seen[n++] = k;
+    }
+    return true;
+}
+
 /* The profile key (record.c's se_identity_key over the normalized map):
- * 1 with *key set, 0 for no identity, -1 out of memory. */
-static int tape_key(const se_tape *tp, const tops *tt, char **key)
+ * 1 with *key set (se_key_join_room's, with room bytes spare; *len its
+ * length), 0 for no identity, -1 out of memory. */
+static int tape_key(const se_tape *tp, const tops *tt, size_t room, char **key, size_t *len)
 {
     keysearch ks = { .tp = tp };
     uint32_t u = tt->idmap, p = tt->xidmap;
@@ -229,12 +277,13 @@ static int tape_key(const se_tape *tp, const tops *tt, char **key)
         return 0;
     if (p && se_tape_tok(tp, p)->kind != SE_TK_OBJ)
         p = 0;
+    bool uniq = uniq_keys(tp, u);
     SE_TAPE_EACH_MEMBER(tp, u, k) {
         if (ks.primary || ks.oom)
             break;
-        if (!se_tape_first_key(tp, u, k))
+        if (!uniq && !se_tape_first_key(tp, u, k))
             continue;
-        uint32_t v = se_tape_last_value(tp, u, k);
+        uint32_t v = uniq ? k + 1 : se_tape_last_value(tp, u, k);
         if (se_tape_tok(tp, v)->kind != SE_TK_ARR)
             continue;
         visit_items(&ks, k, v);
@@ -259,29 +308,55 @@ static int tape_key(const se_tape *tp, const tops *tt, char **key)
         return 0;
     const se_tok *tn = &tp->t[ks.ns], *ti = &tp->t[ks.id];
     if (!((tn->flags | ti->flags) & SE_TF_ESC)) {
-        *key = se_key_join(tp->s + tn->off, tn->len, tp->s + ti->off, ti->len);
+        *key = se_key_join_room(tp->s + tn->off, tn->len, tp->s + ti->off, ti->len, room, len);
         return *key ? 1 : -1;
     }
     sbuf a = { 0 }, b = { 0 };
     int rc = -1;
     if (sbuf_set_tok(&a, tp, ks.ns) == 0 && sbuf_set_tok(&b, tp, ks.id) == 0 &&
-        (*key = se_key_join(a.p, a.n, b.p, b.n)))
+        (*key = se_key_join_room(a.p, a.n, b.p, b.n, room, len)))
         rc = 1;
     sbuf_free(&a);
     sbuf_free(&b);
     return rc;
 }
 
-/* A string without NUL, unescaped into b: true, else false. */
-static bool clean_string(const se_tape *tp, uint32_t v, sbuf *b, bool *oom)
+/* Epoch ms from string token v (se_time_parse_n, which never accepts a NUL:
+ * json-c's reader refused such strings too), unescaped into b only when it
+ * has an escape. */
+static bool str_ms(const se_tape *tp, uint32_t v, int64_t *ms, sbuf *b, bool *oom)
 {
-    if (!v || se_tape_tok(tp, v)->kind != SE_TK_STR)
+    const se_tok *t = se_tape_tok(tp, v);
+    if (!v || t->kind != SE_TK_STR)
         return false;
+    if (!(t->flags & SE_TF_ESC))
+        return se_time_parse_n(tp->s + t->off, t->len, ms) == 0;
     if (sbuf_set_tok(b, tp, v) != 0) {
         *oom = true;
         return false;
     }
-    return memchr(b->p, '\0', b->n) == NULL;
+    return se_time_parse_n(b->p, b->n, ms) == 0;
+}
+
+/* The value of n <= 18 ASCII digits (the tape checked them: an integer
+ * token without a sign), eight at a time where the byte order allows. */
+static int64_t small_int(const char *s, size_t n)
+{
+    uint64_t v = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; n >= 8; s += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        w -= 0x3030303030303030ULL;
+        w = w * 10 + (w >> 8); /* pairs */
+        w = ((w & 0x000000ff000000ffULL) * (100 + (1000000ULL << 32)) +
+             ((w >> 16) & 0x000000ff000000ffULL) * (1 + (10000ULL << 32))) >> 32;
+        v = v * 100000000 + w;
+    }
+#endif
+    for (; n > 0; s++, n--)
+        v = v * 10 + (uint64_t)(*s - '0');
+    return (int64_t)v;
 }
 
 /* Epoch ms from an integer (int64) or an RFC 3339 string. */
@@ -289,12 +364,77 @@ static bool get_ms(const se_tape *tp, uint32_t v, int64_t *ms, sbuf *b, bool *oo
 {
     const se_tok *t = se_tape_tok(tp, v);
     if (t->kind == SE_TK_NUM && !(t->flags & SE_TF_DBL)) {
+        const char *s = tp->s + t->off;
+        if (t->len <= 18 && s[0] != '-') { /* below 10^18: se_tape_int's, never big */
+            *ms = small_int(s, t->len);
+            return true;
+        }
         bool big;
         uint64_t u;
         *ms = se_tape_int(tp, v, &big, &u);
         return !big;
     }
-    return clean_string(tp, v, b, oom) && se_time_parse(b->p, ms) == 0;
+    return str_ms(tp, v, ms, b, oom);
+}
+
+/* String token v, unescaped, as a malloc'd C string in *out when it is one
+ * without NUL (else *out stays NULL); -1 out of memory. */
+static int dup_string(const se_tape *tp, uint32_t v, char **out, sbuf *b)
+{
+    const se_tok *t = se_tape_tok(tp, v);
+    if (!v || t->kind != SE_TK_STR)
+        return 0;
+    const char *p = tp->s + t->off;
+    size_t n = t->len;
+    if (t->flags & SE_TF_ESC) {
+        if (sbuf_set_tok(b, tp, v) != 0)
+            return -1;
+        p = b->p;
+        n = b->n;
+    }
+    if (has_nul(p, n))
+        return 0;
+    if (!(*out = malloc(n + 1)))
+        return -1;
+    memcpy(*out, p, n);
+    (*out)[n] = '\0';
+    return 0;
+}
+
+/* The members of _acp_system_metadata object m the facts read (each the
+ * last of its name), in one pass when no key has an escape. */
+static void meta_members(const se_tape *tp, uint32_t m, uint32_t *ingest, uint32_t *ds)
+{
+    uint32_t it = 0, d = 0;
+    SE_TAPE_EACH_MEMBER(tp, m, k) {
+        const se_tok *t = &tp->t[k];
+        if (t->flags & SE_TF_ESC) {
+            *ingest = se_tape_get(tp, m, "ingestTime", 10);
+            *ds = se_tape_get(tp, m, "datasetId", 9);
+            return;
+        }
+        if (t->len == 10 && raw_is(tp, k, "ingestTime", 10))
+            it = k + 1;
+        else if (t->len == 9 && raw_is(tp, k, "datasetId", 9))
+            d = k + 1;
+    }
+    *ingest = it;
+    *ds = d;
+}
+
+/* se_tape_get(tp, o, key, kn), inline (no call per member) when no key of
+ * o has an escape. */
+static uint32_t get_one(const se_tape *tp, uint32_t o, const char *key, size_t kn)
+{
+    uint32_t v = 0;
+    SE_TAPE_EACH_MEMBER(tp, o, k) {
+        const se_tok *t = &tp->t[k];
+        if (t->flags & SE_TF_ESC)
+            return se_tape_get(tp, o, key, kn);
+        if (t->len == kn && raw_is(tp, k, key, kn))
+            v = k + 1;
+    }
+    return v;
 }
 
 int se_tape_facts(const se_tape *tp, se_record *rec, char *err, size_t errlen)
@@ -306,16 +446,30 @@ int se_tape_facts(const se_tape *tp, se_record *rec, char *err, size_t errlen)
 
     tops tt;
     find_tops(tp, &tt);
-    int k = tape_key(tp, &tt, &rec->key);
+    uint32_t meta = tt.meta, ingest = 0, ds = 0;
+    bool has_meta = meta && se_tape_tok(tp, meta)->kind == SE_TK_OBJ;
+    if (has_meta)
+        meta_members(tp, meta, &ingest, &ds);
+    /* A datasetId that needs no unescaping is kept in the key's block (one
+     * allocation a record); another is copied as before, in its turn. */
+    const se_tok *dt = se_tape_tok(tp, ds);
+    bool ds_inline = ds && dt->kind == SE_TK_STR && !(dt->flags & SE_TF_ESC) &&
+                     !has_nul(tp->s + dt->off, dt->len);
+    size_t keylen;
+    int k = tape_key(tp, &tt, ds_inline ? dt->len + 1 : 0, &rec->key, &keylen);
     if (k < 0)
         goto nomem;
     if (k == 0) {
         snprintf(err, errlen, "no identity");
         goto out;
     }
-    uint32_t meta = tt.meta;
-    if (meta && se_tape_tok(tp, meta)->kind == SE_TK_OBJ) {
-        if ((v = se_tape_get(tp, meta, "ingestTime", 10))) {
+    if (ds_inline) {
+        rec->dataset_id = rec->key + keylen + 1;
+        memcpy(rec->dataset_id, tp->s + dt->off, dt->len);
+        rec->dataset_id[dt->len] = '\0';
+    }
+    if (has_meta) {
+        if ((v = ingest)) {
             if (!get_ms(tp, v, &rec->ingest_ms, &b, &oom)) {
                 if (oom)
                     goto nomem;
@@ -324,12 +478,8 @@ int se_tape_facts(const se_tape *tp, se_record *rec, char *err, size_t errlen)
             }
             rec->has_ingest = true;
         }
-        if (clean_string(tp, se_tape_get(tp, meta, "datasetId", 9), &b, &oom)) {
-            if (!(rec->dataset_id = strdup(b.p)))
-                goto nomem;
-        } else if (oom) {
+        if (!ds_inline && dup_string(tp, ds, &rec->dataset_id, &b) != 0)
             goto nomem;
-        }
     }
     if ((v = tt.ts ? tt.ts : tt.xts)) {
         rec->kind = SE_REC_EVENT;
@@ -346,8 +496,7 @@ int se_tape_facts(const se_tape *tp, se_record *rec, char *err, size_t errlen)
     /* A missing or unreadable update time only loses a merge tie-breaker. */
     uint32_t audit = tt.audit;
     if (audit && se_tape_tok(tp, audit)->kind == SE_TK_OBJ &&
-        clean_string(tp, se_tape_get(tp, audit, "lastUpdatedDate", 15), &b, &oom) &&
-        se_time_parse(b.p, &rec->updated_ms) == 0)
+        str_ms(tp, get_one(tp, audit, "lastUpdatedDate", 15), &rec->updated_ms, &b, &oom))
         rec->has_updated = true;
     if (oom)
         goto nomem;

@@ -48,8 +48,13 @@ void se_rparser_free(se_rparser *p)
 void se_record_clear(se_record *rec)
 {
     json_object_put(rec->obj);
+    /* se_tape_facts may keep dataset_id in key's block, right after it
+     * (recfacts.h): then one free releases both.  Keys come from
+     * se_key_join_room, whose blocks reach past key + len + 1, so a
+     * dataset_id of its own can never start there. */
+    if (rec->dataset_id && !(rec->key && rec->dataset_id == rec->key + strlen(rec->key) + 1))
+        free(rec->dataset_id);
     free(rec->key);
-    free(rec->dataset_id);
     memset(rec, 0, sizeof *rec);
 }
 
@@ -335,6 +340,36 @@ static size_t escaped_len(const char *s, size_t n)
     return len;
 }
 
+/* Whether a word may hold a byte below 14 or a backslash (exact SWAR
+ * tests: "a byte below 14" and "a byte equal to 0x5c"); the bytes a key
+ * escapes are among them. */
+static bool word_special(uint64_t v)
+{
+    uint64_t x = v ^ 0x5c5c5c5c5c5c5c5cULL;
+    return (((v - 0x0e0e0e0e0e0e0e0eULL) & ~v) | ((x - 0x0101010101010101ULL) & ~x)) &
+           0x8080808080808080ULL;
+}
+
+/* Whether s[0..n) may need escaping (false: it certainly does not): eight
+ * bytes at a time, the last word overlapping the one before. */
+static bool maybe_special(const char *s, size_t n)
+{
+    uint64_t v;
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++)
+            if (key_special[(unsigned char)s[i]])
+                return true;
+        return false;
+    }
+    for (size_t i = 0; i + 8 < n; i += 8) {
+        memcpy(&v, s + i, 8);
+        if (word_special(v))
+            return true;
+    }
+    memcpy(&v, s + n - 8, 8);
+    return word_special(v);
+}
+
 static char *escape_into(char *o, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -395,12 +430,19 @@ char *se_identity_key(json_object *identity_map)
     return se_key_join(bns, bnsn, bid, bidn);
 }
 
-char *se_key_join(const char *ns, size_t nsn, const char *id, size_t idn)
+char *se_key_join_room(const char *ns, size_t nsn, const char *id, size_t idn, size_t room,
+                       size_t *lenp)
 {
-    size_t len = escaped_len(ns, nsn) + 1 + escaped_len(id, idn);
-    char *key = malloc(len + 1);
+    bool plain = !maybe_special(ns, nsn) && !maybe_special(id, idn);
+    size_t len = plain ? nsn + 1 + idn : escaped_len(ns, nsn) + 1 + escaped_len(id, idn);
+    /* At least one byte past the NUL: key + len + 1 is then inside this
+     * block, where no other block can start (se_record_clear relies on
+     * it). */
+    char *key = malloc(len + 1 + (room ? room : 1));
     if (key == NULL)
         return NULL;
+    if (lenp)
+        *lenp = len;
     if (len == nsn + 1 + idn) { /* nothing to escape */
         memcpy(key, ns, nsn);
         key[nsn] = ':';
@@ -413,6 +455,11 @@ char *se_key_join(const char *ns, size_t nsn, const char *id, size_t idn)
     o = escape_into(o, id, idn);
     *o = '\0';
     return key;
+}
+
+char *se_key_join(const char *ns, size_t nsn, const char *id, size_t idn)
+{
+    return se_key_join_room(ns, nsn, id, idn, 0, NULL);
 }
 
 /* ---- parse ------------------------------------------------------------ */

@@ -8,8 +8,10 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 /* Days since 1970-01-01 of the civil date y-m-d (m 1..12, d 1..31).
@@ -49,10 +51,13 @@ unsigned se_days_in_month(int64_t y, unsigned m)
     return m == 2 && is_leap(y) ? 29 : dim[m - 1];
 }
 
-/* Reads exactly n ASCII digits at *p (isdigit() is locale-dependent; this is not). */
-static int digits(const char **p, int n, unsigned *out)
+/* Reads exactly n ASCII digits at *p, before e (isdigit() is
+ * locale-dependent; this is not). */
+static int digits(const char **p, const char *e, int n, unsigned *out)
 {
     unsigned v = 0;
+    if (e - *p < n)
+        return -1;
     for (int i = 0; i < n; i++) {
         char c = (*p)[i];
         if (c < '0' || c > '9')
@@ -64,65 +69,219 @@ static int digits(const char **p, int n, unsigned *out)
     return 0;
 }
 
-int se_time_parse(const char *s, int64_t *ms)
+/* The byte at p, or '\0' at the end e (no field accepts '\0', so a NUL in
+ * the text fails the parse wherever it stands, as the end would). */
+static char at(const char *p, const char *e)
 {
-    unsigned year, mon, day, hh, mm, ss, frac = 0, oh = 0, om = 0;
-    int sign = 0;
-    const char *p = s;
+    return p < e ? *p : '\0';
+}
 
-    if (!s)
-        return -1;
-    if (digits(&p, 4, &year) || *p++ != '-' || digits(&p, 2, &mon) || *p++ != '-' ||
-        digits(&p, 2, &day))
-        return -1;
-    if (*p != 'T' && *p != 't' && *p != ' ')
-        return -1;
-    p++;
-    if (digits(&p, 2, &hh) || *p++ != ':' || digits(&p, 2, &mm) || *p++ != ':' ||
-        digits(&p, 2, &ss))
-        return -1;
-    if (*p == '.') {
-        /* Any number of digits, at least one; keep the first three. */
-        int n = 0;
-        p++;
-        while (*p >= '0' && *p <= '9') {
-            if (n < 3)
-                frac = frac * 10 + (unsigned)(*p - '0');
-            n++;
-            p++;
-        }
-        if (n == 0)
-            return -1;
-        for (; n < 3; n++)
-            frac *= 10;
-    }
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        sign = *p++ == '-' ? -1 : 1;
-        if (digits(&p, 2, &oh))
-            return -1;
-        if (*p == ':')
-            p++;
-        if (digits(&p, 2, &om))
-            return -1;
-    } else {
-        return -1;
-    }
-    if (*p != '\0')
-        return -1;
+/* Days since 1970-01-01 of y-m-d for 0 <= y <= 9999 (four digits): the
+ * same as se_days_from_civil, inline, for the parser. */
+static inline int64_t days_4digit(unsigned y, unsigned m, unsigned d)
+{
+    if (y == 0 && m <= 2)
+        return se_days_from_civil(y, m, d); /* year -1 of March-based eras */
+    y -= m <= 2;
+    unsigned era = y / 400, yoe = y - era * 400;
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return (int64_t)era * 146097 + (int64_t)doe - 719468;
+}
 
-    if (mon < 1 || mon > 12 || day < 1 || day > se_days_in_month(year, mon) || hh > 23 ||
-        mm > 59 || ss > 60 || oh > 23 || om > 59)
+/* Checks the fields' ranges and writes the instant (shared by both paths;
+ * year has four digits). */
+static int finish(unsigned year, unsigned mon, unsigned day, unsigned hh, unsigned mm,
+                  unsigned ss, unsigned frac, int sign, unsigned oh, unsigned om, int64_t *ms)
+{
+    if (mon < 1 || mon > 12 || day < 1 || hh > 23 || mm > 59 || ss > 60 || oh > 23 || om > 59)
+        return -1;
+    if (day > 28 && day > se_days_in_month(year, mon))
         return -1;
 
     /* A leap second (:60) is taken as :59 plus one second, i.e. the first
      * instant of the next minute: we keep no leap-second table. */
-    int64_t secs = se_days_from_civil(year, mon, day) * 86400 + (int64_t)hh * 3600 +
+    int64_t secs = days_4digit(year, mon, day) * 86400 + (int64_t)hh * 3600 +
                    (int64_t)mm * 60 + ss;
     secs -= (int64_t)sign * ((int64_t)oh * 3600 + (int64_t)om * 60);
     *ms = secs * 1000 + frac;
     return 0;
+}
+
+/* The full grammar (timeutil.h), over s[0..n). */
+static int parse_full(const char *s, size_t n, int64_t *ms)
+{
+    unsigned year, mon, day, hh, mm, ss, frac = 0, oh = 0, om = 0;
+    int sign = 0;
+    const char *p = s, *e = s + n;
+
+    if (digits(&p, e, 4, &year) || at(p++, e) != '-' || digits(&p, e, 2, &mon) ||
+        at(p++, e) != '-' || digits(&p, e, 2, &day))
+        return -1;
+    char c = at(p, e);
+    if (c != 'T' && c != 't' && c != ' ')
+        return -1;
+    p++;
+    if (digits(&p, e, 2, &hh) || at(p++, e) != ':' || digits(&p, e, 2, &mm) ||
+        at(p++, e) != ':' || digits(&p, e, 2, &ss))
+        return -1;
+    if (at(p, e) == '.') {
+        /* Any number of digits, at least one; keep the first three. */
+        int nd = 0;
+        p++;
+        while (p < e && *p >= '0' && *p <= '9') {
+            if (nd < 3)
+                frac = frac * 10 + (unsigned)(*p - '0');
+            nd++;
+            p++;
+        }
+        if (nd == 0)
+            return -1;
+        for (; nd < 3; nd++)
+            frac *= 10;
+    }
+    c = at(p, e);
+    if (c == 'Z' || c == 'z') {
+        p++;
+    } else if (c == '+' || c == '-') {
+        sign = c == '-' ? -1 : 1;
+        p++;
+        if (digits(&p, e, 2, &oh))
+            return -1;
+        if (at(p, e) == ':')
+            p++;
+        if (digits(&p, e, 2, &om))
+            return -1;
+    } else {
+        return -1;
+    }
+    if (p != e)
+        return -1;
+    return finish(year, mon, day, hh, mm, ss, frac, sign, oh, om, ms);
+}
+
+/* The canonical forms, YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM|-HH:MM) (20, 24,
+ * 25 or 29 bytes: what writers emit), read at fixed places: 0 and *ms, -1
+ * not valid, 1 not one of these shapes (ask parse_full, which reads them
+ * alike). */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* Eight bytes w (s[i] in byte i) against a shape: digits where m has 0xff,
+ * the bytes of sep elsewhere.  Sets *t to the digits' values (0 elsewhere)
+ * and returns true when w fits. */
+static bool word_fits(uint64_t w, uint64_t m, uint64_t sep, uint64_t *t)
+{
+    /* A digit xor '0' is 0..9: 0..15 has no high nibble, and + 6 reaches
+     * 16 only from 10. */
+    uint64_t x = (w ^ 0x3030303030303030ULL) & m;
+    *t = x;
+    return (w & ~m) == sep && !((x & 0xf0f0f0f0f0f0f0f0ULL) |
+                                ((x + 0x0606060606060606ULL) & 0x1010101010101010ULL));
+}
+
+/* Byte i of x * 10 + byte i + 1 (both digits), in byte i. */
+static uint64_t pairs(uint64_t x)
+{
+    return x * 10 + (x >> 8);
+}
+
+/* YYYY-MM-DDTHH:MM:SSZ and YYYY-MM-DDTHH:MM:SS.fffZ (by far the most
+ * common), a word at a time: 0 and *ms, -1 not valid, 1 not that shape. */
+static int parse_z(const char *s, size_t n, int64_t *ms)
+{
+    uint64_t w0, w1, w2, t0, t1, t2;
+    memcpy(&w0, s, 8);      /* YYYY-MM- */
+    memcpy(&w1, s + 8, 8);  /* DDTHH:MM */
+    memcpy(&w2, s + n - 8, 8);
+    if (!word_fits(w0, 0x00ffff00ffffffffULL, 0x2d00002d00000000ULL, &t0) ||
+        !word_fits(w1, 0xffff00ffff00ffffULL, 0x00003a0000540000ULL, &t1))
+        return 1;
+    unsigned ss, frac = 0;
+    if (n == 24) {          /* :SS.fffZ */
+        if (!word_fits(w2, 0x00ffffff00ffff00ULL, 0x5a0000002e00003aULL, &t2))
+            return 1;
+        ss = (unsigned)(pairs(t2) >> 8) & 0xff;
+        frac = (unsigned)(t2 >> 32 & 0xff) * 100 + (unsigned)(t2 >> 40 & 0xff) * 10 +
+               (unsigned)(t2 >> 48 & 0xff);
+    } else {                /* H:MM:SSZ */
+        if (!word_fits(w2, 0x00ffff00ffff00ffULL, 0x5a00003a00003a00ULL, &t2))
+            return 1;
+        ss = (unsigned)(pairs(t2) >> 40) & 0xff;
+    }
+    uint64_t p0 = pairs(t0), p1 = pairs(t1);
+    unsigned year = (unsigned)(p0 & 0xff) * 100 + (unsigned)(p0 >> 16 & 0xff);
+    return finish(year, (unsigned)(p0 >> 40 & 0xff), (unsigned)(p1 & 0xff),
+                  (unsigned)(p1 >> 24 & 0xff), (unsigned)(p1 >> 48 & 0xff), ss, frac, 0, 0, 0, ms);
+}
+#endif
+
+static int parse_canonical(const char *s, size_t n, int64_t *ms)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if ((n == 20 || n == 24) && s[n - 1] == 'Z') {
+        int r = parse_z(s, n, ms);
+        if (r <= 0)
+            return r;
+    }
+#endif
+    if (n < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
+        return 1;
+    /* Byte minus '0', modulo 256: a digit's is below 10, any other byte's
+     * 10..255, and v + 6 then 16..261: bad stays below 16 for digits only. */
+    unsigned bad = 0;
+#define DIG(i) (v = (unsigned char)((unsigned char)s[i] - '0'), bad |= v + 6, v)
+    unsigned v, frac = 0, oh = 0, om = 0;
+    int sign = 0;
+    size_t z = 19; /* the zone */
+    if (s[z] == '.') {
+        if (n < 24)
+            return 1;
+        frac = DIG(20) * 100;
+        frac += DIG(21) * 10;
+        frac += DIG(22);
+        z = 23;
+    }
+    if (n - z == 1 && s[z] == 'Z') {
+        ;
+    } else if (n - z == 6 && (s[z] == '+' || s[z] == '-') && s[z + 3] == ':') {
+        sign = s[z] == '-' ? -1 : 1;
+        oh = DIG(z + 1) * 10;
+        oh += DIG(z + 2);
+        om = DIG(z + 4) * 10;
+        om += DIG(z + 5);
+    } else {
+        return 1;
+    }
+    unsigned year = DIG(0) * 1000;
+    year += DIG(1) * 100;
+    year += DIG(2) * 10;
+    year += DIG(3);
+    unsigned mon = DIG(5) * 10;
+    mon += DIG(6);
+    unsigned day = DIG(8) * 10;
+    day += DIG(9);
+    unsigned hh = DIG(11) * 10;
+    hh += DIG(12);
+    unsigned mm = DIG(14) * 10;
+    mm += DIG(15);
+    unsigned ss = DIG(17) * 10;
+    ss += DIG(18);
+#undef DIG
+    if (bad >= 16)
+        return 1;
+    return finish(year, mon, day, hh, mm, ss, frac, sign, oh, om, ms);
+}
+
+int se_time_parse_n(const char *s, size_t n, int64_t *ms)
+{
+    int r = parse_canonical(s, n, ms);
+    return r <= 0 ? r : parse_full(s, n, ms);
+}
+
+int se_time_parse(const char *s, int64_t *ms)
+{
+    if (!s)
+        return -1;
+    return se_time_parse_n(s, strlen(s), ms);
 }
 
 void se_time_format(int64_t ms, char *buf, size_t n)

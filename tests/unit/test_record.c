@@ -377,6 +377,148 @@ static void test_reference_examples(void **state)
     se_rparser_free(p);
 }
 
+/* Parses s, expecting success: key and dataset_id (NULL: none) as given. */
+static void assert_facts(const char *s, const char *key, const char *ds, se_record *rec)
+{
+    char err[256];
+    if (parse(s, rec, err, sizeof err) != 0)
+        fail_msg("%s: %s", s, err);
+    assert_string_equal(rec->key, key);
+    if (ds == NULL)
+        assert_null(rec->dataset_id);
+    else
+        assert_string_equal(rec->dataset_id, ds);
+}
+
+/* The tape reader's shortcuts (recfacts.c): datasetId kept in the key's
+ * block, one pass over _acp_system_metadata and extSourceSystemAudit,
+ * integers eight digits at a time, no duplicate scans for distinct keys -
+ * each against the cases that take the long way. */
+static void test_facts_paths(void **state)
+{
+    (void)state;
+    se_record rec;
+    char err[256], buf[512], id[64], ds[64];
+
+    /* key and datasetId of many lengths share a block; clearing frees it */
+    for (int l = 1; l <= 40; l += 3)
+        for (int d = 0; d <= 30; d += 5) {
+            memset(id, 'x', (size_t)l);
+            id[l] = '\0';
+            memset(ds, 'd', (size_t)d);
+            ds[d] = '\0';
+            snprintf(buf, sizeof buf, "{\"identityMap\":{\"N\":[{\"id\":\"%s\"}]},"
+                     "\"_acp_system_metadata\":{\"datasetId\":\"%s\"}}", id, ds);
+            char want[80];
+            snprintf(want, sizeof want, "N:%s", id);
+            assert_facts(buf, want, ds, &rec);
+            se_record_clear(&rec);
+            assert_null(rec.key);
+        }
+    assert_facts("{\"identityMap\":{\"E\":[{\"id\":\"a\\tb\\\\\"}]},"
+                 "\"_acp_system_metadata\":{\"datasetId\":\"ds\"}}", "E:a\\tb\\\\", "ds", &rec);
+    se_record_clear(&rec);
+    /* escaped, NUL-holding and non-string datasetIds */
+    assert_facts("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},"
+                 "\"_acp_system_metadata\":{\"datasetId\":\"d\\u0073\"}}", "E:a", "ds", &rec);
+    se_record_clear(&rec);
+    assert_facts("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},"
+                 "\"_acp_system_metadata\":{\"datasetId\":\"a\\u0000b\"}}", "E:a", NULL, &rec);
+    se_record_clear(&rec);
+    assert_facts("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},"
+                 "\"_acp_system_metadata\":{\"datasetId\":\"a\\\"b\"}}", "E:a", "a\"b", &rec);
+    se_record_clear(&rec);
+    assert_facts("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},"
+                 "\"_acp_system_metadata\":{\"datasetId\":[\"x\"]}}", "E:a", NULL, &rec);
+    se_record_clear(&rec);
+
+    /* duplicate and escaped member names: the last of a name wins */
+    assert_facts("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},\"_acp_system_metadata\":{"
+                 "\"ingestTime\":1,\"datasetId\":\"a\",\"ingestTime\":\"1970-01-01T00:00:00.002Z\","
+                 "\"datasetId\":\"b\"}}", "E:a", "b", &rec);
+    assert_true(rec.has_ingest && rec.ingest_ms == 2);
+    se_record_clear(&rec);
+    assert_facts("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},\"_acp_system_metadata\":{"
+                 "\"ingestTime\":6,\"ingest\\u0054ime\":5,\"dataset\\u0049d\":\"q\"}}", "E:a", "q", &rec);
+    assert_true(rec.has_ingest && rec.ingest_ms == 5);
+    se_record_clear(&rec);
+    assert_facts("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},\"extSourceSystemAudit\":{"
+                 "\"lastUpdatedDate\":\"x\",\"lastUpdatedDat\\u0065\":\"1970-01-01T00:00:03Z\"}}",
+                 "E:a", NULL, &rec);
+    assert_true(rec.has_updated && rec.updated_ms == 3000);
+    se_record_clear(&rec);
+    assert_facts("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},\"extSourceSystemAudit\":{"
+                 "\"lastUpdatedDate\":\"1970-01-01T00:00:03Z\",\"lastUpdatedDate\":\"bad\"}}",
+                 "E:a", NULL, &rec);
+    assert_false(rec.has_updated);
+    se_record_clear(&rec);
+
+    /* time strings with escapes, NULs, offsets */
+    assert_facts("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},"
+                 "\"timestamp\":\"\\u0031970-01-01T00:00:01Z\"}", "E:a", NULL, &rec);
+    assert_true(rec.has_ts && rec.ts_ms == 1000);
+    se_record_clear(&rec);
+    assert_facts("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},"
+                 "\"timestamp\":\"1970-01-01T00:00:01.5+01:00\"}", "E:a", NULL, &rec);
+    assert_true(rec.has_ts && rec.ts_ms == -3598500);
+    se_record_clear(&rec);
+    assert_facts("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},"
+                 "\"timestamp\":\"1970-01-01t00:00:01.123456789z\"}", "E:a", NULL, &rec);
+    assert_true(rec.has_ts && rec.ts_ms == 1123);
+    se_record_clear(&rec);
+    assert_bad("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},"
+               "\"timestamp\":\"1970-01-01T00:00:01Z\\u0000\"}", "invalid timestamp");
+    assert_bad("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},"
+               "\"timestamp\":\"1970-02-29T00:00:01Z\"}", "invalid timestamp");
+
+    /* integer times of every length, the edges of int64 */
+    static const struct { const char *text; int64_t ms; } ints[] = {
+        {"0", 0}, {"-5", -5}, {"12345678", 12345678}, {"123456789", 123456789},
+        {"1234567890123456", 1234567890123456LL}, {"999999999999999999", 999999999999999999LL},
+        {"1000000000000000000", 1000000000000000000LL}, {"9223372036854775807", INT64_MAX},
+        {"-9223372036854775808", INT64_MIN}, {"-123456789012345678", -123456789012345678LL},
+    };
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        snprintf(buf, sizeof buf, "{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},"
+                 "\"_acp_system_metadata\":{\"ingestTime\":%s}}", ints[i].text);
+        if (parse(buf, &rec, err, sizeof err) != 0)
+            fail_msg("%s: %s", ints[i].text, err);
+        if (!rec.has_ingest || rec.ingest_ms != ints[i].ms)
+            fail_msg("%s: %lld", ints[i].text, (long long)rec.ingest_ms);
+        se_record_clear(&rec);
+    }
+    assert_bad("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},"
+               "\"_acp_system_metadata\":{\"ingestTime\":9223372036854775808}}",
+               "invalid _acp_system_metadata.ingestTime");
+    assert_bad("{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},"
+               "\"_acp_system_metadata\":{\"ingestTime\":1.5}}",
+               "invalid _acp_system_metadata.ingestTime");
+
+    /* duplicate namespaces: the last value, at the first one's place */
+    assert_facts("{\"identityMap\":{\"F\":[{\"id\":\"z\"}],\"E\":[{\"id\":\"b\",\"primary\":true}],"
+                 "\"E\":[{\"id\":\"c\"}]}}", "E:c", NULL, &rec);
+    se_record_clear(&rec);
+    assert_facts("{\"identityMap\":{\"E\":[{\"id\":\"c\"}],\"F\":[{\"id\":\"z\",\"primary\":true}],"
+                 "\"E\":[{\"id\":\"a\",\"primary\":true}]}}", "E:a", NULL, &rec);
+    se_record_clear(&rec);
+    assert_facts("{\"identityMap\":{\"\\u0045\":[{\"id\":\"b\"}],\"D\":[{\"id\":\"z\"}],"
+                 "\"E\":[{\"id\":\"a\"}]}}", "D:z", NULL, &rec);
+    se_record_clear(&rec);
+    assert_facts("{\"identityMap\":{\"E\":[{\"id\":\"b\"}]},"
+                 "\"xdm:identityMap\":{\"F\":[{\"id\":\"0\"}],\"E\":[{\"id\":\"a\"}]}}", "E:a", NULL, &rec);
+    se_record_clear(&rec);
+    /* more namespaces than the quick duplicate check takes, with and
+     * without a duplicate */
+    for (int dup = 0; dup <= 1; dup++) {
+        size_t o = (size_t)snprintf(buf, sizeof buf, "{\"identityMap\":{");
+        for (int i = 0; i < 17; i++)
+            o += (size_t)snprintf(buf + o, sizeof buf - o, "\"N%02d\":[{\"id\":\"v\"}],", i);
+        snprintf(buf + o, sizeof buf - o, "\"%s\":[{\"id\":\"a\"}]}}", dup ? "N00" : "N99");
+        assert_facts(buf, dup ? "N00:a" : "N00:v", NULL, &rec);
+        se_record_clear(&rec);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -392,6 +534,7 @@ int main(void)
         cmocka_unit_test(test_bad_records),
         cmocka_unit_test(test_reuse),
         cmocka_unit_test(test_reference_examples),
+        cmocka_unit_test(test_facts_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
