@@ -110,8 +110,14 @@ static int fetch_one(const se_opts *o, struct one_job *j, bool *damaged)
 
     memset(j, 0, sizeof *j);
     *damaged = false;
-    if (o->noperands != 1 || parse_id(o->operands[0], &j->id)) {
+    if (o->noperands != 1) {
         se_error("%s: expected one job ID (usage: segexport %s [OPTIONS] ID)", o->cmd_name, o->cmd_name);
+        return SE_EXIT_USAGE;
+    }
+    if (parse_id(o->operands[0], &j->id)) {
+        /* (se_error escapes the operand's bytes) */
+        se_error("%s: '%s' is not a job ID: a job ID is a positive integer, as 'segexport list' shows them",
+                 o->cmd_name, o->operands[0]);
         return SE_EXIT_USAGE;
     }
     if ((rc = open_store(o, &j->st)))
