@@ -3,6 +3,7 @@
 /* What a job is at one moment — status, times, ids, errors, metrics — and its
  * rendering as the API's job JSON (GET /export/jobs/{id}), keys in the API's
  * order.  The definition half comes from se_job->def. */
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,6 +57,12 @@ void se_jobstate_new_uuid(se_jobstate *js, char buf[37]);
  * beyond SE_ERRORS_KEPT are only counted; job-ending ones are always kept and
  * rendered after the "N more errors not listed" entry. */
 void se_jobstate_error(se_jobstate *js, const char *code, const char *msg, const char *call_stack);
+
+/* A job's first failure: formats the message into why[whylen], adds it as an
+ * error (call stack "segexport") and sets *failed; does nothing once *failed
+ * is set.  For the engine's and stitching's fail helpers. */
+void se_jobstate_failv(se_jobstate *js, bool *failed, char *why, size_t whylen, const char *code,
+                       const char *fmt, va_list ap);
 
 /* Adds one row's namespaces to the namespace counter. */
 void se_jobstate_count_row(se_jobstate *js, json_object *identity_map);

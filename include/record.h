@@ -19,6 +19,10 @@ typedef struct se_record {
     uint64_t seq;          /* input order; set by the caller */
 } se_record;
 
+/* The value of key in obj, or of xkey ("xdm:"key) when key is absent (how
+ * the normalization reads identity items' members), or NULL. */
+json_object *se_json_get_either(json_object *obj, const char *key, const char *xkey);
+
 /* A reusable parser (it keeps a json_tokener).  NULL on out of memory. */
 typedef struct se_rparser se_rparser;
 se_rparser *se_rparser_new(void);

@@ -30,13 +30,9 @@ enum { PL_TAPE = 1, PL_SKIP = 2, PL_QKEY = 4 };
 void se_x_fail(ctx *c, const char *code, const char *fmt, ...)
 {
     va_list ap;
-    if (c->failed)
-        return;
     va_start(ap, fmt);
-    vsnprintf(c->why, sizeof c->why, fmt, ap);
+    se_jobstate_failv(c->js, &c->failed, c->why, sizeof c->why, code, fmt, ap);
     va_end(ap);
-    se_jobstate_error(c->js, code, c->why, "segexport");
-    c->failed = true;
 }
 
 void se_x_oom(ctx *c)

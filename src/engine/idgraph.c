@@ -51,16 +51,6 @@ int se_ident_cmp(const se_ident *a, const se_ident *b)
     return c ? c : cmp_bytes(a->id, a->idlen, b->id, b->idlen);
 }
 
-static json_object *get_either(json_object *obj, const char *key, const char *xkey)
-{
-    json_object *v;
-    if (json_object_object_get_ex(obj, key, &v))
-        return v;
-    if (json_object_object_get_ex(obj, xkey, &v))
-        return v;
-    return NULL;
-}
-
 /* Calls fn for every identity item SPEC §3 reads, in document order; stops
  * when fn returns non-zero and returns that. */
 static int each_ident(json_object *map, int (*fn)(void *, const se_ident *, bool), void *ud)
@@ -75,13 +65,13 @@ static int each_ident(json_object *map, int (*fn)(void *, const se_ident *, bool
             json_object *item = json_object_array_get_idx(items, i), *idv, *pv;
             if (!json_object_is_type(item, json_type_object))
                 continue;
-            idv = get_either(item, "id", "xdm:id");
+            idv = se_json_get_either(item, "id", "xdm:id");
             if (!json_object_is_type(idv, json_type_string))
                 continue;
             se_ident k = { ns, json_object_get_string(idv), nslen, (size_t)json_object_get_string_len(idv) };
             if (k.idlen == 0 || memchr(k.id, '\0', k.idlen))
                 continue;
-            pv = get_either(item, "primary", "xdm:primary");
+            pv = se_json_get_either(item, "primary", "xdm:primary");
             int r = fn(ud, &k, json_object_is_type(pv, json_type_boolean) && json_object_get_boolean(pv));
             if (r)
                 return r;

@@ -305,3 +305,13 @@ json_object *se_jobstate_json(const se_jobstate *js, const se_job *job)
     json_object_object_add(o, "requestId", json_object_new_string(js->request_id));
     return o;
 }
+
+void se_jobstate_failv(se_jobstate *js, bool *failed, char *why, size_t whylen, const char *code,
+                       const char *fmt, va_list ap)
+{
+    if (*failed)
+        return;
+    vsnprintf(why, whylen, fmt, ap);
+    se_jobstate_error(js, code, why, "segexport");
+    *failed = true;
+}

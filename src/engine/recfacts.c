@@ -61,7 +61,7 @@ typedef struct keysearch {
 } keysearch;
 
 /* A member of object o read as json-c would: the last "key", else the last
- * "xdm:key" (record.c's get_either). */
+ * "xdm:key" (record.c's se_json_get_either). */
 static uint32_t get_either(const se_tape *tp, uint32_t o, const char *key, size_t kn)
 {
     char x[32];

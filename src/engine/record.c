@@ -79,8 +79,7 @@ static bool is_prefixed(const char *k)
     return strncmp(k, "xdm:", 4) == 0;
 }
 
-/* The value of key, or of "xdm:"key when key is absent. */
-static json_object *get_either(json_object *obj, const char *key, const char *xkey)
+json_object *se_json_get_either(json_object *obj, const char *key, const char *xkey)
 {
     json_object *v;
     if (json_object_object_get_ex(obj, key, &v))
@@ -405,10 +404,10 @@ char *se_identity_key(json_object *identity_map)
             if (!json_object_is_type(item, json_type_object))
                 continue;
             size_t idn;
-            const char *id = clean_string(get_either(item, "id", "xdm:id"), &idn);
+            const char *id = clean_string(se_json_get_either(item, "id", "xdm:id"), &idn);
             if (id == NULL || idn == 0)
                 continue;
-            json_object *pv = get_either(item, "primary", "xdm:primary");
+            json_object *pv = se_json_get_either(item, "primary", "xdm:primary");
             bool is_primary = json_object_is_type(pv, json_type_boolean) &&
                               json_object_get_boolean(pv);
             if (is_primary || bid == NULL ||

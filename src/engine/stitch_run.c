@@ -87,13 +87,9 @@ static void sfail(sctx *c, const char *code, const char *fmt, ...) __attribute__
 static void sfail(sctx *c, const char *code, const char *fmt, ...)
 {
     va_list ap;
-    if (c->failed)
-        return;
     va_start(ap, fmt);
-    vsnprintf(c->why, sizeof c->why, fmt, ap);
+    se_jobstate_failv(c->js, &c->failed, c->why, sizeof c->why, code, fmt, ap);
     va_end(ap);
-    se_jobstate_error(c->js, code, c->why, "segexport");
-    c->failed = true;
 }
 
 static const char *cancel_text(const se_export_params *ep)

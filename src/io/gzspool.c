@@ -17,9 +17,9 @@
  * the caller reads them after waiting for inflight == 0 under the mutex. */
 #include "gzspool.h"
 #include "fsutil.h"
+#include "gzspool_int.h"
 
 #include <errno.h>
-#include <lzma.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -28,10 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
-#include <zstd.h>
-#include <zstd_errors.h>
 
-#define OUT_BUF (256u << 10)
 #define MAX_THREADS 4
 
 typedef struct gzbuf gzbuf;
@@ -46,17 +43,11 @@ struct gzbuf {
     size_t nends, cap_ends;
 };
 
-/* Growable memory a worker compresses one buffer into. */
-typedef struct membuf {
-    unsigned char *p;
-    size_t len, cap;
-} membuf;
-
 /* One compressor: a thread's, or the callers' (inline mode, under mu). */
 typedef struct worker {
     z_stream z;
     int zlevel;               /* -1: z not initialized */
-    unsigned char *zout;      /* OUT_BUF */
+    unsigned char *zout;      /* SE_GZ_OUT */
     ZSTD_CCtx *zc;            /* NULL until the first zstd segment */
     membuf ztmp;              /* zstd's output bound */
     lzma_stream xs;
@@ -153,144 +144,15 @@ static int put_comp(se_gzs *s, size_t part, uint64_t n)
     return 0;
 }
 
-/* Where compressed bytes go: 0, or an errno. */
-typedef int (*sink_fn)(void *ud, const unsigned char *p, size_t n);
-
-static int to_mem(void *ud, const unsigned char *p, size_t n)
-{
-    membuf *m = ud;
-    if (n > m->cap - m->len) {
-        size_t cap = m->cap ? m->cap : OUT_BUF;
-        while (cap - m->len < n)
-            cap *= 2;
-        unsigned char *q = realloc(m->p, cap);
-        if (!q)
-            return ENOMEM;
-        m->p = q;
-        m->cap = cap;
-    }
-    memcpy(m->p + m->len, p, n);
-    m->len += n;
-    return 0;
-}
-
-/* Deflates data[0..n) as one independent raw-deflate segment ending on a byte
- * boundary (Z_SYNC_FLUSH) or, with last, the end of the stream (Z_FINISH), and
- * hands the output to sink.  0, or an errno. */
-static int deflate_seg(z_stream *z, int *zlevel, int level, unsigned char *out, size_t outlen,
-                       const void *data, size_t n, int last, sink_fn sink, void *ud)
-{
-    if (*zlevel != level) {
-        if (*zlevel != -1)
-            deflateEnd(z);
-        *zlevel = -1;
-        memset(z, 0, sizeof *z);
-        if (deflateInit2(z, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-            return ENOMEM;
-        *zlevel = level;
-    } else if (deflateReset(z) != Z_OK) {
-        return EINVAL;
-    }
-    const unsigned char *p = data;
-    int flush = last ? Z_FINISH : Z_SYNC_FLUSH;
-    /* zlib counts in uInt: feed at most 1 GiB at a time. */
-    do {
-        size_t take = n > 0x40000000u ? 0x40000000u : n;
-        z->next_in = (Bytef *)(uintptr_t)p;
-        z->avail_in = (uInt)take;
-        p += take;
-        n -= take;
-        int f = n ? Z_NO_FLUSH : flush;
-        do {
-            z->next_out = out;
-            z->avail_out = (uInt)outlen;
-            int rc = deflate(z, f);
-            if (rc == Z_STREAM_ERROR)
-                return EINVAL;
-            size_t got = outlen - z->avail_out;
-            if (got) {
-                int e = sink(ud, out, got);
-                if (e)
-                    return e;
-            }
-        } while (z->avail_out == 0);
-    } while (n);
-    return 0;
-}
-
-/* data[0..n) as one whole zstd frame (content size and checksum in it) or
- * one whole xz stream (CRC64), in a context kept from segment to segment.
- * Concatenated, they are one valid .zst / .xz file (zstd, xz, GNU tar,
- * bsdtar, Python read them).  The output depends only on the bytes and the
- * level: zstd sizes its tables by the known input size, and xz's dictionary
- * is the preset's or, for less input, the smallest power of two that holds
- * it (a larger one could find nothing more) - so a small segment costs
- * little to start.  0, or an errno. */
-static int zstd_seg(ZSTD_CCtx **cc, int level, const void *data, size_t n, sink_fn sink, void *ud,
-                    membuf *tmp)
-{
-    if (!*cc && !(*cc = ZSTD_createCCtx()))
-        return ENOMEM;
-    ZSTD_CCtx_reset(*cc, ZSTD_reset_session_and_parameters);
-    if (ZSTD_isError(ZSTD_CCtx_setParameter(*cc, ZSTD_c_compressionLevel, level)) ||
-        ZSTD_isError(ZSTD_CCtx_setParameter(*cc, ZSTD_c_checksumFlag, 1)))
-        return EINVAL;
-    size_t bound = ZSTD_compressBound(n);
-    if (bound > tmp->cap) {
-        unsigned char *q = realloc(tmp->p, bound);
-        if (!q)
-            return ENOMEM;
-        tmp->p = q;
-        tmp->cap = bound;
-    }
-    size_t got = ZSTD_compress2(*cc, tmp->p, tmp->cap, data, n);
-    if (ZSTD_isError(got))
-        return ZSTD_getErrorCode(got) == ZSTD_error_memory_allocation ? ENOMEM : EINVAL;
-    return sink(ud, tmp->p, got);
-}
-
-static int xz_seg(lzma_stream *xs, int level, const void *data, size_t n, sink_fn sink, void *ud,
-                  unsigned char *out, size_t outlen)
-{
-    lzma_options_lzma opt;
-    if (lzma_lzma_preset(&opt, (uint32_t)level))
-        return EINVAL;
-    uint32_t dict = LZMA_DICT_SIZE_MIN;
-    while (dict < n && dict < opt.dict_size)
-        dict *= 2;
-    if (dict < opt.dict_size)
-        opt.dict_size = dict;
-    lzma_filter f[2] = { { LZMA_FILTER_LZMA2, &opt }, { LZMA_VLI_UNKNOWN, NULL } };
-    lzma_ret r = lzma_stream_encoder(xs, f, LZMA_CHECK_CRC64);
-    if (r != LZMA_OK)
-        return r == LZMA_MEM_ERROR ? ENOMEM : EINVAL;
-    xs->next_in = data;
-    xs->avail_in = n;
-    do {
-        xs->next_out = out;
-        xs->avail_out = outlen;
-        r = lzma_code(xs, LZMA_FINISH);
-        if (r != LZMA_OK && r != LZMA_STREAM_END)
-            return r == LZMA_MEM_ERROR ? ENOMEM : EINVAL;
-        size_t got = outlen - xs->avail_out;
-        if (got) {
-            int e = sink(ud, out, got);
-            if (e)
-                return e;
-        }
-    } while (r != LZMA_STREAM_END);
-    return 0;
-}
-
 /* One segment in the stream's codec. */
 static int comp_seg(worker *w, const se_gzs *s, const void *data, size_t n, int last,
                     sink_fn sink, void *ud)
 {
     if (s->codec == SE_GZC_ZSTD)
-        return zstd_seg(&w->zc, s->level, data, n, sink, ud, &w->ztmp);
+        return se_gz_zstd_seg(&w->zc, s->level, data, n, sink, ud, &w->ztmp);
     if (s->codec == SE_GZC_XZ)
-        return xz_seg(&w->xs, s->level, data, n, sink, ud, w->zout, OUT_BUF);
-    return deflate_seg(&w->z, &w->zlevel, s->level, w->zout, OUT_BUF, data, n, last, sink, ud);
+        return se_gz_xz_seg(&w->xs, s->level, data, n, sink, ud, w->zout, SE_GZ_OUT);
+    return se_gz_deflate_seg(&w->z, &w->zlevel, s->level, w->zout, SE_GZ_OUT, data, n, last, sink, ud);
 }
 
 /* Compresses every segment of b into w->out, noting each part's share in
@@ -306,7 +168,7 @@ static int compress_buf(worker *w, gzbuf *b)
         size_t end = i < b->nends ? b->ends[i] : b->len;
         if (end > start) {
             size_t before = w->out.len;
-            e = comp_seg(w, s, b->data + start, end - start, 0, to_mem, &w->out);
+            e = comp_seg(w, s, b->data + start, end - start, 0, se_gz_to_mem, &w->out);
             /* the segment's compressed size, in place of its end (read back by spool_buf) */
             if (!e && i < b->nends)
                 b->ends[i] = w->out.len - before;
@@ -445,7 +307,7 @@ static pool *pool_create(void)
     }
     bool ok = true;
     for (int i = 0; i < nw; i++)
-        ok = ok && (pl->w[i].zout = malloc(OUT_BUF)) != NULL;
+        ok = ok && (pl->w[i].zout = malloc(SE_GZ_OUT)) != NULL;
     /* Two spare buffers for each thread: one being compressed, one queued. */
     size_t n = 0, spare = SE_GZ_INFLIGHT + 2 * (size_t)(nw - 1);
     for (; ok && n < spare; n++) {
@@ -803,7 +665,7 @@ int se_gzs_write_archive(se_gzs *s, int out_fd, const char *mtext, size_t mlen,
     glue g = { 0 };
     z_stream z;
     int zlevel = -1, e = 0, rc = -1;
-    unsigned char *zout = malloc(OUT_BUF);
+    unsigned char *zout = malloc(SE_GZ_OUT);
     uLong crc = crc32(0L, Z_NULL, 0);
     uint64_t total = 0, spool_off = 0;
     char name[32];
@@ -840,11 +702,11 @@ int se_gzs_write_archive(se_gzs *s, int out_fd, const char *mtext, size_t mlen,
         }
         /* The glue segment. */
         if (gz)
-            e = deflate_seg(&z, &zlevel, s->level, zout, OUT_BUF, g.p, g.len, i == nparts, to_out, &o);
+            e = se_gz_deflate_seg(&z, &zlevel, s->level, zout, SE_GZ_OUT, g.p, g.len, i == nparts, to_out, &o);
         else if (s->codec == SE_GZC_ZSTD)
-            e = zstd_seg(&zc, s->level, g.p, g.len, to_out, &o, &ztmp);
+            e = se_gz_zstd_seg(&zc, s->level, g.p, g.len, to_out, &o, &ztmp);
         else
-            e = xz_seg(&xs, s->level, g.p, g.len, to_out, &o, zout, OUT_BUF);
+            e = se_gz_xz_seg(&xs, s->level, g.p, g.len, to_out, &o, zout, SE_GZ_OUT);
         if (e)
             goto zerr;
         crc = crc32(crc, g.p, (uInt)g.len);
