@@ -110,6 +110,8 @@ static void group_drop(ctx *c)
  * point into.  -1 on out of memory. */
 static int grec_own(se_grec *r)
 {
+    if (se_record_own(&r->f) != 0)
+        return -1;
     char *s = malloc(r->tape.len ? r->tape.len : 1);
     se_tok *t = malloc((r->tape.n ? r->tape.n : 1) * sizeof *t);
     if (!s || !t) {
@@ -294,14 +296,20 @@ static const char *record_of(const ctx *c, const char *line, size_t len, size_t 
     return tab + 1;
 }
 
-/* prep's facts of the chunk's lines: ch->ext, ch->ext_cap entries. */
-static se_record *chunk_facts(se_chunk *ch)
+/* prep's facts of the chunk's lines: ch->ext holds ch->ext_cap records,
+ * then KEY_ROOM bytes a record for their keys (se_keyspace: a key that
+ * does not fit there is malloc'd), one block kept from chunk to chunk. */
+enum { KEY_ROOM = 128 };
+
+static se_record *chunk_facts(se_chunk *ch, se_keyspace *ks)
 {
     if (ch->ext_cap < ch->nlines) {
         free(ch->ext);
-        ch->ext = calloc(ch->nlines, sizeof(se_record));
+        ch->ext = calloc(ch->nlines, sizeof(se_record) + KEY_ROOM);
         ch->ext_cap = ch->ext ? ch->nlines : 0;
     }
+    *ks = (se_keyspace){ .p = (char *)ch->ext + ch->ext_cap * sizeof(se_record),
+                         .cap = ch->ext_cap * KEY_ROOM };
     return ch->ext;
 }
 
@@ -321,7 +329,7 @@ static void drop_chunk(void *ud, se_chunk *ch, bool free_ext)
     }
 }
 
-static int prep_lines(const ctx *c, se_chunk *ch, se_tape *tp, se_record *facts)
+static int prep_lines(const ctx *c, se_chunk *ch, se_tape *tp, se_record *facts, se_keyspace *ks)
 {
     const se_export_limits *o = &c->ep->o;
     char err[512];
@@ -366,7 +374,7 @@ static int prep_lines(const ctx *c, se_chunk *ch, se_tape *tp, se_record *facts)
         if (r != SE_TAPE_OK || pt->t[0].kind != SE_TK_OBJ || pt->notjson)
             continue; /* a bad record: worded on the cold path */
         se_record *f = &facts[i];
-        if (se_tape_facts(pt, f, err, sizeof err) != 0) {
+        if (se_tape_facts_in(pt, f, ks, err, sizeof err) != 0) {
             se_record_clear(f);
             continue;
         }
@@ -394,12 +402,13 @@ static int prep_lines(const ctx *c, se_chunk *ch, se_tape *tp, se_record *facts)
 static int prep_chunk(void *ud, se_chunk *ch)
 {
     const ctx *c = ud;
-    se_record *facts = chunk_facts(ch);
+    se_keyspace ks;
+    se_record *facts = chunk_facts(ch, &ks);
     if (!facts && ch->nlines)
         return -1;
     se_tape tp;
     se_tape_init(&tp); /* per call: prep may run on either thread */
-    int rc = prep_lines(c, ch, &tp, facts);
+    int rc = prep_lines(c, ch, &tp, facts, &ks);
     se_tape_free(&tp);
     return rc;
 }
