@@ -204,7 +204,9 @@ static void finish_profile(ctx *c)
  * grouping rule. */
 static int group(ctx *c, const char *key, uint64_t h, const se_line *ln)
 {
-    if (c->in_group && !strcmp(key, c->key))
+    /* h is the key's se_fnv1a64: another hash is another key, known
+     * without reading the key's bytes (written on the other core). */
+    if (c->in_group && h == c->key_h && !strcmp(key, c->key))
         return 0;
     finish_profile(c);
     if (c->failed)
@@ -240,6 +242,7 @@ static int group(ctx *c, const char *key, uint64_t h, const se_line *ln)
         c->key_cap = n < 64 ? 64 : n;
     }
     memcpy(c->key, key, n);
+    c->key_h = h;
     se_idguard_reset(&c->guard);
     c->in_group = true;
     return 0;
@@ -378,6 +381,8 @@ static int prep_lines(const ctx *c, se_chunk *ch, se_tape *tp, se_record *facts,
             se_record_clear(f);
             continue;
         }
+        if (c->seg_prefilter && f->kind == SE_REC_PROFILE)
+            f->seghint = se_x_frag_mentions(c, pt) ? SE_SEGHINT_YES : SE_SEGHINT_NO;
         pl->h = o->keyed ? se_fnv1a64(line, (size_t)(data - 1 - line)) : se_fnv1a64(f->key, strlen(f->key));
         if (o->shard && pl->h % o->shard_n != o->shard_k) {
             se_record_clear(f);
@@ -550,6 +555,10 @@ static void read_all(ctx *c)
                 se_x_fail(c, SE_EC_CANCELLED, "%s", cancel_text(c->ep));
                 break;
             }
+            /* The grouping check's slot of a key a few lines on is fetched
+             * while this line is taken: a cache miss a profile, overlapped. */
+            if (c->seen && i + 4 < ch->nlines && (ch->lines[i + 4].flags & PL_TAPE))
+                se_groupcheck_prefetch(c->seen, ch->lines[i + 4].h);
             if (ch->lines[i].flags & PL_SKIP) {
                 c->js->input_records++; /* another shard's: only counted */
                 continue;
@@ -648,6 +657,7 @@ int se_export_execute(const se_export_params *ep, char *why, size_t whylen)
     c.ep = ep;
     c.job = ep->job;
     c.js = ep->js;
+    c.seg_prefilter = c.job->nsegs > 0 && !(c.job->eval_segmentation && ep->segdefs) && !ep->tree_path;
     c.pdg = c.job->policy && c.job->policy->graph == SE_GRAPH_PDG && !ep->graph_checked;
     se_profile_init(&c.tprof);
     se_tape_init(&c.mtape);
