@@ -8,6 +8,8 @@
 
 typedef enum { SE_REC_PROFILE, SE_REC_EVENT } se_kind;
 
+#define SE_SEGM_UNSURE UINT32_MAX
+
 typedef struct se_record {
     se_kind kind;          /* EVENT when a top-level "timestamp" or "xdm:timestamp" exists */
     json_object *obj;      /* normalized record, owned (see se_record_parse) */
@@ -21,6 +23,10 @@ typedef struct se_record {
                             * caller's space (se_keyspace, recfacts.h), not
                             * owned: se_record_own makes them owned */
     uint8_t seghint;       /* the engine's: SE_SEGHINT_* (export_int.h) */
+    uint32_t segm;         /* se_tape_facts: the top-level segmentMembership's
+                            * value token (the last of the name), 0 none, or
+                            * SE_SEGM_UNSURE (an xdm: spelling, or a top-level
+                            * key with an escape) */
 } se_record;
 
 /* A record whose key is borrowed gets its own copy of key and dataset_id

@@ -551,14 +551,14 @@ oom:
     return -1;
 }
 
-bool se_x_frag_mentions(const ctx *c, const se_tape *tp)
+bool se_x_frag_mentions(const ctx *c, const se_tape *tp, uint32_t segm)
 {
     const se_job *job = c->job;
     /* Only the top-level spelling matters here: the normalization renames
      * keys inside entries, not the (namespace, id) they sit at. */
-    if (se_tape_get(tp, 0, "xdm:segmentMembership", 21))
+    if (segm == SE_SEGM_UNSURE)
         return true;
-    uint32_t sm = top_member(tp, "segmentMembership");
+    uint32_t sm = segm;
     for (size_t k = 0; sm && k < job->nsegs; k++)
         if (member(tp, member(tp, sm, job->segs[k].segment_ns), job->segs[k].segment_id))
             return true;
@@ -573,7 +573,7 @@ static bool may_qualify(ctx *c)
         const se_grec *g = &c->frags[i];
         if (g->f.seghint == SE_SEGHINT_NO || !takes_part(c->job->policy, &g->f))
             continue;
-        if (g->f.seghint == SE_SEGHINT_YES || se_x_frag_mentions(c, &g->tape))
+        if (g->f.seghint == SE_SEGHINT_YES || se_x_frag_mentions(c, &g->tape, g->f.segm))
             return true;
     }
     return false;

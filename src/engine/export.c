@@ -382,7 +382,7 @@ static int prep_lines(const ctx *c, se_chunk *ch, se_tape *tp, se_record *facts,
             continue;
         }
         if (c->seg_prefilter && f->kind == SE_REC_PROFILE)
-            f->seghint = se_x_frag_mentions(c, pt) ? SE_SEGHINT_YES : SE_SEGHINT_NO;
+            f->seghint = se_x_frag_mentions(c, pt, f->segm) ? SE_SEGHINT_YES : SE_SEGHINT_NO;
         pl->h = o->keyed ? se_fnv1a64(line, (size_t)(data - 1 - line)) : se_fnv1a64(f->key, strlen(f->key));
         if (o->shard && pl->h % o->shard_n != o->shard_k) {
             se_record_clear(f);

@@ -76,7 +76,7 @@ int se_x_write_row(ctx *c, size_t b, const char *s, size_t len);
 /* se_record.seghint: whether the fragment holds an entry for a wanted
  * segment, answered by prep when c->seg_prefilter (se_x_frag_mentions). */
 enum { SE_SEGHINT_UNKNOWN = 0, SE_SEGHINT_NO = 1, SE_SEGHINT_YES = 2 };
-bool se_x_frag_mentions(const ctx *c, const se_tape *tp);
+bool se_x_frag_mentions(const ctx *c, const se_tape *tp, uint32_t segm);
 
 /* Assembles the finished group (c->frags, c->events), filters it and writes
  * its row(s) (assemble.c). */

@@ -206,7 +206,7 @@ static uint32_t get_like(keysearch *ks, uint32_t o, uint32_t k)
 
 /* The top-level members the facts read (each the last of its name). */
 typedef struct tops {
-    uint32_t idmap, xidmap, meta, ts, xts, audit;
+    uint32_t idmap, xidmap, meta, ts, xts, audit, segm;
 } tops;
 
 static void find_tops(const se_tape *tp, tops *t)
@@ -222,6 +222,7 @@ static void find_tops(const se_tape *tp, tops *t)
             t->ts = se_tape_get(tp, 0, "timestamp", 9);
             t->xts = se_tape_get(tp, 0, "xdm:timestamp", 13);
             t->audit = se_tape_get(tp, 0, "extSourceSystemAudit", 20);
+            t->segm = SE_SEGM_UNSURE;
             return;
         }
         switch (kt->len) {
@@ -229,6 +230,8 @@ static void find_tops(const se_tape *tp, tops *t)
         case 11: if (raw_is(tp, k, "identityMap", 11)) t->idmap = k + 1; break;
         case 13: if (raw_is(tp, k, "xdm:timestamp", 13)) t->xts = k + 1; break;
         case 15: if (raw_is(tp, k, "xdm:identityMap", 15)) t->xidmap = k + 1; break;
+        case 17: if (raw_is(tp, k, "segmentMembership", 17) && t->segm != SE_SEGM_UNSURE) t->segm = k + 1; break;
+        case 21: if (raw_is(tp, k, "xdm:segmentMembership", 21)) t->segm = SE_SEGM_UNSURE; break;
         case 20:
             if (raw_is(tp, k, "_acp_system_metadata", 20))
                 t->meta = k + 1;
@@ -454,6 +457,7 @@ int se_tape_facts_in(const se_tape *tp, se_record *rec, se_keyspace *space, char
 
     tops tt;
     find_tops(tp, &tt);
+    rec->segm = tt.segm;
     uint32_t meta = tt.meta, ingest = 0, ds = 0;
     bool has_meta = meta && se_tape_tok(tp, meta)->kind == SE_TK_OBJ;
     if (has_meta)
