@@ -23,6 +23,7 @@ typedef struct se_record {
                             * caller's space (se_keyspace, recfacts.h), not
                             * owned: se_record_own makes them owned */
     uint8_t seghint;       /* the engine's: SE_SEGHINT_* (export_int.h) */
+    uint32_t key_len;      /* strlen(key), from se_tape_facts */
     uint32_t segm;         /* se_tape_facts: the top-level segmentMembership's
                             * value token (the last of the name), 0 none, or
                             * SE_SEGM_UNSURE (an xdm: spelling, or a top-level
@@ -97,5 +98,11 @@ void se_record_clear(se_record *rec);
 #define SE_FNV1A64_INIT 14695981039346656037ULL
 uint64_t se_fnv1a64(const char *s, size_t n);
 uint64_t se_fnv1a64_more(uint64_t h, const char *s, size_t n);
+
+/* A 64-bit hash of bytes eight at a time (multiply-xorshift, a splitmix64
+ * finish): for tables that only need a good spread, not FNV's values.  The
+ * grouping check uses it (FNV-1a's byte-serial multiplies cost ~4 cycles a
+ * byte of every key). */
+uint64_t se_hash64(const char *s, size_t n);
 
 #endif

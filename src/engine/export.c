@@ -200,11 +200,18 @@ static void finish_profile(ctx *c)
     group_drop(c);
 }
 
-/* Starts or continues the group of key (h: its se_fnv1a64); checks the
+/* A key's hash for grouping: with --shard the shard's (se_fnv1a64, SPEC
+ * §9), else the cheaper se_hash64; one of them throughout a run. */
+static uint64_t key_hash(const se_export_limits *o, const char *k, size_t n)
+{
+    return o->shard ? se_fnv1a64(k, n) : se_hash64(k, n);
+}
+
+/* Starts or continues the group of key (h: its key_hash); checks the
  * grouping rule. */
 static int group(ctx *c, const char *key, uint64_t h, const se_line *ln)
 {
-    /* h is the key's se_fnv1a64: another hash is another key, known
+    /* h is the key's key_hash: another hash is another key, known
      * without reading the key's bytes (written on the other core). */
     if (c->in_group && h == c->key_h && !strcmp(key, c->key))
         return 0;
@@ -383,7 +390,7 @@ static int prep_lines(const ctx *c, se_chunk *ch, se_tape *tp, se_record *facts,
         }
         if (c->seg_prefilter && f->kind == SE_REC_PROFILE)
             f->seghint = se_x_frag_mentions(c, pt, f->segm) ? SE_SEGHINT_YES : SE_SEGHINT_NO;
-        pl->h = o->keyed ? se_fnv1a64(line, (size_t)(data - 1 - line)) : se_fnv1a64(f->key, strlen(f->key));
+        pl->h = o->keyed ? key_hash(o, line, (size_t)(data - 1 - line)) : key_hash(o, f->key, f->key_len);
         if (o->shard && pl->h % o->shard_n != o->shard_k) {
             se_record_clear(f);
             pl->flags |= PL_SKIP;
@@ -495,7 +502,7 @@ static void take_line(ctx *c, se_chunk *ch, size_t li, uint64_t *seq)
         key = given;
     }
     if (!(pl->flags & PL_TAPE)) {
-        h = se_fnv1a64(key, strlen(key));
+        h = key_hash(o, key, strlen(key));
         if (o->shard && h % o->shard_n != o->shard_k)
             goto out;
     }

@@ -476,6 +476,7 @@ int se_tape_facts_in(const se_tape *tp, se_record *rec, se_keyspace *space, char
         snprintf(err, errlen, "no identity");
         goto out;
     }
+    rec->key_len = (uint32_t)keylen;
     if (ds_inline) {
         rec->dataset_id = rec->key + keylen + 1;
         memcpy(rec->dataset_id, tp->s + dt->off, dt->len);

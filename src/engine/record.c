@@ -89,6 +89,26 @@ uint64_t se_fnv1a64_more(uint64_t h, const char *s, size_t n)
     return h;
 }
 
+uint64_t se_hash64(const char *s, size_t n)
+{
+    const uint64_t k = 0xbf58476d1ce4e5b9ULL;
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)n * k), w;
+    for (; n >= 8; s += 8, n -= 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * k;
+        h ^= h >> 31;
+    }
+    if (n) {
+        w = 0;
+        memcpy(&w, s, n); /* the last 1-7 bytes (the length is in h already) */
+        h = (h ^ w) * k;
+        h ^= h >> 31;
+    }
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+    return h ^ (h >> 31);
+}
+
 uint64_t se_fnv1a64(const char *s, size_t n)
 {
     return se_fnv1a64_more(SE_FNV1A64_INIT, s, n);
