@@ -28,4 +28,8 @@ int se_groupcheck_add(se_groupcheck *g, const char *key, const char *name, uint6
 int se_groupcheck_add_hash(se_groupcheck *g, uint64_t hash, const char *name, uint64_t line,
                            const char **prev_name, uint64_t *prev_line);
 
+/* A hint: the slot a key of that hash would take is fetched into the cache
+ * (taking lines a few ahead hides the table's cache misses). */
+void se_groupcheck_prefetch(const se_groupcheck *g, uint64_t hash);
+
 #endif

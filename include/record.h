@@ -17,7 +17,16 @@ typedef struct se_record {
     char *dataset_id;      /* _acp_system_metadata.datasetId or NULL, owned */
     bool has_ts; int64_t ts_ms;            /* events: timestamp */
     uint64_t seq;          /* input order; set by the caller */
+    bool key_borrowed;     /* key (and a dataset_id in its block) live in a
+                            * caller's space (se_keyspace, recfacts.h), not
+                            * owned: se_record_own makes them owned */
+    uint8_t seghint;       /* the engine's: SE_SEGHINT_* (export_int.h) */
 } se_record;
+
+/* A record whose key is borrowed gets its own copy of key and dataset_id
+ * (one block, as se_tape_facts makes them); 0, or -1 out of memory (rec
+ * unchanged). */
+int se_record_own(se_record *rec);
 
 /* The value of key in obj, or of xkey ("xdm:"key) when key is absent (how
  * the normalization reads identity items' members), or NULL. */
