@@ -1,7 +1,7 @@
 /* The job store (SPEC §10).
  *
  *   STORE/jobs/<id>.json   one record per job, replaced atomically: written to
- *                          STORE/jobs/.<id>.json.tmp-<pid>, fsynced, renamed
+ *                          STORE/jobs/.<id>.json.tmp-XXXXXX (mkstemp), fsynced, renamed
  *                          over the old one, directory fsynced.  Readers thus
  *                          see the old or the new record, never a mix.
  *   STORE/counter          the last id issued, decimal text + "\n".
