@@ -105,7 +105,8 @@ static bool has_nul(const char *p, size_t n)
 
 /* An item's id and primary members, as get_either reads them, in one pass
  * over its members when no key has an escape. */
-static void item_members(const se_tape *tp, uint32_t e, uint32_t *id, uint32_t *pv)
+static inline __attribute__((always_inline)) void item_members(const se_tape *tp, uint32_t e,
+                                                               uint32_t *id, uint32_t *pv)
 {
     uint32_t i = 0, xi = 0, p = 0, xp = 0;
     SE_TAPE_EACH_MEMBER(tp, e, k) {
@@ -131,8 +132,13 @@ static void item_members(const se_tape *tp, uint32_t e, uint32_t *id, uint32_t *
 static int tok_cmp(const se_tape *tp, uint32_t a, uint32_t b, bool *oom)
 {
     const se_tok *ta = &tp->t[a], *tb = &tp->t[b];
-    if (!((ta->flags | tb->flags) & SE_TF_ESC))
-        return cmp_bytes(tp->s + ta->off, ta->len, tp->s + tb->off, tb->len);
+    if (!((ta->flags | tb->flags) & SE_TF_ESC)) {
+        const char *x = tp->s + ta->off, *y = tp->s + tb->off;
+        /* Names and ids mostly differ in their first byte: no call then. */
+        if (ta->len && tb->len && x[0] != y[0])
+            return (unsigned char)x[0] < (unsigned char)y[0] ? -1 : 1;
+        return cmp_bytes(x, ta->len, y, tb->len);
+    }
     char *x = malloc(ta->len + 1), *y = malloc(tb->len + 1);
     int c = 0;
     if (!x || !y)
@@ -144,12 +150,14 @@ static int tok_cmp(const se_tape *tp, uint32_t a, uint32_t b, bool *oom)
     return c;
 }
 
-/* Whether string token i, unescaped, is non-empty and free of NUL. */
+/* Whether string token i, unescaped, is non-empty and free of NUL.  The
+ * tape refuses a raw NUL byte in a string ("malformed JSON", as json-c's
+ * reader did): only an escape (\u0000) can make one. */
 static bool good_id(const se_tape *tp, uint32_t i, bool *oom)
 {
     const se_tok *t = &tp->t[i];
     if (!(t->flags & SE_TF_ESC))
-        return t->len > 0 && !memchr(tp->s + t->off, '\0', t->len); /* ids run long */
+        return t->len > 0;
     char *x = malloc(t->len + 1);
     if (!x) {
         *oom = true;
@@ -175,8 +183,9 @@ static void visit_items(keysearch *ks, uint32_t nsk, uint32_t items)
         if (!id || se_tape_tok(tp, id)->kind != SE_TK_STR || !good_id(tp, id, &ks->oom))
             continue;
         bool is_primary = pv && se_tape_tok(tp, pv)->kind == SE_TK_TRUE;
-        int c = ks->have ? tok_cmp(tp, nsk, ks->ns, &ks->oom) : 0;
-        if (is_primary || !ks->have || c < 0 || (c == 0 && tok_cmp(tp, id, ks->id, &ks->oom) < 0)) {
+        int c;
+        if (is_primary || !ks->have || (c = tok_cmp(tp, nsk, ks->ns, &ks->oom)) < 0 ||
+            (c == 0 && tok_cmp(tp, id, ks->id, &ks->oom) < 0)) {
             ks->ns = nsk;
             ks->id = id;
             ks->have = true;
@@ -256,7 +265,8 @@ static bool uniq_keys(const se_tape *tp, uint32_t o)
             return false;
         for (size_t j = 0; j < n; j++) {
             const se_tok *u = &tp->t[seen[j]];
-            if (u->len == t->len && !memcmp(tp->s + u->off, tp->s + t->off, t->len))
+            if (u->len == t->len && (t->len == 0 || tp->s[u->off] == tp->s[t->off]) &&
+                !memcmp(tp->s + u->off, tp->s + t->off, t->len))
                 return false;
         }
         seen[n++] = k;
@@ -343,20 +353,39 @@ static bool str_ms(const se_tape *tp, uint32_t v, int64_t *ms, sbuf *b, bool *oo
     return se_time_parse_n(b->p, b->n, ms) == 0;
 }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* The value of eight ASCII digits w (the first in its low byte). */
+static uint64_t eight_digits(uint64_t w)
+{
+    w -= 0x3030303030303030ULL;
+    w = w * 10 + (w >> 8); /* pairs */
+    return ((w & 0x000000ff000000ffULL) * (100 + (1000000ULL << 32)) +
+            ((w >> 16) & 0x000000ff000000ffULL) * (1 + (10000ULL << 32))) >> 32;
+}
+#endif
+
 /* The value of n <= 18 ASCII digits (the tape checked them: an integer
  * token without a sign), eight at a time where the byte order allows. */
 static int64_t small_int(const char *s, size_t n)
 {
     uint64_t v = 0;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n > 8 && n <= 16) {
+        /* Epoch milliseconds have 13 digits: the first n - 8 read as a
+         * word whose leading bytes are '0' (shifted in from the text's
+         * first eight), then the last eight. */
+        uint64_t w;
+        size_t m = n - 8;
+        memcpy(&w, s, 8);
+        w = m == 8 ? w : w << (8 * (8 - m)) | 0x3030303030303030ULL >> (8 * m);
+        v = eight_digits(w);
+        s += m;
+        n = 8;
+    }
     for (; n >= 8; s += 8, n -= 8) {
         uint64_t w;
         memcpy(&w, s, 8);
-        w -= 0x3030303030303030ULL;
-        w = w * 10 + (w >> 8); /* pairs */
-        w = ((w & 0x000000ff000000ffULL) * (100 + (1000000ULL << 32)) +
-             ((w >> 16) & 0x000000ff000000ffULL) * (1 + (10000ULL << 32))) >> 32;
-        v = v * 100000000 + w;
+        v = v * 100000000 + eight_digits(w);
     }
 #endif
     for (; n > 0; s++, n--)
@@ -450,7 +479,9 @@ int se_tape_facts(const se_tape *tp, se_record *rec, char *err, size_t errlen)
 int se_tape_facts_in(const se_tape *tp, se_record *rec, se_keyspace *space, char *err,
                      size_t errlen)
 {
-    sbuf b = { 0 };
+    sbuf b; /* sbuf_set_tok sets the rest */
+    b.heap = NULL;
+    b.cap = 0;
     bool oom = false;
     int rc = -1;
     uint32_t v;
@@ -465,8 +496,7 @@ int se_tape_facts_in(const se_tape *tp, se_record *rec, se_keyspace *space, char
     /* A datasetId that needs no unescaping is kept in the key's block (one
      * allocation a record); another is copied as before, in its turn. */
     const se_tok *dt = se_tape_tok(tp, ds);
-    bool ds_inline = ds && dt->kind == SE_TK_STR && !(dt->flags & SE_TF_ESC) &&
-                     !has_nul(tp->s + dt->off, dt->len);
+    bool ds_inline = ds && dt->kind == SE_TK_STR && !(dt->flags & SE_TF_ESC); /* no NUL: good_id */
     size_t keylen;
     int k = tape_key(tp, &tt, space, ds_inline ? dt->len + 1 : 0, &rec->key, &keylen,
                      &rec->key_borrowed);

@@ -47,15 +47,24 @@ void se_rparser_free(se_rparser *p)
 
 void se_record_clear(se_record *rec)
 {
-    json_object_put(rec->obj);
+    /* Called for every record, often on one cleared already: no calls for
+     * what is not there. */
+    if (rec->obj)
+        json_object_put(rec->obj);
     /* se_tape_facts may keep dataset_id in key's block, right after it
      * (recfacts.h): then one free releases both.  Keys come from
      * se_key_join_room, whose blocks reach past key + len + 1, so a
-     * dataset_id of its own can never start there. */
-    bool inline_ds = rec->dataset_id && rec->key && rec->dataset_id == rec->key + strlen(rec->key) + 1;
-    if (rec->dataset_id && !inline_ds)
-        free(rec->dataset_id);
-    if (!rec->key_borrowed)
+     * dataset_id of its own can never start there.  key_len, when set, is
+     * the key's length (se_tape_facts sets it with the key and the
+     * dataset_id); when 0 (a key set otherwise) key + 1 is inside the
+     * block too: the first test is then false and strlen decides. */
+    if (rec->dataset_id) {
+        bool inline_ds = rec->key && (rec->dataset_id == rec->key + rec->key_len + 1 ||
+                                      rec->dataset_id == rec->key + strlen(rec->key) + 1);
+        if (!inline_ds)
+            free(rec->dataset_id);
+    }
+    if (rec->key && !rec->key_borrowed)
         free(rec->key);
     memset(rec, 0, sizeof *rec);
 }
@@ -397,10 +406,20 @@ static bool maybe_special(const char *s, size_t n)
 {
     uint64_t v;
     if (n < 8) {
-        for (size_t i = 0; i < n; i++)
-            if (key_special[(unsigned char)s[i]])
-                return true;
-        return false;
+        /* One word all the same: 4..7 bytes as two overlapping halves,
+         * 1..3 as bytes 0, n / 2 and n - 1, the rest filled with 'a'. */
+        uint32_t a, b;
+        if (n >= 4) {
+            memcpy(&a, s, 4);
+            memcpy(&b, s + n - 4, 4);
+            v = a | (uint64_t)b << 32;
+        } else if (n > 0) {
+            v = 0x6161616161000000ULL | (unsigned char)s[0] |
+                (uint64_t)(unsigned char)s[n / 2] << 8 | (uint64_t)(unsigned char)s[n - 1] << 16;
+        } else {
+            return false;
+        }
+        return word_special(v);
     }
     for (size_t i = 0; i + 8 < n; i += 8) {
         memcpy(&v, s + i, 8);

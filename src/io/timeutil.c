@@ -78,7 +78,7 @@ static char at(const char *p, const char *e)
 
 /* Days since 1970-01-01 of y-m-d for 0 <= y <= 9999 (four digits): the
  * same as se_days_from_civil, inline, for the parser. */
-static inline int64_t days_4digit(unsigned y, unsigned m, unsigned d)
+static inline __attribute__((always_inline)) int64_t days_4digit(unsigned y, unsigned m, unsigned d)
 {
     if (y == 0 && m <= 2)
         return se_days_from_civil(y, m, d); /* year -1 of March-based eras */
@@ -90,8 +90,8 @@ static inline int64_t days_4digit(unsigned y, unsigned m, unsigned d)
 }
 
 /* Checks the fields' ranges and writes the instant (shared by both paths;
- * year has four digits). */
-static int finish(unsigned year, unsigned mon, unsigned day, unsigned hh, unsigned mm,
+ * year has four digits).  Inlined: the fast path's constant zone folds. */
+static inline __attribute__((always_inline)) int finish(unsigned year, unsigned mon, unsigned day, unsigned hh, unsigned mm,
                   unsigned ss, unsigned frac, int sign, unsigned oh, unsigned om, int64_t *ms)
 {
     if (mon < 1 || mon > 12 || day < 1 || hh > 23 || mm > 59 || ss > 60 || oh > 23 || om > 59)
@@ -165,19 +165,6 @@ static int parse_full(const char *s, size_t n, int64_t *ms)
  * not valid, 1 not one of these shapes (ask parse_full, which reads them
  * alike). */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-/* Eight bytes w (s[i] in byte i) against a shape: digits where m has 0xff,
- * the bytes of sep elsewhere.  Sets *t to the digits' values (0 elsewhere)
- * and returns true when w fits. */
-static bool word_fits(uint64_t w, uint64_t m, uint64_t sep, uint64_t *t)
-{
-    /* A digit xor '0' is 0..9: 0..15 has no high nibble, and + 6 reaches
-     * 16 only from 10. */
-    uint64_t x = (w ^ 0x3030303030303030ULL) & m;
-    *t = x;
-    return (w & ~m) == sep && !((x & 0xf0f0f0f0f0f0f0f0ULL) |
-                                ((x + 0x0606060606060606ULL) & 0x1010101010101010ULL));
-}
-
 /* Byte i of x * 10 + byte i + 1 (both digits), in byte i. */
 static uint64_t pairs(uint64_t x)
 {
@@ -185,26 +172,34 @@ static uint64_t pairs(uint64_t x)
 }
 
 /* YYYY-MM-DDTHH:MM:SSZ and YYYY-MM-DDTHH:MM:SS.fffZ (by far the most
- * common), a word at a time: 0 and *ms, -1 not valid, 1 not that shape. */
-static int parse_z(const char *s, size_t n, int64_t *ms)
+ * common), a word at a time: 0 and *ms, -1 not valid, 1 not that shape.
+ * The three words are checked together (one branch): a byte with a high
+ * nibble is caught by the first test, so a carry it sends into the next
+ * byte's + 6 changes nothing. */
+static inline __attribute__((always_inline)) int parse_z(const char *s, size_t n, int64_t *ms)
 {
-    uint64_t w0, w1, w2, t0, t1, t2;
+    const uint64_t d = 0x3030303030303030ULL, hi = 0xf0f0f0f0f0f0f0f0ULL,
+                   six = 0x0606060606060606ULL, b4 = 0x1010101010101010ULL;
+    const uint64_t m0 = 0x00ffff00ffffffffULL, m1 = 0xffff00ffff00ffffULL;
+    uint64_t w0, w1, w2;
     memcpy(&w0, s, 8);      /* YYYY-MM- */
     memcpy(&w1, s + 8, 8);  /* DDTHH:MM */
     memcpy(&w2, s + n - 8, 8);
-    if (!word_fits(w0, 0x00ffff00ffffffffULL, 0x2d00002d00000000ULL, &t0) ||
-        !word_fits(w1, 0xffff00ffff00ffffULL, 0x00003a0000540000ULL, &t1))
+    /* :SS.fffZ or H:MM:SSZ */
+    uint64_t m2 = n == 24 ? 0x00ffffff00ffff00ULL : 0x00ffff00ffff00ffULL;
+    uint64_t sep2 = n == 24 ? 0x5a0000002e00003aULL : 0x5a00003a00003a00ULL;
+    uint64_t t0 = (w0 ^ d) & m0, t1 = (w1 ^ d) & m1, t2 = (w2 ^ d) & m2;
+    uint64_t x = t0 | t1 | t2;
+    uint64_t bad = ((w0 & ~m0) ^ 0x2d00002d00000000ULL) | ((w1 & ~m1) ^ 0x00003a0000540000ULL) |
+                   ((w2 & ~m2) ^ sep2) | (x & hi) | (((t0 + six) | (t1 + six) | (t2 + six)) & b4);
+    if (bad)
         return 1;
     unsigned ss, frac = 0;
-    if (n == 24) {          /* :SS.fffZ */
-        if (!word_fits(w2, 0x00ffffff00ffff00ULL, 0x5a0000002e00003aULL, &t2))
-            return 1;
+    if (n == 24) {
         ss = (unsigned)(pairs(t2) >> 8) & 0xff;
         frac = (unsigned)(t2 >> 32 & 0xff) * 100 + (unsigned)(t2 >> 40 & 0xff) * 10 +
                (unsigned)(t2 >> 48 & 0xff);
-    } else {                /* H:MM:SSZ */
-        if (!word_fits(w2, 0x00ffff00ffff00ffULL, 0x5a00003a00003a00ULL, &t2))
-            return 1;
+    } else {
         ss = (unsigned)(pairs(t2) >> 40) & 0xff;
     }
     uint64_t p0 = pairs(t0), p1 = pairs(t1);
@@ -216,13 +211,6 @@ static int parse_z(const char *s, size_t n, int64_t *ms)
 
 static int parse_canonical(const char *s, size_t n, int64_t *ms)
 {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    if ((n == 20 || n == 24) && s[n - 1] == 'Z') {
-        int r = parse_z(s, n, ms);
-        if (r <= 0)
-            return r;
-    }
-#endif
     if (n < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
         return 1;
     /* Byte minus '0', modulo 256: a digit's is below 10, any other byte's
@@ -271,10 +259,23 @@ static int parse_canonical(const char *s, size_t n, int64_t *ms)
     return finish(year, mon, day, hh, mm, ss, frac, sign, oh, om, ms);
 }
 
-int se_time_parse_n(const char *s, size_t n, int64_t *ms)
+/* The other shapes, out of line: the fast path above then needs few
+ * registers. */
+static __attribute__((noinline)) int parse_slow(const char *s, size_t n, int64_t *ms)
 {
     int r = parse_canonical(s, n, ms);
     return r <= 0 ? r : parse_full(s, n, ms);
+}
+
+int se_time_parse_n(const char *s, size_t n, int64_t *ms)
+{
+    int r;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* The most common shapes first, with no other work before them. */
+    if ((n == 20 || n == 24) && s[n - 1] == 'Z' && (r = parse_z(s, n, ms)) <= 0)
+        return r;
+#endif
+    return parse_slow(s, n, ms);
 }
 
 int se_time_parse(const char *s, int64_t *ms)

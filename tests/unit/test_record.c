@@ -550,6 +550,125 @@ static void test_facts_paths(void **state)
     }
 }
 
+/* The facts' quick checks (recfacts.c, se_key_join_room) at their edges:
+ * key escaping of names and ids of every short length with a special byte
+ * (raw or escaped) at each place, ids compared by their first byte and the
+ * rest, integer times of every length, and se_record_clear on records it
+ * did not fill. */
+static void test_facts_edges(void **state)
+{
+    (void)state;
+    se_record rec;
+    char err[256], buf[512], raw[32], json[64], want[128];
+    static const struct { char c; const char *json, *key; } sp[] = {
+        {'\t', "\\t", "\\t"}, {'\n', "\\n", "\\n"}, {'\r', "\\r", "\\r"},
+        {'\\', "\\\\", "\\\\"}, {'\t', "\t", "\\t"}, {'\x0b', "\x0b", "\x0b"},
+    };
+    for (size_t n = 1; n <= 17; n++)
+        for (size_t at = 0; at < n; at++)
+            for (size_t j = 0; j < sizeof sp / sizeof sp[0]; j++)
+                for (int in_ns = 0; in_ns <= 1; in_ns++) {
+                    /* raw: the string with x's around the special byte;
+                     * json: its JSON text; want: the escaped key part */
+                    size_t jo = 0, wo = 0;
+                    for (size_t i = 0; i < n; i++) {
+                        const char *jt = i == at ? sp[j].json : "x", *kt = i == at ? sp[j].key : "x";
+                        jo += (size_t)snprintf(json + jo, sizeof json - jo, "%s", jt);
+                        wo += (size_t)snprintf(raw + wo, sizeof raw - wo, "%s", kt);
+                    }
+                    snprintf(buf, sizeof buf, "{\"identityMap\":{\"%s\":[{\"id\":\"%s\"}]}}",
+                             in_ns ? json : "NS", in_ns ? "ab" : json);
+                    snprintf(want, sizeof want, "%s:%s", in_ns ? raw : "NS", in_ns ? "ab" : raw);
+                    assert_facts(buf, want, NULL, &rec);
+                    assert_int_equal(rec.key_len, strlen(want));
+                    se_record_clear(&rec);
+                }
+    /* plain names and ids of every short length */
+    for (size_t n = 1; n <= 17; n++) {
+        memset(raw, 'q', n);
+        raw[n] = '\0';
+        snprintf(buf, sizeof buf, "{\"identityMap\":{\"%s\":[{\"id\":\"%s\"}]}}", raw, raw);
+        snprintf(want, sizeof want, "%s:%s", raw, raw);
+        assert_facts(buf, want, NULL, &rec);
+        se_record_clear(&rec);
+    }
+
+    /* the smallest identity: first bytes differ, equal, one name empty,
+     * escaped and raw bytes above 0x7f, a raw control byte */
+    assert_facts("{\"identityMap\":{\"b\":[{\"id\":\"1\"}],\"a\":[{\"id\":\"2\"}]}}", "a:2", NULL, &rec);
+    se_record_clear(&rec);
+    assert_facts("{\"identityMap\":{\"ab\":[{\"id\":\"1\"}],\"aa\":[{\"id\":\"2\"}]}}", "aa:2", NULL, &rec);
+    se_record_clear(&rec);
+    assert_facts("{\"identityMap\":{\"a\":[{\"id\":\"1\"}],\"\":[{\"id\":\"2\"}]}}", ":2", NULL, &rec);
+    se_record_clear(&rec);
+    assert_facts("{\"identityMap\":{\"\xc3\xa9\":[{\"id\":\"1\"}],\"z\":[{\"id\":\"2\"}]}}", "z:2", NULL, &rec);
+    se_record_clear(&rec);
+    assert_facts("{\"identityMap\":{\"\\u00e9\":[{\"id\":\"1\"}],\"\xc3\xa8\":[{\"id\":\"2\"}]}}",
+                 "\xc3\xa8:2", NULL, &rec);
+    se_record_clear(&rec);
+    assert_facts("{\"identityMap\":{\"N\":[{\"id\":\"b\"},{\"id\":\"ba\"},{\"id\":\"\x01\"}]}}",
+                 "N:\x01", NULL, &rec);
+    se_record_clear(&rec);
+    assert_facts("{\"identityMap\":{\"N\":[{\"id\":\"ab\"},{\"id\":\"a\"},{\"id\":\"\\u0061\"}]}}",
+                 "N:a", NULL, &rec);
+    se_record_clear(&rec);
+    /* a primary item after others, in a smaller and a larger namespace */
+    assert_facts("{\"identityMap\":{\"B\":[{\"id\":\"1\"}],\"A\":[{\"id\":\"9\",\"primary\":true}]}}",
+                 "A:9", NULL, &rec);
+    se_record_clear(&rec);
+    assert_facts("{\"identityMap\":{\"A\":[{\"id\":\"1\"}],\"B\":[{\"id\":\"9\",\"primary\":true}],"
+                 "\"C\":[{\"id\":\"0\",\"primary\":true}]}}", "B:9", NULL, &rec);
+    se_record_clear(&rec);
+    /* empty ids and \u0000 in ids are no identity; a raw NUL is no JSON */
+    assert_bad("{\"identityMap\":{\"A\":[{\"id\":\"\"},{\"id\":\"x\\u0000\"}]}}", "no identity");
+    {
+        static const char t[] = "{\"identityMap\":{\"A\":[{\"id\":\"x\0y\"}]}}";
+        se_rparser *p = se_rparser_new();
+        assert_non_null(p);
+        assert_int_equal(se_record_parse(p, t, sizeof t - 1, &rec, err, sizeof err), -1);
+        assert_non_null(strstr(err, "malformed JSON"));
+        se_rparser_free(p);
+    }
+
+    /* integer ingest times of every length up to 19 digits */
+    static const char *digs[] = {"1234567890123456789", "9876543210987654321", "1000000000000000000",
+                                 "9999999999999999999", "5050505050505050505"};
+    for (size_t i = 0; i < sizeof digs / sizeof digs[0]; i++)
+        for (size_t n = 1; n <= 19; n++) {
+            char num[24];
+            memcpy(num, digs[i], n);
+            num[n] = '\0';
+            unsigned long long v = strtoull(num, NULL, 10);
+            snprintf(buf, sizeof buf, "{\"identityMap\":{\"E\":[{\"id\":\"a\"}]},"
+                     "\"_acp_system_metadata\":{\"ingestTime\":%s}}", num);
+            if (v > INT64_MAX) {
+                assert_bad(buf, "invalid _acp_system_metadata.ingestTime");
+                continue;
+            }
+            if (parse(buf, &rec, err, sizeof err) != 0)
+                fail_msg("%s: %s", num, err);
+            if (!rec.has_ingest || rec.ingest_ms != (int64_t)v)
+                fail_msg("%s: %lld", num, (long long)rec.ingest_ms);
+            se_record_clear(&rec);
+        }
+
+    /* se_record_clear: a key and a dataset_id of its own, key_len unset;
+     * then a cleared record again */
+    memset(&rec, 0, sizeof rec);
+    rec.key = strdup("N:a");
+    rec.dataset_id = strdup("ds");
+    assert_non_null(rec.key);
+    assert_non_null(rec.dataset_id);
+    se_record_clear(&rec);
+    assert_null(rec.key);
+    assert_null(rec.dataset_id);
+    se_record_clear(&rec);
+    rec.dataset_id = strdup("ds");
+    assert_non_null(rec.dataset_id);
+    se_record_clear(&rec);
+    assert_null(rec.dataset_id);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -567,6 +686,7 @@ int main(void)
         cmocka_unit_test(test_reuse),
         cmocka_unit_test(test_reference_examples),
         cmocka_unit_test(test_facts_paths),
+        cmocka_unit_test(test_facts_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
