@@ -291,7 +291,30 @@ static int tape_key(const se_tape *tp, const tops *tt, se_keyspace *space, size_
         return 0;
     if (p && se_tape_tok(tp, p)->kind != SE_TK_OBJ)
         p = 0;
-    bool uniq = uniq_keys(tp, u);
+    if (!p) {
+        /* One spelling (nearly always): the items are visited in the same
+         * pass that checks the names are distinct and free of escapes
+         * (uniq_keys' check); when they are not, start over the long way. */
+        uint32_t seen[16];
+        size_t n = 0;
+        SE_TAPE_EACH_MEMBER(tp, u, k) {
+            const se_tok *t = &tp->t[k];
+            if ((t->flags & SE_TF_ESC) || n == sizeof seen / sizeof *seen)
+                goto unsure;
+            for (size_t j = 0; j < n; j++) {
+                const se_tok *o = &tp->t[seen[j]];
+                if (o->len == t->len && !memcmp(tp->s + o->off, tp->s + t->off, t->len))
+                    goto unsure;
+            }
+            seen[n++] = k;
+            if (!ks.primary && !ks.oom && tp->t[k + 1].kind == SE_TK_ARR)
+                visit_items(&ks, k, k + 1);
+        }
+        goto found;
+    unsure:
+        ks = (keysearch){ .tp = tp };
+    }
+    bool uniq = p ? uniq_keys(tp, u) : false;
     SE_TAPE_EACH_MEMBER(tp, u, k) {
         if (ks.primary || ks.oom)
             break;
@@ -316,6 +339,7 @@ static int tape_key(const se_tape *tp, const tops *tt, se_keyspace *space, size_
                 visit_items(&ks, k, v);
         }
     }
+found:
     if (ks.oom)
         return -1;
     if (!ks.have)

@@ -76,17 +76,18 @@ static char at(const char *p, const char *e)
     return p < e ? *p : '\0';
 }
 
-/* Days since 1970-01-01 of y-m-d for 0 <= y <= 9999 (four digits): the
- * same as se_days_from_civil, inline, for the parser. */
+/* Days since 1970-01-01 of y-m-d for 0 <= y <= 9999 (four digits) and
+ * m 1..12: se_days_from_civil's arithmetic, inline, for the parser.  Its
+ * era and year-of-era split adds up to y * 365 + y / 4 - y / 100 + y / 400
+ * for a March-based year y >= 0; 400 years (146097 days) more keep year 0's
+ * January and February (March-based year -1) non-negative. */
 static inline __attribute__((always_inline)) int64_t days_4digit(unsigned y, unsigned m, unsigned d)
 {
-    if (y == 0 && m <= 2)
-        return se_days_from_civil(y, m, d); /* year -1 of March-based eras */
-    y -= m <= 2;
-    unsigned era = y / 400, yoe = y - era * 400;
-    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (int64_t)era * 146097 + (int64_t)doe - 719468;
+    /* Days from March 1 to the first of month m: (153 * mp + 2) / 5. */
+    static const uint16_t before[13] = {0, 306, 337, 0, 31, 61, 92, 122, 153, 184, 214, 245, 275};
+    unsigned yy = y + 400 - (m <= 2);
+    unsigned days = yy * 365 + yy / 4 - yy / 100 + yy / 400 + before[m] + d - 1;
+    return (int64_t)days - 719468 - 146097;
 }
 
 /* Checks the fields' ranges and writes the instant (shared by both paths;
@@ -196,9 +197,9 @@ static inline __attribute__((always_inline)) int parse_z(const char *s, size_t n
         return 1;
     unsigned ss, frac = 0;
     if (n == 24) {
-        ss = (unsigned)(pairs(t2) >> 8) & 0xff;
-        frac = (unsigned)(t2 >> 32 & 0xff) * 100 + (unsigned)(t2 >> 40 & 0xff) * 10 +
-               (unsigned)(t2 >> 48 & 0xff);
+        uint64_t p2 = pairs(t2);
+        ss = (unsigned)(p2 >> 8) & 0xff;
+        frac = ((unsigned)(p2 >> 32) & 0xff) * 10 + ((unsigned)(t2 >> 48) & 0xff);
     } else {
         ss = (unsigned)(pairs(t2) >> 40) & 0xff;
     }
