@@ -38,6 +38,11 @@ int se_tape_facts_in(const se_tape *tp, se_record *rec, se_keyspace *ks, char *e
 char *se_key_join_room(se_keyspace *ks, const char *ns, size_t nsn, const char *id, size_t idn,
                        size_t room, size_t *len, bool *borrowed);
 
+/* se_key_join_room for ns and id known to hold no backslash (tape strings
+ * without an escape): only their control bytes are looked for. */
+char *se_key_join_room_raw(se_keyspace *ks, const char *ns, size_t nsn, const char *id,
+                           size_t idn, size_t room, size_t *len, bool *borrowed);
+
 /* The identities se_ident_collect reads from the record's normalized
  * identityMap, from its tape, in document order: *v grows as needed (*cap
  * its size); *key the index of the key identity (SPEC §3).  Strings point

@@ -73,6 +73,37 @@ static uint32_t get_either(const se_tape *tp, uint32_t o, const char *key, size_
     return se_tape_get(tp, o, x, kn + 4);
 }
 
+/* memcpy for a short datasetId: 1..32 bytes without a call (overlapping
+ * loads and stores, as record.c copies keys), longer ones by memcpy. */
+static inline __attribute__((always_inline)) void copy_short(char *d, const char *s, size_t n)
+{
+    if (n >= 8 && n <= 32) {
+        /* 8..16 bytes: the first and last eight; 17..32: the first and
+         * last sixteen, as two words each. */
+        uint64_t a, b, c, e;
+        size_t h = n > 16 ? 8 : 0;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + h, 8);
+        memcpy(&c, s + n - 8 - h, 8);
+        memcpy(&e, s + n - 8, 8);
+        memcpy(d, &a, 8);
+        memcpy(d + h, &b, 8);
+        memcpy(d + n - 8 - h, &c, 8);
+        memcpy(d + n - 8, &e, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        memcpy(d, &a, 4);
+        memcpy(d + n - 4, &b, 4);
+    } else if (n < 4) {
+        for (size_t i = 0; i < n; i++)
+            d[i] = s[i];
+    } else {
+        memcpy(d, s, n);
+    }
+}
+
 static bool raw_is(const se_tape *tp, uint32_t k, const char *s, size_t n)
 {
     return !memcmp(tp->s + tp->t[k].off, s, n); /* n constant: inlined */
@@ -303,7 +334,8 @@ static int tape_key(const se_tape *tp, const tops *tt, se_keyspace *space, size_
                 goto unsure;
             for (size_t j = 0; j < n; j++) {
                 const se_tok *o = &tp->t[seen[j]];
-                if (o->len == t->len && !memcmp(tp->s + o->off, tp->s + t->off, t->len))
+                if (o->len == t->len && (t->len == 0 || tp->s[o->off] == tp->s[t->off]) &&
+                    !memcmp(tp->s + o->off, tp->s + t->off, t->len))
                     goto unsure;
             }
             seen[n++] = k;
@@ -346,8 +378,9 @@ found:
         return 0;
     const se_tok *tn = &tp->t[ks.ns], *ti = &tp->t[ks.id];
     if (!((tn->flags | ti->flags) & SE_TF_ESC)) {
-        *key = se_key_join_room(space, tp->s + tn->off, tn->len, tp->s + ti->off, ti->len, room, len,
-                                borrowed);
+        /* Without an escape, a backslash cannot be there. */
+        *key = se_key_join_room_raw(space, tp->s + tn->off, tn->len, tp->s + ti->off, ti->len, room,
+                                    len, borrowed);
         return *key ? 1 : -1;
     }
     sbuf a = { 0 }, b = { 0 };
@@ -533,7 +566,7 @@ int se_tape_facts_in(const se_tape *tp, se_record *rec, se_keyspace *space, char
     rec->key_len = (uint32_t)keylen;
     if (ds_inline) {
         rec->dataset_id = rec->key + keylen + 1;
-        memcpy(rec->dataset_id, tp->s + dt->off, dt->len);
+        copy_short(rec->dataset_id, tp->s + dt->off, dt->len);
         rec->dataset_id[dt->len] = '\0';
     }
     if (has_meta) {

@@ -400,14 +400,21 @@ static bool word_special(uint64_t v)
            0x8080808080808080ULL;
 }
 
-/* Whether s[0..n) may need escaping (false: it certainly does not): eight
- * bytes at a time, the last word overlapping the one before. */
-static bool maybe_special(const char *s, size_t n)
+/* Whether a word holds a byte below 14 (the control bytes a key escapes
+ * are among them): for bytes known to hold no backslash. */
+static bool word_ctl(uint64_t v)
+{
+    return (v - 0x0e0e0e0e0e0e0e0eULL) & ~v & 0x8080808080808080ULL;
+}
+
+/* Whether word test w finds a byte in s[0..n): eight bytes at a time, the
+ * last word overlapping the one before; 4..7 bytes as two overlapping
+ * halves, 1..3 as bytes 0, n / 2 and n - 1 with the rest 'a'. */
+static inline __attribute__((always_inline)) bool any_word(const char *s, size_t n,
+                                                           bool (*w)(uint64_t))
 {
     uint64_t v;
     if (n < 8) {
-        /* One word all the same: 4..7 bytes as two overlapping halves,
-         * 1..3 as bytes 0, n / 2 and n - 1, the rest filled with 'a'. */
         uint32_t a, b;
         if (n >= 4) {
             memcpy(&a, s, 4);
@@ -419,15 +426,21 @@ static bool maybe_special(const char *s, size_t n)
         } else {
             return false;
         }
-        return word_special(v);
+        return w(v);
     }
     for (size_t i = 0; i + 8 < n; i += 8) {
         memcpy(&v, s + i, 8);
-        if (word_special(v))
+        if (w(v))
             return true;
     }
     memcpy(&v, s + n - 8, 8);
-    return word_special(v);
+    return w(v);
+}
+
+/* Whether s[0..n) may need escaping (false: it certainly does not). */
+static bool maybe_special(const char *s, size_t n)
+{
+    return any_word(s, n, word_special);
 }
 
 static char *escape_into(char *o, const char *s, size_t n)
@@ -490,10 +503,40 @@ char *se_identity_key(json_object *identity_map)
     return se_key_join(bns, bnsn, bid, bidn);
 }
 
-char *se_key_join_room(se_keyspace *ks, const char *ns, size_t nsn, const char *id, size_t idn,
-                       size_t room, size_t *lenp, bool *borrowed)
+/* memcpy for the short strings of keys: 1..32 bytes without a call
+ * (overlapping loads and stores), longer ones by memcpy. */
+static inline __attribute__((always_inline)) void copy_short(char *d, const char *s, size_t n)
 {
-    bool plain = !maybe_special(ns, nsn) && !maybe_special(id, idn);
+    if (n >= 8 && n <= 32) {
+        /* 8..16 bytes: the first and last eight; 17..32: the first and
+         * last sixteen, as two words each. */
+        uint64_t a, b, c, e;
+        size_t h = n > 16 ? 8 : 0;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + h, 8);
+        memcpy(&c, s + n - 8 - h, 8);
+        memcpy(&e, s + n - 8, 8);
+        memcpy(d, &a, 8);
+        memcpy(d + h, &b, 8);
+        memcpy(d + n - 8 - h, &c, 8);
+        memcpy(d + n - 8, &e, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        memcpy(d, &a, 4);
+        memcpy(d + n - 4, &b, 4);
+    } else if (n < 4) {
+        for (size_t i = 0; i < n; i++)
+            d[i] = s[i];
+    } else {
+        memcpy(d, s, n);
+    }
+}
+
+static inline __attribute__((always_inline)) char *join_room(se_keyspace *ks, const char *ns, size_t nsn, const char *id, size_t idn,
+                       size_t room, size_t *lenp, bool *borrowed, bool plain)
+{
     size_t len = plain ? nsn + 1 + idn : escaped_len(ns, nsn) + 1 + escaped_len(id, idn);
     /* At least one byte past the NUL: key + len + 1 is then inside this
      * block, where no other block can start (se_record_clear relies on
@@ -510,9 +553,9 @@ char *se_key_join_room(se_keyspace *ks, const char *ns, size_t nsn, const char *
     if (lenp)
         *lenp = len;
     if (len == nsn + 1 + idn) { /* nothing to escape */
-        memcpy(key, ns, nsn);
+        copy_short(key, ns, nsn);
         key[nsn] = ':';
-        memcpy(key + nsn + 1, id, idn);
+        copy_short(key + nsn + 1, id, idn);
         key[len] = '\0';
         return key;
     }
@@ -521,6 +564,20 @@ char *se_key_join_room(se_keyspace *ks, const char *ns, size_t nsn, const char *
     o = escape_into(o, id, idn);
     *o = '\0';
     return key;
+}
+
+char *se_key_join_room(se_keyspace *ks, const char *ns, size_t nsn, const char *id, size_t idn,
+                       size_t room, size_t *lenp, bool *borrowed)
+{
+    return join_room(ks, ns, nsn, id, idn, room, lenp, borrowed,
+                     !maybe_special(ns, nsn) && !maybe_special(id, idn));
+}
+
+char *se_key_join_room_raw(se_keyspace *ks, const char *ns, size_t nsn, const char *id,
+                           size_t idn, size_t room, size_t *lenp, bool *borrowed)
+{
+    return join_room(ks, ns, nsn, id, idn, room, lenp, borrowed,
+                     !any_word(ns, nsn, word_ctl) && !any_word(id, idn, word_ctl));
 }
 
 char *se_key_join(const char *ns, size_t nsn, const char *id, size_t idn)

@@ -583,13 +583,21 @@ static void test_facts_edges(void **state)
                     assert_int_equal(rec.key_len, strlen(want));
                     se_record_clear(&rec);
                 }
-    /* plain names and ids of every short length */
-    for (size_t n = 1; n <= 17; n++) {
-        memset(raw, 'q', n);
-        raw[n] = '\0';
-        snprintf(buf, sizeof buf, "{\"identityMap\":{\"%s\":[{\"id\":\"%s\"}]}}", raw, raw);
-        snprintf(want, sizeof want, "%s:%s", raw, raw);
-        assert_facts(buf, want, NULL, &rec);
+    /* plain names, ids and datasetIds of every length up to 40 (copied
+     * in overlapping words up to 32), distinct bytes to catch a misplaced
+     * word */
+    for (size_t n = 1; n <= 40; n++) {
+        char name[48], ds[48];
+        for (size_t i = 0; i < n; i++) {
+            name[i] = (char)('A' + i % 26);
+            ds[i] = (char)('a' + (i * 7) % 26);
+        }
+        name[n] = ds[n] = '\0';
+        snprintf(buf, sizeof buf, "{\"identityMap\":{\"%s\":[{\"id\":\"%s\"}]},"
+                 "\"_acp_system_metadata\":{\"datasetId\":\"%s\"}}", name, ds, ds);
+        snprintf(want, sizeof want, "%s:%s", name, ds);
+        assert_facts(buf, want, ds, &rec);
+        assert_int_equal(rec.key_len, 2 * n + 1);
         se_record_clear(&rec);
     }
 
