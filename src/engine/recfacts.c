@@ -249,7 +249,7 @@ typedef struct tops {
     uint32_t idmap, xidmap, meta, ts, xts, audit, segm;
 } tops;
 
-static void find_tops(const se_tape *tp, tops *t)
+static inline __attribute__((always_inline)) void find_tops(const se_tape *tp, tops *t)
 {
     memset(t, 0, sizeof *t);
     SE_TAPE_EACH_MEMBER(tp, 0, k) {
@@ -396,7 +396,7 @@ found:
 /* Epoch ms from string token v (se_time_parse_n, which never accepts a NUL:
  * json-c's reader refused such strings too), unescaped into b only when it
  * has an escape. */
-static bool str_ms(const se_tape *tp, uint32_t v, int64_t *ms, sbuf *b, bool *oom)
+static inline __attribute__((always_inline)) bool str_ms(const se_tape *tp, uint32_t v, int64_t *ms, sbuf *b, bool *oom)
 {
     const se_tok *t = se_tape_tok(tp, v);
     if (!v || t->kind != SE_TK_STR)
@@ -451,7 +451,7 @@ static int64_t small_int(const char *s, size_t n)
 }
 
 /* Epoch ms from an integer (int64) or an RFC 3339 string. */
-static bool get_ms(const se_tape *tp, uint32_t v, int64_t *ms, sbuf *b, bool *oom)
+static inline __attribute__((always_inline)) bool get_ms(const se_tape *tp, uint32_t v, int64_t *ms, sbuf *b, bool *oom)
 {
     const se_tok *t = se_tape_tok(tp, v);
     if (t->kind == SE_TK_NUM && !(t->flags & SE_TF_DBL)) {
