@@ -5,6 +5,8 @@
  * se_record_parse reads them from the normalized json-c tree (the xdm:
  * spellings and duplicate keys resolved alike), without building the tree. */
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 #include "record.h"
 #include "idgraph.h"
 #include "tape.h"
@@ -42,6 +44,37 @@ char *se_key_join_room(se_keyspace *ks, const char *ns, size_t nsn, const char *
  * without an escape): only their control bytes are looked for. */
 char *se_key_join_room_raw(se_keyspace *ks, const char *ns, size_t nsn, const char *id,
                            size_t idn, size_t room, size_t *len, bool *borrowed);
+
+/* memcpy for the short strings of keys and datasetIds: 1..32 bytes without
+ * a call (overlapping loads and stores), longer ones by memcpy. */
+static inline __attribute__((always_inline)) void se_copy_short(char *d, const char *s, size_t n)
+{
+    if (n >= 8 && n <= 32) {
+        /* 8..16 bytes: the first and last eight; 17..32: the first and
+         * last sixteen, as two words each. */
+        uint64_t a, b, c, e;
+        size_t h = n > 16 ? 8 : 0;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + h, 8);
+        memcpy(&c, s + n - 8 - h, 8);
+        memcpy(&e, s + n - 8, 8);
+        memcpy(d, &a, 8);
+        memcpy(d + h, &b, 8);
+        memcpy(d + n - 8 - h, &c, 8);
+        memcpy(d + n - 8, &e, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        memcpy(d, &a, 4);
+        memcpy(d + n - 4, &b, 4);
+    } else if (n < 4) {
+        for (size_t i = 0; i < n; i++)
+            d[i] = s[i];
+    } else {
+        memcpy(d, s, n);
+    }
+}
 
 /* The identities se_ident_collect reads from the record's normalized
  * identityMap, from its tape, in document order: *v grows as needed (*cap

@@ -73,37 +73,6 @@ static uint32_t get_either(const se_tape *tp, uint32_t o, const char *key, size_
     return se_tape_get(tp, o, x, kn + 4);
 }
 
-/* memcpy for a short datasetId: 1..32 bytes without a call (overlapping
- * loads and stores, as record.c copies keys), longer ones by memcpy. */
-static inline __attribute__((always_inline)) void copy_short(char *d, const char *s, size_t n)
-{
-    if (n >= 8 && n <= 32) {
-        /* 8..16 bytes: the first and last eight; 17..32: the first and
-         * last sixteen, as two words each. */
-        uint64_t a, b, c, e;
-        size_t h = n > 16 ? 8 : 0;
-        memcpy(&a, s, 8);
-        memcpy(&b, s + h, 8);
-        memcpy(&c, s + n - 8 - h, 8);
-        memcpy(&e, s + n - 8, 8);
-        memcpy(d, &a, 8);
-        memcpy(d + h, &b, 8);
-        memcpy(d + n - 8 - h, &c, 8);
-        memcpy(d + n - 8, &e, 8);
-    } else if (n >= 4 && n < 8) {
-        uint32_t a, b;
-        memcpy(&a, s, 4);
-        memcpy(&b, s + n - 4, 4);
-        memcpy(d, &a, 4);
-        memcpy(d + n - 4, &b, 4);
-    } else if (n < 4) {
-        for (size_t i = 0; i < n; i++)
-            d[i] = s[i];
-    } else {
-        memcpy(d, s, n);
-    }
-}
-
 static bool raw_is(const se_tape *tp, uint32_t k, const char *s, size_t n)
 {
     return !memcmp(tp->s + tp->t[k].off, s, n); /* n constant: inlined */
@@ -566,7 +535,7 @@ int se_tape_facts_in(const se_tape *tp, se_record *rec, se_keyspace *space, char
     rec->key_len = (uint32_t)keylen;
     if (ds_inline) {
         rec->dataset_id = rec->key + keylen + 1;
-        copy_short(rec->dataset_id, tp->s + dt->off, dt->len);
+        se_copy_short(rec->dataset_id, tp->s + dt->off, dt->len);
         rec->dataset_id[dt->len] = '\0';
     }
     if (has_meta) {

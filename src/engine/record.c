@@ -503,37 +503,6 @@ char *se_identity_key(json_object *identity_map)
     return se_key_join(bns, bnsn, bid, bidn);
 }
 
-/* memcpy for the short strings of keys: 1..32 bytes without a call
- * (overlapping loads and stores), longer ones by memcpy. */
-static inline __attribute__((always_inline)) void copy_short(char *d, const char *s, size_t n)
-{
-    if (n >= 8 && n <= 32) {
-        /* 8..16 bytes: the first and last eight; 17..32: the first and
-         * last sixteen, as two words each. */
-        uint64_t a, b, c, e;
-        size_t h = n > 16 ? 8 : 0;
-        memcpy(&a, s, 8);
-        memcpy(&b, s + h, 8);
-        memcpy(&c, s + n - 8 - h, 8);
-        memcpy(&e, s + n - 8, 8);
-        memcpy(d, &a, 8);
-        memcpy(d + h, &b, 8);
-        memcpy(d + n - 8 - h, &c, 8);
-        memcpy(d + n - 8, &e, 8);
-    } else if (n >= 4 && n < 8) {
-        uint32_t a, b;
-        memcpy(&a, s, 4);
-        memcpy(&b, s + n - 4, 4);
-        memcpy(d, &a, 4);
-        memcpy(d + n - 4, &b, 4);
-    } else if (n < 4) {
-        for (size_t i = 0; i < n; i++)
-            d[i] = s[i];
-    } else {
-        memcpy(d, s, n);
-    }
-}
-
 static inline __attribute__((always_inline)) char *join_room(se_keyspace *ks, const char *ns, size_t nsn, const char *id, size_t idn,
                        size_t room, size_t *lenp, bool *borrowed, bool plain)
 {
@@ -553,9 +522,9 @@ static inline __attribute__((always_inline)) char *join_room(se_keyspace *ks, co
     if (lenp)
         *lenp = len;
     if (len == nsn + 1 + idn) { /* nothing to escape */
-        copy_short(key, ns, nsn);
+        se_copy_short(key, ns, nsn);
         key[nsn] = ':';
-        copy_short(key + nsn + 1, id, idn);
+        se_copy_short(key + nsn + 1, id, idn);
         key[len] = '\0';
         return key;
     }
