@@ -325,11 +325,13 @@ static ALWAYS_INLINE const unsigned char *string_tok(se_tape *tp, const unsigned
                                                     const unsigned char *end,
                                                     const unsigned char *p, se_tok *tk,
                                                     uint32_t idx, uint8_t fl,
-                                                    const uint64_t *stop)
+                                                    const bool staged, const uint64_t *stop)
 {
     const unsigned char *b = p + 1;
-    p = stop ? s + se_tix_stop(stop, (size_t)(b - s)) : str_stop(b, s, end);
-    if (LIKELY(p < end && *p == '"')) {
+    p = staged ? s + se_tix_stop(stop, (size_t)(b - s)) : str_stop(b, s, end);
+    /* Staged, the stop is a closing quote or a backslash before the end
+     * (parse's bounds, below). */
+    if (LIKELY((staged || p < end) && *p == '"')) {
         p++;
     } else {
         tk->off = (uint32_t)(b - s);
@@ -343,11 +345,12 @@ static ALWAYS_INLINE const unsigned char *string_tok(se_tape *tp, const unsigned
 }
 
 /* A number or a literal at p (a value of depth `depth`) as token idx (tk):
- * returns its end, or NULL. */
+ * returns its end, or NULL.  Staged, a byte that is no digit comes before
+ * the end (parse's bounds, below). */
 static ALWAYS_INLINE const unsigned char *scalar_tok(se_tape *tp, const unsigned char *s,
                                                     const unsigned char *end,
                                                     const unsigned char *p, se_tok *tk,
-                                                    uint32_t idx, int depth)
+                                                    uint32_t idx, int depth, const bool staged)
 {
     unsigned char c = *p;
 #define LITERAL(word, kind, flags) \
@@ -366,19 +369,19 @@ static ALWAYS_INLINE const unsigned char *scalar_tok(se_tape *tp, const unsigned
         const unsigned char *d = p + (c == '-'), *q = d, *e;
         uint8_t fl = 0;
         bool slow = false;
-        while (q < end && is_digit(*q))
+        while ((staged || q < end) && is_digit(*q))
             q++;
-        if (LIKELY(q > d && (q == end || num_delim[*q]))) {
+        if (LIKELY(q > d && ((!staged && q == end) || num_delim[*q]))) {
             if (UNLIKELY((*p == '0' && q - p > 1) || q - p >= 19) &&
                 int_checks(tp, s, (size_t)(p - s), (size_t)(q - p)) != SE_TAPE_OK)
                 return NULL;
             e = q;
         } else {
             const unsigned char *f = q + 1;
-            if (q > d && q < end && *q == '.')
-                while (f < end && is_digit(*f))
+            if (q > d && (staged || q < end) && *q == '.')
+                while ((staged || f < end) && is_digit(*f))
                     f++;
-            if (f > q + 1 && (f == end || num_delim[*f])) {
+            if (f > q + 1 && ((!staged && f == end) || num_delim[*f])) {
                 fl = SE_TF_DBL;
                 e = f;
             } else {
@@ -414,14 +417,27 @@ static ALWAYS_INLINE const unsigned char *scalar_tok(se_tape *tp, const unsigned
 #undef LITERAL
 }
 
-/* The parser proper, made twice: `checked` false when the tape already has
- * room for TOKENS_MAX(len) tokens (a push is then a store), true for a line
- * long enough to grow the tape as it goes.  Values inside objects and inside
- * arrays (and the top-level one, at depth 0) are read at two places, so each
- * place's branches learn their own context's habits, and what follows a
- * value needs no test of the container's kind. */
+/* parse_staged's answer for a text it leaves to the byte parser. */
+enum { PARSE_AGAIN = 1 };
+
+/* The parser proper, made three times: `checked` false when the tape already
+ * has room for TOKENS_MAX(len) tokens (a push is then a store), true for a
+ * line long enough to grow the tape as it goes; `staged` with the first
+ * stage's stops.  Values inside objects and inside arrays (and the top-level
+ * one, at depth 0) are read at two places, so each place's branches learn
+ * their own context's habits, and what follows a value needs no test of the
+ * container's kind.
+ *
+ * Staged, the text ends in '}' or ']' (then whitespace), at lim - 1, and
+ * not inside a string (the first stage refuses that), so no read needs a
+ * test of the end: a string the grammar opens is one the first stage saw,
+ * closed before lim - 1; digits, whitespace and the rest stop at the closer
+ * at the latest; literals test their length as before; only closing a
+ * container can move p to lim, which close tests.  Anything refused, and
+ * nesting at the limit, is left to the byte parser (PARSE_AGAIN): its
+ * reasons and offsets are the ones reported. */
 static ALWAYS_INLINE int parse(se_tape *tp, const unsigned char *s, size_t len, const bool checked,
-                               const uint64_t *stop)
+                               const bool staged, const uint64_t *stop, const unsigned char *lim)
 {
     const unsigned char *end = s + len, *p = s;
     uint32_t stack[SE_TAPE_MAX_DEPTH]; /* the open containers' tokens, outermost first */
@@ -433,6 +449,8 @@ static ALWAYS_INLINE int parse(se_tape *tp, const unsigned char *s, size_t len, 
 
 #define FAIL(why, at) \
     do { \
+        if (staged) \
+            goto failed; \
         tp->n = n; \
         return bad(tp, why, (size_t)((at) - s)); \
     } while (0)
@@ -450,14 +468,14 @@ static ALWAYS_INLINE int parse(se_tape *tp, const unsigned char *s, size_t len, 
  * label `next`, or `again` after whitespace. */
 #define VALUE(again, next) \
     do { \
-        if (UNLIKELY(depth >= SE_TAPE_MAX_DEPTH)) \
+        if (!staged && UNLIKELY(depth >= SE_TAPE_MAX_DEPTH)) \
             FAIL("nesting too deep", skip_ws(p, end)); \
-        if (UNLIKELY(p >= end)) \
+        if (!staged && UNLIKELY(p >= end)) \
             FAIL("malformed JSON", p); \
         PUSH(); \
         c = *p; \
         if (c == '"') { \
-            if (!(p = string_tok(tp, s, end, p, &t[n], n, 0, stop))) \
+            if (!(p = string_tok(tp, s, end, p, &t[n], n, 0, staged, stop))) \
                 goto failed; \
             n++; \
             goto next; \
@@ -468,7 +486,7 @@ static ALWAYS_INLINE int parse(se_tape *tp, const unsigned char *s, size_t len, 
             p = skip_ws(p, end); \
             goto again; \
         } \
-        if (!(p = scalar_tok(tp, s, end, p, &t[n], n, depth))) \
+        if (!(p = scalar_tok(tp, s, end, p, &t[n], n, depth, staged))) \
             goto failed; \
         n++; \
         goto next; \
@@ -484,7 +502,7 @@ arr_after:
         goto top;
     cnt++;
 arr_after_ws:
-    if (UNLIKELY(p >= end))
+    if (!staged && UNLIKELY(p >= end))
         FAIL("malformed JSON", p);
     c = *p;
     if (LIKELY(c == ','))
@@ -508,7 +526,7 @@ obj_after:
     /* A member just ended at p. */
     cnt++;
 obj_after_ws:
-    if (UNLIKELY(p >= end))
+    if (!staged && UNLIKELY(p >= end))
         FAIL("malformed JSON", p);
     c = *p;
     if (LIKELY(c == ',')) {
@@ -525,18 +543,18 @@ obj_after_ws:
 
 key:
     /* An object member's key at p, perhaps after whitespace. */
-    if (UNLIKELY(p >= end || *p != '"')) {
-        if (p < end && is_ws(*p)) {
+    if (UNLIKELY((!staged && p >= end) || *p != '"')) {
+        if ((staged || p < end) && is_ws(*p)) {
             p = skip_ws(p, end);
             goto key;
         }
         FAIL("malformed JSON", p);
     }
     PUSH();
-    if (!(p = string_tok(tp, s, end, p, &t[n], n, SE_TF_KEY, stop)))
+    if (!(p = string_tok(tp, s, end, p, &t[n], n, SE_TF_KEY, staged, stop)))
         goto failed;
     n++;
-    if (LIKELY(p < end && *p == ':')) {
+    if (LIKELY((staged || p < end) && *p == ':')) {
         p++;
     } else {
         p = skip_ws(p, end);
@@ -554,14 +572,18 @@ open:
     stack[depth++] = n++;
     cnt = 0;
     p++;
-    if (UNLIKELY(p < end && *p <= ' '))
+    /* Staged, the depth is checked here, once per container, not at every
+     * value: one this deep is left to the byte parser. */
+    if (staged && UNLIKELY(depth >= SE_TAPE_MAX_DEPTH))
+        goto failed;
+    if (UNLIKELY((staged || p < end) && *p <= ' '))
         p = skip_ws(p, end);
     if (c == '{') {
-        if (p < end && *p == '}')
+        if ((staged || p < end) && *p == '}')
             goto close;
         goto key;
     }
-    if (p < end && *p == ']')
+    if ((staged || p < end) && *p == ']')
         goto close;
     goto arr_value;
 
@@ -575,6 +597,9 @@ close:
     p++;
     if (depth == 0)
         goto top;
+    /* Staged, only a closer can reach the last one (parse's bounds). */
+    if (staged && UNLIKELY(p >= lim))
+        goto failed;
     cnt = count[depth - 1];
     if (t[stack[depth - 1]].kind == SE_TK_OBJ)
         goto obj_after;
@@ -589,7 +614,10 @@ top:
     return SE_TAPE_OK;
 
 failed:
-    /* A helper refused the text (tp->why set). */
+    /* A helper refused the text (tp->why set); staged, anything refused is
+     * parsed again by the byte parser, which names the reason and place. */
+    if (staged)
+        return PARSE_AGAIN;
     tp->n = n;
     return SE_TAPE_BAD;
 #undef FAIL
@@ -599,18 +627,20 @@ failed:
 
 static int parse_reserved(se_tape *tp, const unsigned char *s, size_t len)
 {
-    return parse(tp, s, len, false, NULL);
+    return parse(tp, s, len, false, false, NULL, NULL);
 }
 
 static int parse_checked(se_tape *tp, const unsigned char *s, size_t len)
 {
-    return parse(tp, s, len, true, NULL);
+    return parse(tp, s, len, true, false, NULL, NULL);
 }
 
-/* With the first stage's stops (tape_index.h). */
-static int parse_staged(se_tape *tp, const unsigned char *s, size_t len, const uint64_t *stop)
+/* With the first stage's stops (tape_index.h); lim is just past the text's
+ * last byte that is not whitespace, a '}' or ']' outside strings. */
+static int parse_staged(se_tape *tp, const unsigned char *s, size_t len, const uint64_t *stop,
+                        const unsigned char *lim)
 {
-    return parse(tp, s, len, false, stop);
+    return parse(tp, s, len, false, true, stop, lim);
 }
 
 /* The most tokens a text of len bytes can put on the tape, even when it is
@@ -675,11 +705,19 @@ int se_tape_parse(se_tape *tp, const char *text, size_t len)
     }
     if (tp->cap < need)
         return parse_checked(tp, (const unsigned char *)text, len);
-    if (len <= SE_TIX_MAX) {
-        /* The first stage's refusals are the byte parser's to name. */
+    size_t last = len;
+    while (last > 0 && UNLIKELY(is_ws((unsigned char)text[last - 1])))
+        last--;
+    if (len <= SE_TIX_MAX && last > 0 && (text[last - 1] == '}' || text[last - 1] == ']')) {
+        /* The first stage's refusals, and the second's, are the byte
+         * parser's to name. */
         uint64_t stop[SE_TIX_WORDS];
-        if (stage_for_parse()((const unsigned char *)text, len, stop))
-            return parse_staged(tp, (const unsigned char *)text, len, stop);
+        const unsigned char *u = (const unsigned char *)text;
+        if (stage_for_parse()(u, len, stop) &&
+            parse_staged(tp, u, len, stop, u + last) != PARSE_AGAIN)
+            return SE_TAPE_OK;
+        tp->n = 0;
+        tp->notjson = 0;
     }
     return parse_reserved(tp, (const unsigned char *)text, len);
 }

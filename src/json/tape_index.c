@@ -229,7 +229,7 @@ static ALWAYS_INLINE bool stops(const unsigned char *s, size_t len, uint64_t *st
             /* (A UTF-8 sequence cut by the text's end owes bytes of this
              * block's blank padding, refused above.) */
             *stop |= (uint64_t)1 << (len - at);
-            return true;
+            return !str_carry;
         }
         stop++;
         at += 64;

@@ -20,7 +20,8 @@
  * refuses a text holding a NUL byte or bytes >= 0x80 that do not fit
  * UTF-8's structure as json-c checks it (a lead byte 110xxxxx, 1110xxxx or
  * 11110xxx followed by 1, 2 or 3 bytes 10xxxxxx; nothing else; a text may
- * not end inside a sequence).  The parser refuses every such text anyway; tape.c
+ * not end inside a sequence), and one ending inside a string.  The parser
+ * refuses every such text anyway; tape.c
  * then parses it byte by byte, which names the reason and the place. */
 #include <stdbool.h>
 #include <stddef.h>
