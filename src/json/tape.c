@@ -261,7 +261,7 @@ static int int_checks(se_tape *tp, const unsigned char *s, size_t start, size_t 
  * way, for what the parser's short one does not take.  Returns the number's
  * end, or NULL (tp->why set). */
 static COLD const unsigned char *scan_number(se_tape *tp, const unsigned char *s, size_t len,
-                                             const unsigned char *p, int depth, uint8_t *flags)
+                                             const unsigned char *p, bool nested, uint8_t *flags)
 {
     size_t start = (size_t)(p - s), i = start;
     bool neg_ok = true, pos_ok = false, dbl = false, exp = false;
@@ -283,7 +283,7 @@ static COLD const unsigned char *scan_number(se_tape *tp, const unsigned char *s
         i++;
     }
     size_t n = i - start;
-    if (i < len && depth > 0) {
+    if (i < len && nested) {
         unsigned char c = s[i];
         if (c != ',' && c != ']' && c != '}' && c != '/' && c != 'I' && c != 'i' && !is_ws(c))
             return fail(tp, "malformed JSON", s, s + i);
@@ -344,13 +344,13 @@ static ALWAYS_INLINE const unsigned char *string_tok(se_tape *tp, const unsigned
     return p;
 }
 
-/* A number or a literal at p (a value of depth `depth`) as token idx (tk):
+/* A number or a literal at p (inside a container when nested) as token idx (tk):
  * returns its end, or NULL.  Staged, a byte that is no digit comes before
  * the end (parse's bounds, below). */
 static ALWAYS_INLINE const unsigned char *scalar_tok(se_tape *tp, const unsigned char *s,
                                                     const unsigned char *end,
                                                     const unsigned char *p, se_tok *tk,
-                                                    uint32_t idx, int depth, const bool staged)
+                                                    uint32_t idx, bool nested, const bool staged)
 {
     unsigned char c = *p;
 #define LITERAL(word, kind, flags) \
@@ -385,7 +385,7 @@ static ALWAYS_INLINE const unsigned char *scalar_tok(se_tape *tp, const unsigned
                 fl = SE_TF_DBL;
                 e = f;
             } else {
-                if (!(e = scan_number(tp, s, (size_t)(end - s), p, depth, &tk->flags)))
+                if (!(e = scan_number(tp, s, (size_t)(end - s), p, nested, &tk->flags)))
                     return NULL;
                 fl = tk->flags;
                 slow = true;
@@ -440,10 +440,15 @@ static ALWAYS_INLINE int parse(se_tape *tp, const unsigned char *s, size_t len, 
                                const bool staged, const uint64_t *stop, const unsigned char *lim)
 {
     const unsigned char *end = s + len, *p = s;
-    uint32_t stack[SE_TAPE_MAX_DEPTH]; /* the open containers' tokens, outermost first */
-    uint32_t count[SE_TAPE_MAX_DEPTH]; /* their members so far (the innermost's: cnt) */
-    uint32_t n = 0, cnt = 0;
-    int depth = 0;
+    /* The open containers, outermost first, after an unused one for depth
+     * 0: f is the innermost (depth f - frame).  Their state lives here, not
+     * in registers, which hold p, n and the tape. */
+    struct frame {
+        uint32_t tok; /* the container's token */
+        uint32_t cnt; /* its members so far */
+        uint32_t obj; /* whether it is an object */
+    } frame[SE_TAPE_MAX_DEPTH + 1], *f = frame;
+    uint32_t n = 0;
     se_tok *t = tp->t;
     unsigned char c;
 
@@ -464,11 +469,11 @@ static ALWAYS_INLINE int parse(se_tape *tp, const unsigned char *s, size_t len, 
             t = tp->t; \
         } \
     } while (0)
-/* A value at p, perhaps after whitespace, of depth `depth`; then on to
+/* A value at p, perhaps after whitespace, of depth f - frame; then on to
  * label `next`, or `again` after whitespace. */
 #define VALUE(again, next) \
     do { \
-        if (!staged && UNLIKELY(depth >= SE_TAPE_MAX_DEPTH)) \
+        if (!staged && UNLIKELY(f >= frame + SE_TAPE_MAX_DEPTH)) \
             FAIL("nesting too deep", skip_ws(p, end)); \
         if (!staged && UNLIKELY(p >= end)) \
             FAIL("malformed JSON", p); \
@@ -486,7 +491,7 @@ static ALWAYS_INLINE int parse(se_tape *tp, const unsigned char *s, size_t len, 
             p = skip_ws(p, end); \
             goto again; \
         } \
-        if (!(p = scalar_tok(tp, s, end, p, &t[n], n, depth, staged))) \
+        if (!(p = scalar_tok(tp, s, end, p, &t[n], n, f != frame, staged))) \
             goto failed; \
         n++; \
         goto next; \
@@ -498,9 +503,9 @@ arr_value:
 
 arr_after:
     /* An element (or the top-level value) just ended at p. */
-    if (UNLIKELY(depth == 0))
+    if (UNLIKELY(f == frame))
         goto top;
-    cnt++;
+    f->cnt++;
 arr_after_ws:
     if (!staged && UNLIKELY(p >= end))
         FAIL("malformed JSON", p);
@@ -524,7 +529,7 @@ obj_value:
 
 obj_after:
     /* A member just ended at p. */
-    cnt++;
+    f->cnt++;
 obj_after_ws:
     if (!staged && UNLIKELY(p >= end))
         FAIL("malformed JSON", p);
@@ -567,14 +572,12 @@ key:
 open:
     /* c, at p, opens a container (the token pushed). */
     t[n] = (se_tok){ (uint32_t)(p - s), 0, 0, c == '{' ? SE_TK_OBJ : SE_TK_ARR, 0 };
-    if (depth > 0)
-        count[depth - 1] = cnt;
-    stack[depth++] = n++;
-    cnt = 0;
+    f++;
+    *f = (struct frame){ n++, 0, c == '{' };
     p++;
     /* Staged, the depth is checked here, once per container, not at every
      * value: one this deep is left to the byte parser. */
-    if (staged && UNLIKELY(depth >= SE_TAPE_MAX_DEPTH))
+    if (staged && UNLIKELY(f >= frame + SE_TAPE_MAX_DEPTH))
         goto failed;
     if (UNLIKELY((staged || p < end) && *p <= ' '))
         p = skip_ws(p, end);
@@ -590,18 +593,18 @@ open:
 close:
     /* *p closes the innermost container. */
     {
-        uint32_t cur = stack[--depth];
-        t[cur].end = n;
-        t[cur].len = cnt;
+        se_tok *cur = &t[f->tok];
+        cur->end = n;
+        cur->len = f->cnt;
+        f--;
     }
     p++;
-    if (depth == 0)
+    if (f == frame)
         goto top;
     /* Staged, only a closer can reach the last one (parse's bounds). */
     if (staged && UNLIKELY(p >= lim))
         goto failed;
-    cnt = count[depth - 1];
-    if (t[stack[depth - 1]].kind == SE_TK_OBJ)
+    if (f->obj)
         goto obj_after;
     goto arr_after;
 
