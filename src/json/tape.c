@@ -332,15 +332,14 @@ static ALWAYS_INLINE const unsigned char *string_tok(se_tape *tp, const unsigned
     /* Staged, the stop is a closing quote or a backslash before the end
      * (parse's bounds, below). */
     if (LIKELY((staged || p < end) && *p == '"')) {
-        p++;
-    } else {
-        tk->off = (uint32_t)(b - s);
-        tk->flags = fl;
-        if (!(p = string_slow(tp, s, end, p, tk)))
-            return NULL;
-        fl = tk->flags;
+        *tk = (se_tok){ (uint32_t)(b - s), (uint32_t)(p - b), idx + 1, SE_TK_STR, fl };
+        return p + 1;
     }
-    *tk = (se_tok){ (uint32_t)(b - s), (uint32_t)(p - 1 - b), idx + 1, SE_TK_STR, fl };
+    tk->off = (uint32_t)(b - s);
+    tk->flags = fl;
+    if (!(p = string_slow(tp, s, end, p, tk)))
+        return NULL;
+    *tk = (se_tok){ (uint32_t)(b - s), (uint32_t)(p - 1 - b), idx + 1, SE_TK_STR, tk->flags };
     return p;
 }
 
