@@ -448,7 +448,7 @@ static ALWAYS_INLINE int parse(se_tape *tp, const unsigned char *s, size_t len, 
         uint32_t obj; /* whether it is an object */
     } frame[SE_TAPE_MAX_DEPTH + 1], *f = frame;
     uint32_t n = 0;
-    se_tok *t = tp->t;
+    se_tok *t = tp->t, *tk = t; /* tk: &t[n], kept beside n */
     unsigned char c;
 
 #define FAIL(why, at) \
@@ -466,6 +466,7 @@ static ALWAYS_INLINE int parse(se_tape *tp, const unsigned char *s, size_t len, 
             if ((r_ = grow(tp, (size_t)n + 1)) != SE_TAPE_OK) \
                 return r_; \
             t = tp->t; \
+            tk = t + n; \
         } \
     } while (0)
 /* A value at p, perhaps after whitespace, of depth f - frame; then on to
@@ -479,9 +480,9 @@ static ALWAYS_INLINE int parse(se_tape *tp, const unsigned char *s, size_t len, 
         PUSH(); \
         c = *p; \
         if (c == '"') { \
-            if (!(p = string_tok(tp, s, end, p, &t[n], n, 0, staged, stop))) \
+            if (!(p = string_tok(tp, s, end, p, tk, n, 0, staged, stop))) \
                 goto failed; \
-            n++; \
+            n++, tk++; \
             goto next; \
         } \
         if (c == '{' || c == '[') \
@@ -490,9 +491,9 @@ static ALWAYS_INLINE int parse(se_tape *tp, const unsigned char *s, size_t len, 
             p = skip_ws(p, end); \
             goto again; \
         } \
-        if (!(p = scalar_tok(tp, s, end, p, &t[n], n, f != frame, staged))) \
+        if (!(p = scalar_tok(tp, s, end, p, tk, n, f != frame, staged))) \
             goto failed; \
-        n++; \
+        n++, tk++; \
         goto next; \
     } while (0)
 
@@ -555,9 +556,9 @@ key:
         FAIL("malformed JSON", p);
     }
     PUSH();
-    if (!(p = string_tok(tp, s, end, p, &t[n], n, SE_TF_KEY, staged, stop)))
+    if (!(p = string_tok(tp, s, end, p, tk, n, SE_TF_KEY, staged, stop)))
         goto failed;
-    n++;
+    n++, tk++;
     if (LIKELY((staged || p < end) && *p == ':')) {
         p++;
     } else {
@@ -570,7 +571,7 @@ key:
 
 open:
     /* c, at p, opens a container (the token pushed). */
-    t[n] = (se_tok){ (uint32_t)(p - s), 0, 0, c == '{' ? SE_TK_OBJ : SE_TK_ARR, 0 };
+    *tk++ = (se_tok){ (uint32_t)(p - s), 0, 0, c == '{' ? SE_TK_OBJ : SE_TK_ARR, 0 };
     f++;
     *f = (struct frame){ n++, 0, c == '{' };
     p++;
