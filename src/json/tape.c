@@ -485,8 +485,10 @@ static ALWAYS_INLINE int parse(se_tape *tp, const unsigned char *s, size_t len, 
             n++, tk++; \
             goto next; \
         } \
-        if (c == '{' || c == '[') \
-            goto open; \
+        if (c == '{') \
+            goto open_obj; \
+        if (c == '[') \
+            goto open_arr; \
         if (UNLIKELY(is_ws(c))) { \
             p = skip_ws(p, end); \
             goto again; \
@@ -569,26 +571,32 @@ key:
     }
     goto obj_value;
 
-open:
-    /* c, at p, opens a container (the token pushed). */
-    *tk++ = (se_tok){ (uint32_t)(p - s), 0, 0, c == '{' ? SE_TK_OBJ : SE_TK_ARR, 0 };
-    f++;
-    *f = (struct frame){ n++, 0, c == '{' };
-    p++;
-    /* Staged, the depth is checked here, once per container, not at every
-     * value: one this deep is left to the byte parser. */
-    if (staged && UNLIKELY(f >= frame + SE_TAPE_MAX_DEPTH))
-        goto failed;
-    if (UNLIKELY((staged || p < end) && *p <= ' '))
-        p = skip_ws(p, end);
-    if (c == '{') {
-        if ((staged || p < end) && *p == '}')
-            goto close;
-        goto key;
-    }
+/* The container at p (its token pushed) opened as kind (obj: whether an
+ * object).  Staged, the depth is checked here, once per container, not at
+ * every value: one this deep is left to the byte parser. */
+#define OPEN(kind, obj) \
+    do { \
+        *tk++ = (se_tok){ (uint32_t)(p - s), 0, 0, kind, 0 }; \
+        *++f = (struct frame){ n++, 0, obj }; \
+        p++; \
+        if (staged && UNLIKELY(f >= frame + SE_TAPE_MAX_DEPTH)) \
+            goto failed; \
+        if (UNLIKELY((staged || p < end) && *p <= ' ')) \
+            p = skip_ws(p, end); \
+    } while (0)
+
+open_obj:
+    OPEN(SE_TK_OBJ, 1);
+    if ((staged || p < end) && *p == '}')
+        goto close;
+    goto key;
+
+open_arr:
+    OPEN(SE_TK_ARR, 0);
     if ((staged || p < end) && *p == ']')
         goto close;
     goto arr_value;
+#undef OPEN
 
 close:
     /* *p closes the innermost container. */
