@@ -3,8 +3,9 @@
  *
  * Only the classification differs between the paths: AVX2 (two 32-byte
  * loads), SSE2 (four 16-byte loads) and a byte loop.  A block with a byte
- * <= 0 as a signed char (NUL, or >= 0x80) also gets bits 6..3 of every byte
- * for the UTF-8 check.  The strings' extent is the prefix xor of the quotes
+ * <= 0 as a signed char (NUL, or >= 0x80) also gets the UTF-8 check: from
+ * bits 7..3 of every byte as masks (SSE2, bytes), or in the vectors, with
+ * the 32 bytes before the block (AVX2).  The strings' extent is the prefix xor of the quotes
  * not escaped (a carry-less multiply by all ones on the AVX2 path, six
  * shifts elsewhere). */
 #include "tape_index.h"
@@ -68,8 +69,10 @@ static ALWAYS_INLINE void classify_bytes(const unsigned char *p, blk *b)
     *b = (blk){ quote, bslash, low };
 }
 
-static NOINLINE uint64_t utf8_bytes(const unsigned char *p, uint64_t carry)
+static NOINLINE uint64_t utf8_bytes(const unsigned char *p, const unsigned char *prev,
+                                    uint64_t carry)
 {
+    (void)prev;
     uint64_t m[6] = { 0 };
     for (unsigned k = 0; k < 64; k++) {
         const uint64_t bit = (uint64_t)1 << k;
@@ -113,8 +116,10 @@ static ALWAYS_INLINE void classify_sse2(const unsigned char *p, blk *b)
     *b = (blk){ quote, bslash, low };
 }
 
-static NOINLINE uint64_t utf8_sse2(const unsigned char *p, uint64_t carry)
+static NOINLINE uint64_t utf8_sse2(const unsigned char *p, const unsigned char *prev,
+                                   uint64_t carry)
 {
+    (void)prev;
     uint64_t m[6] = { 0 };
     for (unsigned k = 0; k < 4; k++) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
@@ -149,19 +154,42 @@ TARGET_AVX2 static ALWAYS_INLINE void classify_avx2(const unsigned char *p, blk 
                 mask64(_mm256_cmpgt_epi8(one, v0), _mm256_cmpgt_epi8(one, v1)) };
 }
 
-TARGET_AVX2 static NOINLINE uint64_t utf8_avx2(const unsigned char *p, uint64_t carry)
+/* utf8_step's rule on 32 bytes v, the 32 before them in `before`, in the
+ * vectors themselves: the top bit of each byte of the result is set where
+ * the byte breaks the rule.  A byte is owed as a continuation when the one
+ * before it is >= 0xc0, the second before >= 0xe0 or the third before
+ * >= 0xf0 (a saturating subtraction leaves the top bit set exactly then);
+ * it must be 10xxxxxx exactly when owed, below 0xf8, and not NUL. */
+TARGET_AVX2 static ALWAYS_INLINE __m256i utf8_bad32(__m256i v, __m256i before)
 {
-    __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)p);
-    __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
-    const __m256i z = _mm256_setzero_si256();
-    uint64_t m[6];
-    m[0] = mask64(_mm256_cmpeq_epi8(v0, z), _mm256_cmpeq_epi8(v1, z));
-    for (unsigned j = 1; j < 6; j++) {
-        m[j] = mask64(v0, v1);
-        v0 = _mm256_add_epi8(v0, v0);
-        v1 = _mm256_add_epi8(v1, v1);
-    }
-    return utf8_step(m[0], m[1], m[2], m[3], m[4], m[5], carry);
+    const __m256i t = _mm256_permute2x128_si256(before, v, 0x21);
+    const __m256i owed =
+        _mm256_or_si256(_mm256_or_si256(_mm256_subs_epu8(_mm256_alignr_epi8(v, t, 15),
+                                                         _mm256_set1_epi8(0x40)),
+                                        _mm256_subs_epu8(_mm256_alignr_epi8(v, t, 14),
+                                                         _mm256_set1_epi8(0x60))),
+                        _mm256_subs_epu8(_mm256_alignr_epi8(v, t, 13), _mm256_set1_epi8(0x70)));
+    const __m256i cont = _mm256_andnot_si256(_mm256_add_epi8(v, v), v); /* top: 10xxxxxx */
+    return _mm256_or_si256(_mm256_or_si256(_mm256_xor_si256(owed, cont),
+                                           _mm256_subs_epu8(v, _mm256_set1_epi8(0x78))),
+                           _mm256_cmpeq_epi8(v, _mm256_setzero_si256()));
+}
+
+/* The AVX2 check takes the bytes before the block (prev: the 32 before p)
+ * rather than the carry, which says nothing more: the same rule.  Inline,
+ * so that its constants stay in registers from block to block. */
+TARGET_AVX2 static ALWAYS_INLINE uint64_t utf8_avx2(const unsigned char *p, const unsigned char *prev,
+                                               uint64_t carry)
+{
+    (void)carry;
+    const __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    const __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+    const __m256i pv = _mm256_loadu_si256((const __m256i *)(const void *)prev);
+    const __m256i bad = _mm256_or_si256(utf8_bad32(v0, pv), utf8_bad32(v1, v0));
+    if (!_mm256_testz_si256(bad, _mm256_set1_epi8((char)0x80)))
+        return UTF8_BAD;
+    /* Whether the next block is owed bytes (only that is asked of it). */
+    return (uint64_t)((p[63] >= 0xc0) | (p[62] >= 0xe0) | (p[61] >= 0xf0));
 }
 
 TARGET_AVX2 static ALWAYS_INLINE uint64_t prefix_xor_clmul(uint64_t x)
@@ -196,7 +224,8 @@ static NOINLINE uint64_t escaped(uint64_t bs, uint64_t *carry)
  * and body; the stops are the closing quotes and the backslashes inside. */
 static ALWAYS_INLINE bool stops(const unsigned char *s, size_t len, uint64_t *stop,
                                 void (*classify)(const unsigned char *, blk *),
-                                uint64_t (*utf8)(const unsigned char *, uint64_t),
+                                uint64_t (*utf8)(const unsigned char *, const unsigned char *,
+                                                 uint64_t),
                                 uint64_t (*pxor)(uint64_t))
 {
     uint64_t esc_carry = 0, str_carry = 0, utf_carry = 0;
@@ -215,7 +244,10 @@ static ALWAYS_INLINE bool stops(const unsigned char *s, size_t len, uint64_t *st
         blk b;
         classify(p, &b);
         if (UNLIKELY(b.low | utf_carry)) {
-            if (!b.low || (utf_carry = utf8(p, utf_carry)) == UTF8_BAD)
+            /* The 32 bytes before the block (zeros before the text). */
+            static const unsigned char zeros[32];
+            const unsigned char *prev = at ? s + at - 32 : zeros;
+            if (!b.low || (utf_carry = utf8(p, prev, utf_carry)) == UTF8_BAD)
                 return false;
         }
         uint64_t esc = 0;
