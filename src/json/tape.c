@@ -328,10 +328,21 @@ static ALWAYS_INLINE const unsigned char *string_tok(se_tape *tp, const unsigned
                                                     const bool staged, const uint64_t *stop)
 {
     const unsigned char *b = p + 1;
-    p = staged ? s + se_tix_stop(stop, (size_t)(b - s)) : str_stop(b, s, end);
-    /* Staged, the stop is a closing quote or a backslash before the end
-     * (parse's bounds, below). */
-    if (LIKELY((staged || p < end) && *p == '"')) {
+    if (staged) {
+        /* The stop is a closing quote or a backslash before the end
+         * (parse's bounds, below); in the stop's own word, mostly. */
+        const size_t off = (size_t)(b - s);
+        const uint64_t bits = stop[off >> 6] >> (off & 63);
+        const size_t q = LIKELY(bits) ? off + (unsigned)__builtin_ctzll(bits) : se_tix_stop(stop, off);
+        if (LIKELY(s[q] == '"')) {
+            *tk = (se_tok){ (uint32_t)off, (uint32_t)(q - off), idx + 1, SE_TK_STR, fl };
+            return s + q + 1;
+        }
+        p = s + q;
+    } else {
+        p = str_stop(b, s, end);
+    }
+    if (LIKELY(!staged && p < end && *p == '"')) {
         *tk = (se_tok){ (uint32_t)(b - s), (uint32_t)(p - b), idx + 1, SE_TK_STR, fl };
         return p + 1;
     }
