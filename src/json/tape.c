@@ -23,11 +23,13 @@
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define COLD __attribute__((cold, noinline))
+#define NOINLINE __attribute__((noinline))
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 #else
 #define LIKELY(x) (x)
 #define UNLIKELY(x) (x)
 #define COLD
+#define NOINLINE
 #define ALWAYS_INLINE inline
 #endif
 
@@ -657,13 +659,32 @@ static int parse_checked(se_tape *tp, const unsigned char *s, size_t len)
     return parse(tp, s, len, true, false, NULL, NULL);
 }
 
-/* With the first stage's stops (tape_index.h); lim is just past the text's
- * last byte that is not whitespace, a '}' or ']' outside strings. */
-static int parse_staged(se_tape *tp, const unsigned char *s, size_t len, const uint64_t *stop,
-                        const unsigned char *lim)
-{
-    return parse(tp, s, len, false, true, stop, lim);
-}
+/* With the first stage's stops (tape_index.h), kept on this function's
+ * stack (no register holds their address); lim is just past the text's
+ * last byte that is not whitespace, a '}' or ']' outside strings.
+ * PARSE_AGAIN when either stage refuses the text. */
+#define PARSE_STAGED_BODY \
+    { \
+        uint64_t stop[SE_TIX_WORDS]; \
+        if (!stage(s, len, stop)) \
+            return PARSE_AGAIN; \
+        return parse(tp, s, len, false, true, stop, lim); \
+    }
+static NOINLINE int parse_staged(se_tape *tp, const unsigned char *s, size_t len, se_tix_fn stage,
+                                 const unsigned char *lim)
+PARSE_STAGED_BODY
+
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+/* The same for CPUs with BMI2 (every one with AVX2 so far): shifts by a
+ * register without moving the count to %cl, tzcnt without its xor: some
+ * 2 % fewer instructions. */
+__attribute__((target("bmi,bmi2"))) static NOINLINE int
+parse_staged_bmi2(se_tape *tp, const unsigned char *s, size_t len, se_tix_fn stage,
+                  const unsigned char *lim)
+PARSE_STAGED_BODY
+#define HAVE_BMI2_PARSE 1
+#endif
+#undef PARSE_STAGED_BODY
 
 /* The most tokens a text of len bytes can put on the tape, even when it is
  * refused part way: every token but the first has an introducer of its own
@@ -681,6 +702,19 @@ static bool stage_none(const unsigned char *s, size_t len, uint64_t *stop)
     return false;
 }
 static se_tix_fn chosen_stage;
+static int chosen_bmi2; /* parse_staged_bmi2 after the AVX2 stage (never set without BMI2) */
+
+/* Whether the AVX2 first stage's parse may use BMI2. */
+static int bmi2_for(se_tape_path p)
+{
+#ifdef HAVE_BMI2_PARSE
+    __builtin_cpu_init();
+    return p == SE_TAPE_PATH_AVX2 && __builtin_cpu_supports("bmi2");
+#else
+    (void)p;
+    return 0;
+#endif
+}
 
 int se_tape_set_path(se_tape_path p)
 {
@@ -691,6 +725,7 @@ int se_tape_set_path(se_tape_path p)
         f = NULL;
     else if (!(f = se_tix_for(p)))
         return -1;
+    __atomic_store_n(&chosen_bmi2, bmi2_for(p), __ATOMIC_RELAXED);
     __atomic_store_n(&chosen_stage, f, __ATOMIC_RELAXED);
     return 0;
 }
@@ -705,6 +740,8 @@ static se_tix_fn stage_for_parse(void)
         return f;
     if (!(f = se_tix_for(SE_TAPE_PATH_AVX2)))
         f = stage_none;
+    else
+        __atomic_store_n(&chosen_bmi2, bmi2_for(SE_TAPE_PATH_AVX2), __ATOMIC_RELAXED);
     __atomic_store_n(&chosen_stage, f, __ATOMIC_RELAXED);
     return f;
 }
@@ -733,10 +770,17 @@ int se_tape_parse(se_tape *tp, const char *text, size_t len)
     if (len <= SE_TIX_MAX && last > 0 && (text[last - 1] == '}' || text[last - 1] == ']')) {
         /* The first stage's refusals, and the second's, are the byte
          * parser's to name. */
-        uint64_t stop[SE_TIX_WORDS];
         const unsigned char *u = (const unsigned char *)text;
-        if (stage_for_parse()(u, len, stop) &&
-            parse_staged(tp, u, len, stop, u + last) != PARSE_AGAIN)
+        const se_tix_fn stage = stage_for_parse();
+        int r = PARSE_AGAIN;
+#ifdef HAVE_BMI2_PARSE
+        if (__atomic_load_n(&chosen_bmi2, __ATOMIC_RELAXED))
+            r = parse_staged_bmi2(tp, u, len, stage, u + last);
+        else
+#endif
+        if (stage != stage_none)
+            r = parse_staged(tp, u, len, stage, u + last);
+        if (r != PARSE_AGAIN)
             return SE_TAPE_OK;
         tp->n = 0;
         tp->notjson = 0;
