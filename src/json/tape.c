@@ -332,19 +332,8 @@ static ALWAYS_INLINE const unsigned char *string_tok(se_tape *tp, const unsigned
     const unsigned char *b = p + 1;
     if (staged) {
         /* The stop is a closing quote or a backslash before the end
-         * (parse's bounds, below); in the stop's own word, mostly. */
-        const size_t off = (size_t)(b - s);
-        const uint64_t bits = stop[off >> 6] >> (off & 63);
-        size_t q;
-        if (LIKELY(bits)) {
-            q = off + (unsigned)__builtin_ctzll(bits);
-        } else {
-            /* In a later word (there is a stop at the end). */
-            size_t w = (off >> 6) + 1;
-            while (!stop[w])
-                w++;
-            q = 64 * w + (unsigned)__builtin_ctzll(stop[w]);
-        }
+         * (parse's bounds, below). */
+        const size_t off = (size_t)(b - s), q = se_tix_stop(stop, off);
         if (LIKELY(s[q] == '"')) {
             *tk = (se_tok){ (uint32_t)off, (uint32_t)(q - off), idx + 1, SE_TK_STR, fl };
             return s + q + 1;
