@@ -584,7 +584,10 @@ key:
 
 /* The container at p (its token pushed) opened as kind (obj: whether an
  * object).  Staged, the depth is checked here, once per container, not at
- * every value: one this deep is left to the byte parser. */
+ * every value: one this deep is left to the byte parser; and whitespace is
+ * left to the key or value that follows, which skip it (an empty container
+ * with whitespace inside, "{ }", is then refused and left to the byte
+ * parser too). */
 #define OPEN(kind, obj) \
     do { \
         *tk++ = (se_tok){ (uint32_t)(p - s), 0, 0, kind, 0 }; \
@@ -592,7 +595,7 @@ key:
         p++; \
         if (staged && UNLIKELY(f >= frame + SE_TAPE_MAX_DEPTH)) \
             goto failed; \
-        if (UNLIKELY((staged || p < end) && *p <= ' ')) \
+        if (!staged && UNLIKELY(p < end && *p <= ' ')) \
             p = skip_ws(p, end); \
     } while (0)
 
