@@ -75,6 +75,33 @@ static inline bool is_digit(unsigned char c)
     return (unsigned)(c - '0') < 10;
 }
 
+/* The first byte at or after q that is no digit, or end; eight at a time
+ * where eight are left (ids and times have 10-20 digits).  A byte is a
+ * digit when its high nibble is 3 and stays 3 with 6 added: the bytes
+ * where that fails are marked, the first one counted from the low end
+ * (little-endian; a byte >= 0xfa that carries into the next is marked
+ * itself, so the carry never matters).  Staged, a byte that is no digit
+ * comes before the end (parse's bounds). */
+static ALWAYS_INLINE const unsigned char *skip_digits(const unsigned char *q,
+                                                      const unsigned char *end,
+                                                      const bool staged)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t hi = 0xf0f0f0f0f0f0f0f0u, three = 0x3030303030303030u;
+    while (end - q >= 8) {
+        uint64_t x;
+        memcpy(&x, q, 8);
+        const uint64_t no = ((x & hi) ^ three) | (((x + 0x0606060606060606u) & hi) ^ three);
+        if (no)
+            return q + (unsigned)__builtin_ctzll(no) / 8;
+        q += 8;
+    }
+#endif
+    while ((staged || q < end) && is_digit(*q))
+        q++;
+    return q;
+}
+
 /* Skips JSON whitespace; compact records have none, so one test is the
  * common cost. */
 static inline const unsigned char *skip_ws(const unsigned char *p, const unsigned char *end)
@@ -379,8 +406,7 @@ static ALWAYS_INLINE const unsigned char *scalar_tok(se_tape *tp, const unsigned
         const unsigned char *d = p + (c == '-'), *q = d, *e;
         uint8_t fl = 0;
         bool slow = false;
-        while ((staged || q < end) && is_digit(*q))
-            q++;
+        q = skip_digits(q, end, staged);
         if (LIKELY(q > d && ((!staged && q == end) || num_delim[*q]))) {
             if (UNLIKELY((*p == '0' && q - p > 1) || q - p >= 19) &&
                 int_checks(tp, s, (size_t)(p - s), (size_t)(q - p)) != SE_TAPE_OK)
@@ -389,8 +415,7 @@ static ALWAYS_INLINE const unsigned char *scalar_tok(se_tape *tp, const unsigned
         } else {
             const unsigned char *f = q + 1;
             if (q > d && (staged || q < end) && *q == '.')
-                while ((staged || f < end) && is_digit(*f))
-                    f++;
+                f = skip_digits(f, end, staged);
             if (f > q + 1 && ((!staged && f == end) || num_delim[*f])) {
                 fl = SE_TF_DBL;
                 e = f;
