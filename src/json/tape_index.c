@@ -219,53 +219,63 @@ static NOINLINE uint64_t escaped(uint64_t bs, uint64_t *carry)
     return esc;
 }
 
+/* What runs from block to block: whether the next byte is escaped, is in a
+ * string, is owed to a UTF-8 sequence. */
+typedef struct carries {
+    uint64_t esc, str, utf;
+} carries;
+
+/* One block p[0..64) (prev: the 32 bytes before it): its stops, or false
+ * when refused. */
+static ALWAYS_INLINE bool block(const unsigned char *p, const unsigned char *prev, carries *c,
+                                uint64_t *stop, void (*classify)(const unsigned char *, blk *),
+                                uint64_t (*utf8)(const unsigned char *, const unsigned char *,
+                                                 uint64_t),
+                                uint64_t (*pxor)(uint64_t))
+{
+    blk b;
+    classify(p, &b);
+    if (UNLIKELY(b.low | c->utf)) {
+        if (!b.low || (c->utf = utf8(p, prev, c->utf)) == UTF8_BAD)
+            return false;
+    }
+    uint64_t esc = 0;
+    if (UNLIKELY(b.bslash | c->esc))
+        esc = escaped(b.bslash, &c->esc);
+    const uint64_t quote = b.quote & ~esc;
+    const uint64_t inside = pxor(quote) ^ c->str;
+    c->str = (uint64_t)((int64_t)inside >> 63);
+    *stop = (quote & ~inside) | (b.bslash & inside);
+    return true;
+}
+
 /* The first stage over s[0..len) (tape_index.h): per block, the quotes not
  * escaped; their prefix xor (with the carry) marks a string's opening quote
- * and body; the stops are the closing quotes and the backslashes inside. */
+ * and body; the stops are the closing quotes and the backslashes inside.
+ * The whole blocks in a loop of their own, then the rest. */
 static ALWAYS_INLINE bool stops(const unsigned char *s, size_t len, uint64_t *stop,
                                 void (*classify)(const unsigned char *, blk *),
                                 uint64_t (*utf8)(const unsigned char *, const unsigned char *,
                                                  uint64_t),
                                 uint64_t (*pxor)(uint64_t))
 {
-    uint64_t esc_carry = 0, str_carry = 0, utf_carry = 0;
-    unsigned char last[64];
+    /* The 32 bytes before the text, for the UTF-8 check: none. */
+    static const unsigned char zeros[32];
+    carries c = { 0, 0, 0 };
     size_t at = 0;
-    for (;;) {
-        const unsigned char *p = s + at;
-        const bool tail = len - at < 64;
-        if (tail) {
-            /* The text's last bytes, in a block padded with blanks: no
-             * load leaves the text. */
-            memset(last, ' ', sizeof last);
-            memcpy(last, p, len - at);
-            p = last;
-        }
-        blk b;
-        classify(p, &b);
-        if (UNLIKELY(b.low | utf_carry)) {
-            /* The 32 bytes before the block (zeros before the text). */
-            static const unsigned char zeros[32];
-            const unsigned char *prev = at ? s + at - 32 : zeros;
-            if (!b.low || (utf_carry = utf8(p, prev, utf_carry)) == UTF8_BAD)
-                return false;
-        }
-        uint64_t esc = 0;
-        if (UNLIKELY(b.bslash | esc_carry))
-            esc = escaped(b.bslash, &esc_carry);
-        const uint64_t quote = b.quote & ~esc;
-        const uint64_t inside = pxor(quote) ^ str_carry;
-        str_carry = (uint64_t)((int64_t)inside >> 63);
-        *stop = (quote & ~inside) | (b.bslash & inside);
-        if (tail) {
-            /* (A UTF-8 sequence cut by the text's end owes bytes of this
-             * block's blank padding, refused above.) */
-            *stop |= (uint64_t)1 << (len - at);
-            return !str_carry;
-        }
-        stop++;
-        at += 64;
-    }
+    for (; len - at >= 64; at += 64, stop++)
+        if (!block(s + at, at ? s + at - 32 : zeros, &c, stop, classify, utf8, pxor))
+            return false;
+    /* The text's last bytes, in a block padded with blanks: no load leaves
+     * the text.  (A UTF-8 sequence cut by the text's end owes bytes of the
+     * blank padding: refused.) */
+    unsigned char last[64];
+    memset(last, ' ', sizeof last);
+    memcpy(last, s + at, len - at);
+    if (!block(last, at ? s + at - 32 : zeros, &c, stop, classify, utf8, pxor))
+        return false;
+    *stop |= (uint64_t)1 << (len - at);
+    return !c.str;
 }
 
 static bool stops_bytes(const unsigned char *s, size_t len, uint64_t *stop)
