@@ -267,74 +267,23 @@ static COLD void note_notjson(se_tape *tp, se_tok *tk, uint32_t idx)
         tp->notjson = idx + 1;
 }
 
-/* An integer's checks once its text s[0..n) (-?D+) is known: a non-negative
- * one with a leading zero must be 0 (json-c takes "00" and "-01"), and it
- * must fit [INT64_MIN, UINT64_MAX]. */
+/* An integer's checks (tape_num.h) at s[start..start + n); tp->why when
+ * refused. */
 static int int_checks(se_tape *tp, const unsigned char *s, size_t start, size_t n)
 {
-    const unsigned char *d = s + start;
-    if (d[0] == '0')
-        for (size_t k = 1; k < n; k++)
-            if (d[k] != '0')
-                return bad(tp, "malformed JSON", start);
-    if (n >= 19 && se_tape_int_out_of_range(d, n))
-        return bad(tp, "integer out of range", start);
-    return SE_TAPE_OK;
+    const char *why = se_tape_int_checks(s + start, n);
+    return why ? bad(tp, why, start) : SE_TAPE_OK;
 }
 
-/* A number at p, as json-c 0.16 reads one: it takes the longest run of
- * number characters (digits; one 'e'/'E'; '-' first or after '.'/'e'; '+'
- * after '.'/'e'; one '.' before any 'e'), then inside a container demands a
- * delimiter, then converts: an integer with strtoll/strtoull (a non-negative
- * one with a leading zero must be 0), a double with strtod, whole.  The long
- * way, for what the parser's short one does not take.  Returns the number's
- * end, or NULL (tp->why set). */
+/* The long way for a number at p (tape_num.h): its end, or NULL (tp->why
+ * set). */
 static COLD const unsigned char *scan_number(se_tape *tp, const unsigned char *s, size_t len,
                                              const unsigned char *p, bool nested, uint8_t *flags)
 {
-    size_t start = (size_t)(p - s), i = start;
-    bool neg_ok = true, pos_ok = false, dbl = false, exp = false;
-    while (i < len) {
-        unsigned char c = s[i];
-        if (is_digit(c)) {
-            neg_ok = pos_ok = false;
-        } else if ((c == 'e' || c == 'E') && !exp) {
-            exp = dbl = true;
-            neg_ok = pos_ok = true;
-        } else if ((c == '-' && neg_ok) || (c == '+' && pos_ok)) {
-            neg_ok = pos_ok = false;
-        } else if (c == '.' && !dbl) {
-            dbl = true;
-            neg_ok = pos_ok = true;
-        } else {
-            break;
-        }
-        i++;
-    }
-    size_t n = i - start;
-    if (i < len && nested) {
-        unsigned char c = s[i];
-        if (c != ',' && c != ']' && c != '}' && c != '/' && c != 'I' && c != 'i' && !is_ws(c))
-            return fail(tp, "malformed JSON", s, s + i);
-    }
-    if (n == 1 && s[start] == '-' && i < len && (s[i] == 'I' || s[i] == 'i')) {
-        if (len - i < 8 || memcmp(s + i, "Infinity", 8) != 0)
-            return fail(tp, "malformed JSON", s, s + i);
-        *flags = SE_TF_DBL | SE_TF_INF;
-        return s + i + 8;
-    }
-    if (dbl) {
-        if (!se_tape_double_ok(s + start, n))
-            return fail(tp, "malformed JSON", s, s + start);
-        *flags = SE_TF_DBL;
-    } else {
-        if (n == 1 && s[start] == '-')
-            return fail(tp, "malformed JSON", s, s + start);
-        if (int_checks(tp, s, start, n) != SE_TAPE_OK)
-            return NULL;
-        *flags = 0;
-    }
-    return s + i;
+    const char *why;
+    size_t at;
+    const unsigned char *e = se_tape_scan_number(s, len, p, nested, flags, &why, &at);
+    return e ? e : fail(tp, why, s, s + at);
 }
 
 static ALWAYS_INLINE uint16_t load16(const void *p)
