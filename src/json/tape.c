@@ -781,6 +781,8 @@ int se_tape_parse(se_tape *tp, const char *text, size_t len)
             return SE_TAPE_OK;
         tp->n = 0;
         tp->notjson = 0;
+        tp->why = NULL;
+        tp->err_off = 0;
     }
     return parse_reserved(tp, (const unsigned char *)text, len);
 }
