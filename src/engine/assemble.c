@@ -616,7 +616,8 @@ void se_x_assemble(ctx *c)
     } else {
         /* Several fragments (or none): their merge, written and read back. */
         c->mlen = 0;
-        r = se_merge_tape(c->frags, c->nfrags, c->events, c->nevents, job->policy, &c->mtext,
+        r = se_merge_tape(c->frags, c->nfrags, c->events, c->nevents, job->policy,
+                          c->keep.n ? &c->keep : NULL, &c->mtext,
                           &c->mlen, &c->mcap);
         if (r > 0) {
             int pr = se_tape_parse(&c->mtape, c->mtext, c->mlen);

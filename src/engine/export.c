@@ -580,6 +580,37 @@ out:
     c->rp = NULL;
 }
 
+/* c->keep: with a projection (and no segment evaluation, whose PQL may read
+ * any path), the merge writes only the members the row, the namespace
+ * counter (identityMap), the segment filters (segmentMembership) and the
+ * event list's check (timeSeriesEvents) read. */
+static int keep_members(ctx *c, bool eval)
+{
+    size_t n = 0;
+    if (!c->proj || eval)
+        return 0;
+    while (se_proj_top_name(c->proj, n))
+        n++;
+    const char **names = calloc(n + 3, sizeof *names);
+    size_t *lens = calloc(n + 3, sizeof *lens);
+    if (!names || !lens) {
+        free(names);
+        free(lens);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        names[i] = se_proj_top_name(c->proj, i);
+    names[n++] = "identityMap";
+    if (c->job->nsegs > 0 || c->job->has_sqt)
+        names[n++] = "segmentMembership";
+    if (c->job->has_event_list)
+        names[n++] = "timeSeriesEvents";
+    for (size_t i = 0; i < n; i++)
+        lens[i] = strlen(names[i]);
+    c->keep = (se_mt_keep){ .names = names, .lens = lens, .n = n };
+    return 0;
+}
+
 static int open_batches(ctx *c)
 {
     const se_export_params *ep = c->ep;
@@ -674,6 +705,7 @@ int se_export_execute(const se_export_params *ep, char *why, size_t whylen)
     if (se_proj_compile(c.job->fields, &c.proj) ||
         se_proj_compile(c.job->event_fields, &c.evproj) ||
         !(c.qual = calloc(c.job->nsegs + 1, sizeof *c.qual)) ||
+        keep_members(&c, c.job->eval_segmentation && ep->segdefs) != 0 ||
         (!ep->o.keyed && !(c.seen = se_groupcheck_new()))) {
         se_x_oom(&c);
         goto out;
@@ -695,6 +727,8 @@ out:
     free(c.key);
     free(c.ids);
     se_x_assemble_free(&c);
+    free((void *)c.keep.names);
+    free((void *)c.keep.lens);
     se_proj_free(c.proj);
     se_proj_free(c.evproj);
     se_groupcheck_free(c.seen);

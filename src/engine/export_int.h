@@ -49,6 +49,10 @@ typedef struct ctx {
     bool *frag_own, *event_own;
     size_t nfrags, nevents, cap_frags, cap_events;
 
+    /* The merged profile's members a projected job reads (keep.n > 0), or
+     * every member (the whole profile, segment evaluation). */
+    se_mt_keep keep;
+
     /* Assembly's buffers, kept from profile to profile. */
     char *row, *mtext, *evrow;
     size_t row_len, row_cap, mlen, mcap, evrow_len, evrow_cap;
