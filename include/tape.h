@@ -87,8 +87,9 @@ int se_tape_parse(se_tape *tp, const char *s, size_t len);
  * byte to name the reason.  REF: byte by byte only (strings scanned 16 bytes
  * at a time).  AUTO, the default: AVX2 when the CPU has it (chosen at the
  * first parse), else REF.  Every path writes the same tape and the same
- * verdict, reason and offset for every text; texts of 64 KiB or more are
- * always parsed byte by byte. */
+ * verdict, reason and offset for every text; texts of 64 KiB or more, and
+ * texts whose last byte but whitespace is not '}' or ']', are always parsed
+ * byte by byte. */
 typedef enum {
     SE_TAPE_PATH_AUTO = 0, SE_TAPE_PATH_AVX2, SE_TAPE_PATH_SSE2, SE_TAPE_PATH_SCALAR,
     SE_TAPE_PATH_REF

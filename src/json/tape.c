@@ -23,11 +23,13 @@
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define COLD __attribute__((cold, noinline))
+#define NOINLINE __attribute__((noinline))
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 #else
 #define LIKELY(x) (x)
 #define UNLIKELY(x) (x)
 #define COLD
+#define NOINLINE
 #define ALWAYS_INLINE inline
 #endif
 
@@ -71,6 +73,33 @@ static inline bool is_ws(unsigned char c)
 static inline bool is_digit(unsigned char c)
 {
     return (unsigned)(c - '0') < 10;
+}
+
+/* The first byte at or after q that is no digit, or end; eight at a time
+ * where eight are left (ids and times have 10-20 digits).  A byte is a
+ * digit when its high nibble is 3 and stays 3 with 6 added: the bytes
+ * where that fails are marked, the first one counted from the low end
+ * (little-endian; a byte >= 0xfa that carries into the next is marked
+ * itself, so the carry never matters).  Staged, a byte that is no digit
+ * comes before the end (parse's bounds). */
+static ALWAYS_INLINE const unsigned char *skip_digits(const unsigned char *q,
+                                                      const unsigned char *end,
+                                                      const bool staged)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t hi = 0xf0f0f0f0f0f0f0f0u, three = 0x3030303030303030u;
+    while (end - q >= 8) {
+        uint64_t x;
+        memcpy(&x, q, 8);
+        const uint64_t no = ((x & hi) ^ three) | (((x + 0x0606060606060606u) & hi) ^ three);
+        if (no)
+            return q + (unsigned)__builtin_ctzll(no) / 8;
+        q += 8;
+    }
+#endif
+    while ((staged || q < end) && is_digit(*q))
+        q++;
+    return q;
 }
 
 /* Skips JSON whitespace; compact records have none, so one test is the
@@ -238,75 +267,34 @@ static COLD void note_notjson(se_tape *tp, se_tok *tk, uint32_t idx)
         tp->notjson = idx + 1;
 }
 
-/* An integer's checks once its text s[0..n) (-?D+) is known: a non-negative
- * one with a leading zero must be 0 (json-c takes "00" and "-01"), and it
- * must fit [INT64_MIN, UINT64_MAX]. */
+/* An integer's checks (tape_num.h) at s[start..start + n); tp->why when
+ * refused. */
 static int int_checks(se_tape *tp, const unsigned char *s, size_t start, size_t n)
 {
-    const unsigned char *d = s + start;
-    if (d[0] == '0')
-        for (size_t k = 1; k < n; k++)
-            if (d[k] != '0')
-                return bad(tp, "malformed JSON", start);
-    if (n >= 19 && se_tape_int_out_of_range(d, n))
-        return bad(tp, "integer out of range", start);
-    return SE_TAPE_OK;
+    const char *why = se_tape_int_checks(s + start, n);
+    return why ? bad(tp, why, start) : SE_TAPE_OK;
 }
 
-/* A number at p, as json-c 0.16 reads one: it takes the longest run of
- * number characters (digits; one 'e'/'E'; '-' first or after '.'/'e'; '+'
- * after '.'/'e'; one '.' before any 'e'), then inside a container demands a
- * delimiter, then converts: an integer with strtoll/strtoull (a non-negative
- * one with a leading zero must be 0), a double with strtod, whole.  The long
- * way, for what the parser's short one does not take.  Returns the number's
- * end, or NULL (tp->why set). */
+/* The long way for a number at p (tape_num.h): its end, or NULL (tp->why
+ * set). */
 static COLD const unsigned char *scan_number(se_tape *tp, const unsigned char *s, size_t len,
-                                             const unsigned char *p, int depth, uint8_t *flags)
+                                             const unsigned char *p, bool nested, uint8_t *flags)
 {
-    size_t start = (size_t)(p - s), i = start;
-    bool neg_ok = true, pos_ok = false, dbl = false, exp = false;
-    while (i < len) {
-        unsigned char c = s[i];
-        if (is_digit(c)) {
-            neg_ok = pos_ok = false;
-        } else if ((c == 'e' || c == 'E') && !exp) {
-            exp = dbl = true;
-            neg_ok = pos_ok = true;
-        } else if ((c == '-' && neg_ok) || (c == '+' && pos_ok)) {
-            neg_ok = pos_ok = false;
-        } else if (c == '.' && !dbl) {
-            dbl = true;
-            neg_ok = pos_ok = true;
-        } else {
-            break;
-        }
-        i++;
-    }
-    size_t n = i - start;
-    if (i < len && depth > 0) {
-        unsigned char c = s[i];
-        if (c != ',' && c != ']' && c != '}' && c != '/' && c != 'I' && c != 'i' && !is_ws(c))
-            return fail(tp, "malformed JSON", s, s + i);
-    }
-    if (n == 1 && s[start] == '-' && i < len && (s[i] == 'I' || s[i] == 'i')) {
-        if (len - i < 8 || memcmp(s + i, "Infinity", 8) != 0)
-            return fail(tp, "malformed JSON", s, s + i);
-        *flags = SE_TF_DBL | SE_TF_INF;
-        return s + i + 8;
-    }
-    if (dbl) {
-        if (!se_tape_double_ok(s + start, n))
-            return fail(tp, "malformed JSON", s, s + start);
-        *flags = SE_TF_DBL;
-    } else {
-        if (n == 1 && s[start] == '-')
-            return fail(tp, "malformed JSON", s, s + start);
-        if (int_checks(tp, s, start, n) != SE_TAPE_OK)
-            return NULL;
-        *flags = 0;
-    }
-    return s + i;
+    const char *why;
+    size_t at;
+    const unsigned char *e = se_tape_scan_number(s, len, p, nested, flags, &why, &at);
+    return e ? e : fail(tp, why, s, s + at);
 }
+
+static ALWAYS_INLINE uint16_t load16(const void *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
+/* '"' then ':' as load16 reads them (a constant once folded). */
+#define QUOTE_COLON load16("\":")
 
 /* What the first byte of a value makes it (strings and containers are told
  * apart before this is asked). */
@@ -325,29 +313,40 @@ static ALWAYS_INLINE const unsigned char *string_tok(se_tape *tp, const unsigned
                                                     const unsigned char *end,
                                                     const unsigned char *p, se_tok *tk,
                                                     uint32_t idx, uint8_t fl,
-                                                    const uint64_t *stop)
+                                                    const bool staged, const uint64_t *stop)
 {
     const unsigned char *b = p + 1;
-    p = stop ? s + se_tix_stop(stop, (size_t)(b - s)) : str_stop(b, s, end);
-    if (LIKELY(p < end && *p == '"')) {
-        p++;
+    if (staged) {
+        /* The stop is a closing quote or a backslash before the end
+         * (parse's bounds, below). */
+        const size_t off = (size_t)(b - s), q = se_tix_stop(stop, off);
+        if (LIKELY(s[q] == '"')) {
+            *tk = (se_tok){ (uint32_t)off, (uint32_t)(q - off), idx + 1, SE_TK_STR, fl };
+            return s + q + 1;
+        }
+        p = s + q;
     } else {
-        tk->off = (uint32_t)(b - s);
-        tk->flags = fl;
-        if (!(p = string_slow(tp, s, end, p, tk)))
-            return NULL;
-        fl = tk->flags;
+        p = str_stop(b, s, end);
     }
-    *tk = (se_tok){ (uint32_t)(b - s), (uint32_t)(p - 1 - b), idx + 1, SE_TK_STR, fl };
+    if (LIKELY(!staged && p < end && *p == '"')) {
+        *tk = (se_tok){ (uint32_t)(b - s), (uint32_t)(p - b), idx + 1, SE_TK_STR, fl };
+        return p + 1;
+    }
+    tk->off = (uint32_t)(b - s);
+    tk->flags = fl;
+    if (!(p = string_slow(tp, s, end, p, tk)))
+        return NULL;
+    *tk = (se_tok){ (uint32_t)(b - s), (uint32_t)(p - 1 - b), idx + 1, SE_TK_STR, tk->flags };
     return p;
 }
 
-/* A number or a literal at p (a value of depth `depth`) as token idx (tk):
- * returns its end, or NULL. */
+/* A number or a literal at p (inside a container when nested) as token idx (tk):
+ * returns its end, or NULL.  Staged, a byte that is no digit comes before
+ * the end (parse's bounds, below). */
 static ALWAYS_INLINE const unsigned char *scalar_tok(se_tape *tp, const unsigned char *s,
                                                     const unsigned char *end,
                                                     const unsigned char *p, se_tok *tk,
-                                                    uint32_t idx, int depth)
+                                                    uint32_t idx, bool nested, const bool staged)
 {
     unsigned char c = *p;
 #define LITERAL(word, kind, flags) \
@@ -366,23 +365,21 @@ static ALWAYS_INLINE const unsigned char *scalar_tok(se_tape *tp, const unsigned
         const unsigned char *d = p + (c == '-'), *q = d, *e;
         uint8_t fl = 0;
         bool slow = false;
-        while (q < end && is_digit(*q))
-            q++;
-        if (LIKELY(q > d && (q == end || num_delim[*q]))) {
+        q = skip_digits(q, end, staged);
+        if (LIKELY(q > d && ((!staged && q == end) || num_delim[*q]))) {
             if (UNLIKELY((*p == '0' && q - p > 1) || q - p >= 19) &&
                 int_checks(tp, s, (size_t)(p - s), (size_t)(q - p)) != SE_TAPE_OK)
                 return NULL;
             e = q;
         } else {
             const unsigned char *f = q + 1;
-            if (q > d && q < end && *q == '.')
-                while (f < end && is_digit(*f))
-                    f++;
-            if (f > q + 1 && (f == end || num_delim[*f])) {
+            if (q > d && (staged || q < end) && *q == '.')
+                f = skip_digits(f, end, staged);
+            if (f > q + 1 && ((!staged && f == end) || num_delim[*f])) {
                 fl = SE_TF_DBL;
                 e = f;
             } else {
-                if (!(e = scan_number(tp, s, (size_t)(end - s), p, depth, &tk->flags)))
+                if (!(e = scan_number(tp, s, (size_t)(end - s), p, nested, &tk->flags)))
                     return NULL;
                 fl = tk->flags;
                 slow = true;
@@ -414,25 +411,45 @@ static ALWAYS_INLINE const unsigned char *scalar_tok(se_tape *tp, const unsigned
 #undef LITERAL
 }
 
-/* The parser proper, made twice: `checked` false when the tape already has
- * room for TOKENS_MAX(len) tokens (a push is then a store), true for a line
- * long enough to grow the tape as it goes.  Values inside objects and inside
- * arrays (and the top-level one, at depth 0) are read at two places, so each
- * place's branches learn their own context's habits, and what follows a
- * value needs no test of the container's kind. */
+/* parse_staged's answer for a text it leaves to the byte parser. */
+enum { PARSE_AGAIN = 1 };
+
+/* The parser proper, made three times: `checked` false when the tape already
+ * has room for TOKENS_MAX(len) tokens (a push is then a store), true for a
+ * line long enough to grow the tape as it goes; `staged` with the first
+ * stage's stops.  Values inside objects and inside arrays (and the top-level
+ * one, at depth 0) are read at two places, so each place's branches learn
+ * their own context's habits, and what follows a value needs no test of the
+ * container's kind.
+ *
+ * Staged, the text ends in '}' or ']' (then whitespace), at lim - 1, and
+ * not inside a string (the first stage refuses that), so no read needs a
+ * test of the end: a string the grammar opens is one the first stage saw,
+ * closed before lim - 1; digits, whitespace and the rest stop at the closer
+ * at the latest; literals test their length as before; only closing a
+ * container can move p to lim, which close tests.  Anything refused, and
+ * nesting at the limit, is left to the byte parser (PARSE_AGAIN): its
+ * reasons and offsets are the ones reported. */
 static ALWAYS_INLINE int parse(se_tape *tp, const unsigned char *s, size_t len, const bool checked,
-                               const uint64_t *stop)
+                               const bool staged, const uint64_t *stop, const unsigned char *lim)
 {
     const unsigned char *end = s + len, *p = s;
-    uint32_t stack[SE_TAPE_MAX_DEPTH]; /* the open containers' tokens, outermost first */
-    uint32_t count[SE_TAPE_MAX_DEPTH]; /* their members so far (the innermost's: cnt) */
-    uint32_t n = 0, cnt = 0;
-    int depth = 0;
-    se_tok *t = tp->t;
+    /* The open containers, outermost first, after an unused one for depth
+     * 0: f is the innermost (depth f - frame).  Their state lives here, not
+     * in registers, which hold p, n and the tape. */
+    struct frame {
+        uint32_t tok; /* the container's token */
+        uint32_t cnt; /* its members so far */
+        uint32_t obj; /* whether it is an object */
+    } frame[SE_TAPE_MAX_DEPTH + 1], *f = frame;
+    uint32_t n = 0;
+    se_tok *t = tp->t, *tk = t; /* tk: &t[n], kept beside n */
     unsigned char c;
 
 #define FAIL(why, at) \
     do { \
+        if (staged) \
+            goto failed; \
         tp->n = n; \
         return bad(tp, why, (size_t)((at) - s)); \
     } while (0)
@@ -444,33 +461,36 @@ static ALWAYS_INLINE int parse(se_tape *tp, const unsigned char *s, size_t len, 
             if ((r_ = grow(tp, (size_t)n + 1)) != SE_TAPE_OK) \
                 return r_; \
             t = tp->t; \
+            tk = t + n; \
         } \
     } while (0)
-/* A value at p, perhaps after whitespace, of depth `depth`; then on to
+/* A value at p, perhaps after whitespace, of depth f - frame; then on to
  * label `next`, or `again` after whitespace. */
 #define VALUE(again, next) \
     do { \
-        if (UNLIKELY(depth >= SE_TAPE_MAX_DEPTH)) \
+        if (!staged && UNLIKELY(f >= frame + SE_TAPE_MAX_DEPTH)) \
             FAIL("nesting too deep", skip_ws(p, end)); \
-        if (UNLIKELY(p >= end)) \
+        if (!staged && UNLIKELY(p >= end)) \
             FAIL("malformed JSON", p); \
         PUSH(); \
         c = *p; \
         if (c == '"') { \
-            if (!(p = string_tok(tp, s, end, p, &t[n], n, 0, stop))) \
+            if (!(p = string_tok(tp, s, end, p, tk, n, 0, staged, stop))) \
                 goto failed; \
-            n++; \
+            n++, tk++; \
             goto next; \
         } \
-        if (c == '{' || c == '[') \
-            goto open; \
+        if (c == '{') \
+            goto open_obj; \
+        if (c == '[') \
+            goto open_arr; \
         if (UNLIKELY(is_ws(c))) { \
             p = skip_ws(p, end); \
             goto again; \
         } \
-        if (!(p = scalar_tok(tp, s, end, p, &t[n], n, depth))) \
+        if (!(p = scalar_tok(tp, s, end, p, tk, n, f != frame, staged))) \
             goto failed; \
-        n++; \
+        n++, tk++; \
         goto next; \
     } while (0)
 
@@ -480,11 +500,11 @@ arr_value:
 
 arr_after:
     /* An element (or the top-level value) just ended at p. */
-    if (UNLIKELY(depth == 0))
+    if (UNLIKELY(f == frame))
         goto top;
-    cnt++;
+    f->cnt++;
 arr_after_ws:
-    if (UNLIKELY(p >= end))
+    if (!staged && UNLIKELY(p >= end))
         FAIL("malformed JSON", p);
     c = *p;
     if (LIKELY(c == ','))
@@ -506,9 +526,9 @@ obj_value:
 
 obj_after:
     /* A member just ended at p. */
-    cnt++;
+    f->cnt++;
 obj_after_ws:
-    if (UNLIKELY(p >= end))
+    if (!staged && UNLIKELY(p >= end))
         FAIL("malformed JSON", p);
     c = *p;
     if (LIKELY(c == ',')) {
@@ -525,18 +545,30 @@ obj_after_ws:
 
 key:
     /* An object member's key at p, perhaps after whitespace. */
-    if (UNLIKELY(p >= end || *p != '"')) {
-        if (p < end && is_ws(*p)) {
+    if (UNLIKELY((!staged && p >= end) || *p != '"')) {
+        if ((staged || p < end) && is_ws(*p)) {
             p = skip_ws(p, end);
             goto key;
         }
         FAIL("malformed JSON", p);
     }
     PUSH();
-    if (!(p = string_tok(tp, s, end, p, &t[n], n, SE_TF_KEY, stop)))
+    if (staged) {
+        /* Mostly a plain key and its ':': the closing quote and the colon
+         * in one two-byte compare (the quote comes before the text's last
+         * byte); else the way below. */
+        const size_t off = (size_t)(p + 1 - s), q = se_tix_stop(stop, off);
+        if (LIKELY(load16(s + q) == QUOTE_COLON)) {
+            *tk = (se_tok){ (uint32_t)off, (uint32_t)(q - off), n + 1, SE_TK_STR, SE_TF_KEY };
+            n++, tk++;
+            p = s + q + 2;
+            goto obj_value;
+        }
+    }
+    if (!(p = string_tok(tp, s, end, p, tk, n, SE_TF_KEY, staged, stop)))
         goto failed;
-    n++;
-    if (LIKELY(p < end && *p == ':')) {
+    n++, tk++;
+    if (LIKELY((staged || p < end) && *p == ':')) {
         p++;
     } else {
         p = skip_ws(p, end);
@@ -546,37 +578,51 @@ key:
     }
     goto obj_value;
 
-open:
-    /* c, at p, opens a container (the token pushed). */
-    t[n] = (se_tok){ (uint32_t)(p - s), 0, 0, c == '{' ? SE_TK_OBJ : SE_TK_ARR, 0 };
-    if (depth > 0)
-        count[depth - 1] = cnt;
-    stack[depth++] = n++;
-    cnt = 0;
-    p++;
-    if (UNLIKELY(p < end && *p <= ' '))
-        p = skip_ws(p, end);
-    if (c == '{') {
-        if (p < end && *p == '}')
-            goto close;
-        goto key;
-    }
-    if (p < end && *p == ']')
+/* The container at p (its token pushed) opened as kind (obj: whether an
+ * object).  Staged, the depth is checked here, once per container, not at
+ * every value: one this deep is left to the byte parser; and whitespace is
+ * left to the key or value that follows, which skip it (an empty container
+ * with whitespace inside, "{ }", is then refused and left to the byte
+ * parser too). */
+#define OPEN(kind, obj) \
+    do { \
+        *tk++ = (se_tok){ (uint32_t)(p - s), 0, 0, kind, 0 }; \
+        *++f = (struct frame){ n++, 0, obj }; \
+        p++; \
+        if (staged && UNLIKELY(f >= frame + SE_TAPE_MAX_DEPTH)) \
+            goto failed; \
+        if (!staged && UNLIKELY(p < end && *p <= ' ')) \
+            p = skip_ws(p, end); \
+    } while (0)
+
+open_obj:
+    OPEN(SE_TK_OBJ, 1);
+    if ((staged || p < end) && *p == '}')
+        goto close;
+    goto key;
+
+open_arr:
+    OPEN(SE_TK_ARR, 0);
+    if ((staged || p < end) && *p == ']')
         goto close;
     goto arr_value;
+#undef OPEN
 
 close:
     /* *p closes the innermost container. */
     {
-        uint32_t cur = stack[--depth];
-        t[cur].end = n;
-        t[cur].len = cnt;
+        se_tok *cur = &t[f->tok];
+        cur->end = n;
+        cur->len = f->cnt;
+        f--;
     }
     p++;
-    if (depth == 0)
+    if (f == frame)
         goto top;
-    cnt = count[depth - 1];
-    if (t[stack[depth - 1]].kind == SE_TK_OBJ)
+    /* Staged, only a closer can reach the last one (parse's bounds). */
+    if (staged && UNLIKELY(p >= lim))
+        goto failed;
+    if (f->obj)
         goto obj_after;
     goto arr_after;
 
@@ -589,7 +635,10 @@ top:
     return SE_TAPE_OK;
 
 failed:
-    /* A helper refused the text (tp->why set). */
+    /* A helper refused the text (tp->why set); staged, anything refused is
+     * parsed again by the byte parser, which names the reason and place. */
+    if (staged)
+        return PARSE_AGAIN;
     tp->n = n;
     return SE_TAPE_BAD;
 #undef FAIL
@@ -599,19 +648,40 @@ failed:
 
 static int parse_reserved(se_tape *tp, const unsigned char *s, size_t len)
 {
-    return parse(tp, s, len, false, NULL);
+    return parse(tp, s, len, false, false, NULL, NULL);
 }
 
 static int parse_checked(se_tape *tp, const unsigned char *s, size_t len)
 {
-    return parse(tp, s, len, true, NULL);
+    return parse(tp, s, len, true, false, NULL, NULL);
 }
 
-/* With the first stage's stops (tape_index.h). */
-static int parse_staged(se_tape *tp, const unsigned char *s, size_t len, const uint64_t *stop)
-{
-    return parse(tp, s, len, false, stop);
-}
+/* With the first stage's stops (tape_index.h), kept on this function's
+ * stack (no register holds their address); lim is just past the text's
+ * last byte that is not whitespace, a '}' or ']' outside strings.
+ * PARSE_AGAIN when either stage refuses the text. */
+#define PARSE_STAGED_BODY \
+    { \
+        uint64_t stop[SE_TIX_WORDS]; \
+        if (!stage(s, len, stop)) \
+            return PARSE_AGAIN; \
+        return parse(tp, s, len, false, true, stop, lim); \
+    }
+static NOINLINE int parse_staged(se_tape *tp, const unsigned char *s, size_t len, se_tix_fn stage,
+                                 const unsigned char *lim)
+PARSE_STAGED_BODY
+
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+/* The same for CPUs with BMI2 (every one with AVX2 so far): shifts by a
+ * register without moving the count to %cl, tzcnt without its xor: some
+ * 2 % fewer instructions. */
+__attribute__((target("bmi,bmi2"))) static NOINLINE int
+parse_staged_bmi2(se_tape *tp, const unsigned char *s, size_t len, se_tix_fn stage,
+                  const unsigned char *lim)
+PARSE_STAGED_BODY
+#define HAVE_BMI2_PARSE 1
+#endif
+#undef PARSE_STAGED_BODY
 
 /* The most tokens a text of len bytes can put on the tape, even when it is
  * refused part way: every token but the first has an introducer of its own
@@ -629,6 +699,19 @@ static bool stage_none(const unsigned char *s, size_t len, uint64_t *stop)
     return false;
 }
 static se_tix_fn chosen_stage;
+static int chosen_bmi2; /* parse_staged_bmi2 after the AVX2 stage (never set without BMI2) */
+
+/* Whether the AVX2 first stage's parse may use BMI2. */
+static int bmi2_for(se_tape_path p)
+{
+#ifdef HAVE_BMI2_PARSE
+    __builtin_cpu_init();
+    return p == SE_TAPE_PATH_AVX2 && __builtin_cpu_supports("bmi2");
+#else
+    (void)p;
+    return 0;
+#endif
+}
 
 int se_tape_set_path(se_tape_path p)
 {
@@ -639,6 +722,7 @@ int se_tape_set_path(se_tape_path p)
         f = NULL;
     else if (!(f = se_tix_for(p)))
         return -1;
+    __atomic_store_n(&chosen_bmi2, bmi2_for(p), __ATOMIC_RELAXED);
     __atomic_store_n(&chosen_stage, f, __ATOMIC_RELAXED);
     return 0;
 }
@@ -653,6 +737,8 @@ static se_tix_fn stage_for_parse(void)
         return f;
     if (!(f = se_tix_for(SE_TAPE_PATH_AVX2)))
         f = stage_none;
+    else
+        __atomic_store_n(&chosen_bmi2, bmi2_for(SE_TAPE_PATH_AVX2), __ATOMIC_RELAXED);
     __atomic_store_n(&chosen_stage, f, __ATOMIC_RELAXED);
     return f;
 }
@@ -675,11 +761,28 @@ int se_tape_parse(se_tape *tp, const char *text, size_t len)
     }
     if (tp->cap < need)
         return parse_checked(tp, (const unsigned char *)text, len);
-    if (len <= SE_TIX_MAX) {
-        /* The first stage's refusals are the byte parser's to name. */
-        uint64_t stop[SE_TIX_WORDS];
-        if (stage_for_parse()((const unsigned char *)text, len, stop))
-            return parse_staged(tp, (const unsigned char *)text, len, stop);
+    size_t last = len;
+    while (last > 0 && UNLIKELY(is_ws((unsigned char)text[last - 1])))
+        last--;
+    if (len <= SE_TIX_MAX && last > 0 && (text[last - 1] == '}' || text[last - 1] == ']')) {
+        /* The first stage's refusals, and the second's, are the byte
+         * parser's to name. */
+        const unsigned char *u = (const unsigned char *)text;
+        const se_tix_fn stage = stage_for_parse();
+        int r = PARSE_AGAIN;
+#ifdef HAVE_BMI2_PARSE
+        if (__atomic_load_n(&chosen_bmi2, __ATOMIC_RELAXED))
+            r = parse_staged_bmi2(tp, u, len, stage, u + last);
+        else
+#endif
+        if (stage != stage_none)
+            r = parse_staged(tp, u, len, stage, u + last);
+        if (r != PARSE_AGAIN)
+            return SE_TAPE_OK;
+        tp->n = 0;
+        tp->notjson = 0;
+        tp->why = NULL;
+        tp->err_off = 0;
     }
     return parse_reserved(tp, (const unsigned char *)text, len);
 }

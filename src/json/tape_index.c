@@ -3,8 +3,9 @@
  *
  * Only the classification differs between the paths: AVX2 (two 32-byte
  * loads), SSE2 (four 16-byte loads) and a byte loop.  A block with a byte
- * <= 0 as a signed char (NUL, or >= 0x80) also gets bits 6..3 of every byte
- * for the UTF-8 check.  The strings' extent is the prefix xor of the quotes
+ * <= 0 as a signed char (NUL, or >= 0x80) also gets the UTF-8 check: from
+ * bits 7..3 of every byte as masks (SSE2, bytes), or in the vectors, with
+ * the 32 bytes before the block (AVX2).  The strings' extent is the prefix xor of the quotes
  * not escaped (a carry-less multiply by all ones on the AVX2 path, six
  * shifts elsewhere). */
 #include "tape_index.h"
@@ -68,8 +69,10 @@ static ALWAYS_INLINE void classify_bytes(const unsigned char *p, blk *b)
     *b = (blk){ quote, bslash, low };
 }
 
-static NOINLINE uint64_t utf8_bytes(const unsigned char *p, uint64_t carry)
+static NOINLINE uint64_t utf8_bytes(const unsigned char *p, const unsigned char *prev,
+                                    uint64_t carry)
 {
+    (void)prev;
     uint64_t m[6] = { 0 };
     for (unsigned k = 0; k < 64; k++) {
         const uint64_t bit = (uint64_t)1 << k;
@@ -113,8 +116,10 @@ static ALWAYS_INLINE void classify_sse2(const unsigned char *p, blk *b)
     *b = (blk){ quote, bslash, low };
 }
 
-static NOINLINE uint64_t utf8_sse2(const unsigned char *p, uint64_t carry)
+static NOINLINE uint64_t utf8_sse2(const unsigned char *p, const unsigned char *prev,
+                                   uint64_t carry)
 {
+    (void)prev;
     uint64_t m[6] = { 0 };
     for (unsigned k = 0; k < 4; k++) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
@@ -149,19 +154,42 @@ TARGET_AVX2 static ALWAYS_INLINE void classify_avx2(const unsigned char *p, blk 
                 mask64(_mm256_cmpgt_epi8(one, v0), _mm256_cmpgt_epi8(one, v1)) };
 }
 
-TARGET_AVX2 static NOINLINE uint64_t utf8_avx2(const unsigned char *p, uint64_t carry)
+/* utf8_step's rule on 32 bytes v, the 32 before them in `before`, in the
+ * vectors themselves: the top bit of each byte of the result is set where
+ * the byte breaks the rule.  A byte is owed as a continuation when the one
+ * before it is >= 0xc0, the second before >= 0xe0 or the third before
+ * >= 0xf0 (a saturating subtraction leaves the top bit set exactly then);
+ * it must be 10xxxxxx exactly when owed, below 0xf8, and not NUL. */
+TARGET_AVX2 static ALWAYS_INLINE __m256i utf8_bad32(__m256i v, __m256i before)
 {
-    __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)p);
-    __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
-    const __m256i z = _mm256_setzero_si256();
-    uint64_t m[6];
-    m[0] = mask64(_mm256_cmpeq_epi8(v0, z), _mm256_cmpeq_epi8(v1, z));
-    for (unsigned j = 1; j < 6; j++) {
-        m[j] = mask64(v0, v1);
-        v0 = _mm256_add_epi8(v0, v0);
-        v1 = _mm256_add_epi8(v1, v1);
-    }
-    return utf8_step(m[0], m[1], m[2], m[3], m[4], m[5], carry);
+    const __m256i t = _mm256_permute2x128_si256(before, v, 0x21);
+    const __m256i owed =
+        _mm256_or_si256(_mm256_or_si256(_mm256_subs_epu8(_mm256_alignr_epi8(v, t, 15),
+                                                         _mm256_set1_epi8(0x40)),
+                                        _mm256_subs_epu8(_mm256_alignr_epi8(v, t, 14),
+                                                         _mm256_set1_epi8(0x60))),
+                        _mm256_subs_epu8(_mm256_alignr_epi8(v, t, 13), _mm256_set1_epi8(0x70)));
+    const __m256i cont = _mm256_andnot_si256(_mm256_add_epi8(v, v), v); /* top: 10xxxxxx */
+    return _mm256_or_si256(_mm256_or_si256(_mm256_xor_si256(owed, cont),
+                                           _mm256_subs_epu8(v, _mm256_set1_epi8(0x78))),
+                           _mm256_cmpeq_epi8(v, _mm256_setzero_si256()));
+}
+
+/* The AVX2 check takes the bytes before the block (prev: the 32 before p)
+ * rather than the carry, which says nothing more: the same rule.  Inline,
+ * so that its constants stay in registers from block to block. */
+TARGET_AVX2 static ALWAYS_INLINE uint64_t utf8_avx2(const unsigned char *p, const unsigned char *prev,
+                                               uint64_t carry)
+{
+    (void)carry;
+    const __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    const __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+    const __m256i pv = _mm256_loadu_si256((const __m256i *)(const void *)prev);
+    const __m256i bad = _mm256_or_si256(utf8_bad32(v0, pv), utf8_bad32(v1, v0));
+    if (!_mm256_testz_si256(bad, _mm256_set1_epi8((char)0x80)))
+        return UTF8_BAD;
+    /* Whether the next block is owed bytes (only that is asked of it). */
+    return (uint64_t)((p[63] >= 0xc0) | (p[62] >= 0xe0) | (p[61] >= 0xf0));
 }
 
 TARGET_AVX2 static ALWAYS_INLINE uint64_t prefix_xor_clmul(uint64_t x)
@@ -191,49 +219,63 @@ static NOINLINE uint64_t escaped(uint64_t bs, uint64_t *carry)
     return esc;
 }
 
-/* The first stage over s[0..len) (tape_index.h): per block, the quotes not
- * escaped; their prefix xor (with the carry) marks a string's opening quote
- * and body; the stops are the closing quotes and the backslashes inside. */
-static ALWAYS_INLINE bool stops(const unsigned char *s, size_t len, uint64_t *stop,
-                                void (*classify)(const unsigned char *, blk *),
-                                uint64_t (*utf8)(const unsigned char *, uint64_t),
+/* What runs from block to block: whether the next byte is escaped, is in a
+ * string, is owed to a UTF-8 sequence. */
+typedef struct carries {
+    uint64_t esc, str, utf;
+} carries;
+
+/* One block p[0..64) (prev: the 32 bytes before it): its stops, or false
+ * when refused. */
+static ALWAYS_INLINE bool block(const unsigned char *p, const unsigned char *prev, carries *c,
+                                uint64_t *stop, void (*classify)(const unsigned char *, blk *),
+                                uint64_t (*utf8)(const unsigned char *, const unsigned char *,
+                                                 uint64_t),
                                 uint64_t (*pxor)(uint64_t))
 {
-    uint64_t esc_carry = 0, str_carry = 0, utf_carry = 0;
-    unsigned char last[64];
-    size_t at = 0;
-    for (;;) {
-        const unsigned char *p = s + at;
-        const bool tail = len - at < 64;
-        if (tail) {
-            /* The text's last bytes, in a block padded with blanks: no
-             * load leaves the text. */
-            memset(last, ' ', sizeof last);
-            memcpy(last, p, len - at);
-            p = last;
-        }
-        blk b;
-        classify(p, &b);
-        if (UNLIKELY(b.low | utf_carry)) {
-            if (!b.low || (utf_carry = utf8(p, utf_carry)) == UTF8_BAD)
-                return false;
-        }
-        uint64_t esc = 0;
-        if (UNLIKELY(b.bslash | esc_carry))
-            esc = escaped(b.bslash, &esc_carry);
-        const uint64_t quote = b.quote & ~esc;
-        const uint64_t inside = pxor(quote) ^ str_carry;
-        str_carry = (uint64_t)((int64_t)inside >> 63);
-        *stop = (quote & ~inside) | (b.bslash & inside);
-        if (tail) {
-            /* (A UTF-8 sequence cut by the text's end owes bytes of this
-             * block's blank padding, refused above.) */
-            *stop |= (uint64_t)1 << (len - at);
-            return true;
-        }
-        stop++;
-        at += 64;
+    blk b;
+    classify(p, &b);
+    if (UNLIKELY(b.low | c->utf)) {
+        if (!b.low || (c->utf = utf8(p, prev, c->utf)) == UTF8_BAD)
+            return false;
     }
+    uint64_t esc = 0;
+    if (UNLIKELY(b.bslash | c->esc))
+        esc = escaped(b.bslash, &c->esc);
+    const uint64_t quote = b.quote & ~esc;
+    const uint64_t inside = pxor(quote) ^ c->str;
+    c->str = (uint64_t)((int64_t)inside >> 63);
+    *stop = (quote & ~inside) | (b.bslash & inside);
+    return true;
+}
+
+/* The first stage over s[0..len) (tape_index.h): per block, the quotes not
+ * escaped; their prefix xor (with the carry) marks a string's opening quote
+ * and body; the stops are the closing quotes and the backslashes inside.
+ * The whole blocks in a loop of their own, then the rest. */
+static ALWAYS_INLINE bool stops(const unsigned char *s, size_t len, uint64_t *stop,
+                                void (*classify)(const unsigned char *, blk *),
+                                uint64_t (*utf8)(const unsigned char *, const unsigned char *,
+                                                 uint64_t),
+                                uint64_t (*pxor)(uint64_t))
+{
+    /* The 32 bytes before the text, for the UTF-8 check: none. */
+    static const unsigned char zeros[32];
+    carries c = { 0, 0, 0 };
+    size_t at = 0;
+    for (; len - at >= 64; at += 64, stop++)
+        if (!block(s + at, at ? s + at - 32 : zeros, &c, stop, classify, utf8, pxor))
+            return false;
+    /* The text's last bytes, in a block padded with blanks: no load leaves
+     * the text.  (A UTF-8 sequence cut by the text's end owes bytes of the
+     * blank padding: refused.) */
+    unsigned char last[64];
+    memset(last, ' ', sizeof last);
+    memcpy(last, s + at, len - at);
+    if (!block(last, at ? s + at - 32 : zeros, &c, stop, classify, utf8, pxor))
+        return false;
+    *stop |= (uint64_t)1 << (len - at);
+    return !c.str;
 }
 
 static bool stops_bytes(const unsigned char *s, size_t len, uint64_t *stop)

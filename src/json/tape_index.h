@@ -20,7 +20,8 @@
  * refuses a text holding a NUL byte or bytes >= 0x80 that do not fit
  * UTF-8's structure as json-c checks it (a lead byte 110xxxxx, 1110xxxx or
  * 11110xxx followed by 1, 2 or 3 bytes 10xxxxxx; nothing else; a text may
- * not end inside a sequence).  The parser refuses every such text anyway; tape.c
+ * not end inside a sequence), and one ending inside a string.  The parser
+ * refuses every such text anyway; tape.c
  * then parses it byte by byte, which names the reason and the place. */
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,15 +33,17 @@ enum { SE_TIX_WORDS = 1024, SE_TIX_MAX = 64 * SE_TIX_WORDS - 1 };
  * bit k of stop[i] for byte 64 i + k, and one at len; false when refused. */
 typedef bool (*se_tix_fn)(const unsigned char *s, size_t len, uint64_t *stop);
 
-/* The first stop at or after off (off <= len). */
-static inline size_t se_tix_stop(const uint64_t *stop, size_t off)
+/* The first stop at or after off (off <= len): mostly in off's own word
+ * (inline, whole: a call costs more than the lookup). */
+static inline __attribute__((always_inline)) size_t se_tix_stop(const uint64_t *stop, size_t off)
 {
-    for (;;) {
-        const uint64_t bits = stop[off >> 6] >> (off & 63);
-        if (bits)
-            return off + (size_t)__builtin_ctzll(bits);
-        off = (off | 63) + 1;
-    }
+    const uint64_t bits = stop[off >> 6] >> (off & 63);
+    if (__builtin_expect(bits != 0, 1))
+        return off + (unsigned)__builtin_ctzll(bits);
+    size_t w = (off >> 6) + 1;
+    while (!stop[w])
+        w++;
+    return 64 * w + (unsigned)__builtin_ctzll(stop[w]);
 }
 
 /* The first stage for a path (tape.h's se_tape_path, not AUTO or REF), or

@@ -290,6 +290,31 @@ static void test_text_end(void **state)
         agree_exact(texts[i], strlen(texts[i]));
 }
 
+/* Digits are skipped eight at a time: runs of 1-24 at every place of an
+ * 8-byte step, then every byte, held to json-c, the run at the text's end
+ * too. */
+static void test_digit_runs(void **state)
+{
+    (void)state;
+    char buf[64];
+    for (size_t nd = 1; nd <= 24; nd++) {
+        for (size_t pad = 0; pad < 8; pad++) {
+            for (unsigned after = 1; after < 256; after++) {
+                size_t n = 0;
+                buf[n++] = '[';
+                memset(buf + n, '0' + (char)pad, pad ? 1 : 0); /* 1-9 first, or none */
+                n += pad ? 1 : 0;
+                memset(buf + n, '7', nd);
+                n += nd;
+                buf[n++] = (char)after;
+                buf[n++] = ']';
+                agree_exact(buf, n);
+                agree_exact(buf, n - 2);
+            }
+        }
+    }
+}
+
 /* A line past the size for which the tape is reserved whole grows it token
  * by token, from an empty tape and from a used one; and the bound the
  * reserved way relies on holds for the densest texts. */
@@ -405,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_integers),
         cmocka_unit_test(test_string_edges),
         cmocka_unit_test(test_text_end),
+        cmocka_unit_test(test_digit_runs),
         cmocka_unit_test(test_long_line),
         cmocka_unit_test(test_mutations),
     };

@@ -157,7 +157,7 @@ static void test_lengths(void **state)
 static void test_nesting(void **state)
 {
     (void)state;
-    char buf[2200];
+    char buf[4096];
     for (int depth = 510; depth <= 514; depth++) {
         /* {"k":[{"k":[ ... "\"" ... ]}]} with depth containers */
         size_t n = 0;
@@ -177,6 +177,119 @@ static void test_nesting(void **state)
             buf[n++] = i % 2 ? ']' : '}';
         same(buf, n);
         same(buf, n - 1);
+        /* The innermost container empty: [[...[]...]] and {"k":{"k":...{}...}},
+         * then with its opener of the other kind (refused). */
+        for (int shape = 0; shape < 2; shape++) {
+            size_t inner = 0;
+            n = 0;
+            for (int i = 0; i < depth; i++) {
+                inner = n;
+                if (shape && i + 1 < depth) {
+                    memcpy(buf + n, "{\"k\":", 5);
+                    n += 5;
+                } else {
+                    buf[n++] = shape ? '{' : '[';
+                }
+            }
+            for (int i = 0; i < depth; i++)
+                buf[n++] = shape ? '}' : ']';
+            same(buf, n);
+            buf[inner] = shape ? '[' : '{';
+            same(buf, n);
+        }
+    }
+}
+
+/* The staged parse reads without end tests when the text ends in '}' or ']'
+ * (then whitespace): every prefix of records, closed by one or two closers
+ * whatever came before (unbalanced, mid-string, mid-number, mid-literal),
+ * each from a heap block of exactly its size. */
+static void test_closer_ends(void **state)
+{
+    (void)state;
+    static const char *const base[] = {
+        "{\"identityMap\":{\"ECID\":[{\"id\":\"4955\",\"primary\":false}]},\"n\":[12345678901234,"
+        "-2.5,0,true,false,null],\"s\":\"a\\\"b\\\\\",\"e\":{},\"a\":[],\"z\":\"\xc3\xa9\"}",
+        "[[[1]],{\"a\":{\"b\":[{}]}},\"x\",-0.125,1e5,NaN,-Infinity,[[]],{\"\":\"\"}]",
+        "{ \"a\" : [ 1 , { } , [ ] ] , \"b\" : \"c\" }\n",
+    };
+    static const char *const ends[] = { "}", "]", "}}", "]]", "} \n", "]\t", "\"}", "\"]" };
+    char buf[256];
+    for (size_t k = 0; k < sizeof base / sizeof *base; k++) {
+        size_t n = strlen(base[k]);
+        for (size_t cut = 0; cut <= n; cut++) {
+            for (size_t e = 0; e < sizeof ends / sizeof *ends; e++) {
+                size_t el = strlen(ends[e]);
+                assert_true(cut + el <= sizeof buf);
+                memcpy(buf, base[k], cut);
+                memcpy(buf + cut, ends[e], el);
+                same(buf, cut + el);
+            }
+        }
+    }
+}
+
+/* Whitespace after an opener (left to the key or value after it when
+ * staged), empty containers with whitespace inside. */
+static void test_open_whitespace(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {
+        "{ }", "[ ]", "{\n}", "[\t]", "{\"a\":{ },\"b\":[ ]}", "[ [ ] , { } ]", "{ \"a\" :1}",
+        "[ 1]", "{\"a\":[\t1 ]}", "{\"a\":[\r\"x\"\n]}", "[ {\"a\":1} ]", "{\n\"a\":{\n\"b\":[\n]\n}\n}",
+        "[ ,1]", "{ ,\"a\":1}", "{ :1}", "[ }", "{ ]", "[ \"a\" ] ", "{ \"a\" } ", "{\"a\":{ } }",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)
+        same(texts[i], strlen(texts[i]));
+}
+
+/* Numbers: runs of 1-24 digits at every place of an 8-byte step (the digits
+ * are skipped eight at a time), followed by every byte, inside arrays and
+ * objects and at the very end of the text; fractions likewise. */
+static void test_digits(void **state)
+{
+    (void)state;
+    char buf[96];
+    for (size_t nd = 1; nd <= 24; nd++) {
+        for (size_t pad = 0; pad < 8; pad++) {
+            for (unsigned after = 1; after < 256; after++) {
+                size_t n = 0;
+                buf[n++] = '[';
+                memset(buf + n, ' ', pad);
+                n += pad;
+                for (size_t d = 0; d < nd; d++)
+                    buf[n++] = (char)('1' + (d + pad) % 9);
+                buf[n++] = (char)after;
+                buf[n++] = ']';
+                same(buf, n);
+                same(buf, n - 1);     /* the byte ends the text */
+                same(buf, n - 2);     /* the digits end the text */
+                same(buf + 1, n - 3); /* a top-level number */
+                /* A fraction: 0.ddd then the byte, in an object. */
+                memcpy(buf, "{\"a\":0.", 7);
+                memset(buf + 7, '5', pad);
+                n = 7 + pad;
+                for (size_t d = 0; d < nd; d++)
+                    buf[n++] = (char)('0' + d % 10);
+                buf[n++] = (char)after;
+                buf[n++] = '}';
+                same(buf, n);
+            }
+        }
+    }
+}
+
+/* Strings whose end is one to six 64-bit stop words past their start. */
+static void test_long_strings(void **state)
+{
+    (void)state;
+    static const char *const mids[] = { "", "\\\\\\\"", "\\u00e9", "\xc3\xa9" };
+    for (size_t m = 0; m < sizeof mids / sizeof *mids; m++) {
+        for (size_t pad = 60; pad < 420; pad += 7) {
+            padded("{\"", pad, mids[m], strlen(mids[m]), "\":1}");
+            padded("[\"", pad, mids[m], strlen(mids[m]), "\",\"a\"]");
+            padded("{\"a\":\"", 420 - pad, mids[m], strlen(mids[m]), "\"}");
+        }
     }
 }
 
@@ -230,6 +343,10 @@ int main(void)
         cmocka_unit_test(test_nul_and_controls),
         cmocka_unit_test(test_lengths),
         cmocka_unit_test(test_nesting),
+        cmocka_unit_test(test_closer_ends),
+        cmocka_unit_test(test_open_whitespace),
+        cmocka_unit_test(test_digits),
+        cmocka_unit_test(test_long_strings),
         cmocka_unit_test(test_mutations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
