@@ -10,16 +10,19 @@
  * or into a pipe by a thread (se_extsort_stream), so the merge runs beside
  * whatever reads it.  Memory: the bound, plus 64 KiB and the longest line per
  * run while merging.  Disk: the lines once (finish: twice); nothing when they
- * fit in half the bound and are streamed.  Temporary files are unlinked as
- * soon as they are made, so nothing is left behind whatever happens to the
- * process. */
+ * fit in half the bound and are streamed.  Temporary files are made
+ * nameless (O_TMPFILE), so nothing is left behind whatever happens to the
+ * process; where the file system cannot, named ".<owner>.sort-XXXXXX" and
+ * unlinked at once: owner is a batch id of the job, whose sweeps
+ * (se_batch_remove_temps) remove one a kill -9 left between the two. */
 #include <stddef.h>
 
 typedef struct se_extsort se_extsort;
 
-/* dir: where the temporary files go; mem: the in-memory bound in bytes.
+/* dir: where the temporary files go (the batches' directory); owner: the
+ * batch id their fallback names carry; mem: the in-memory bound in bytes.
  * NULL on out of memory. */
-se_extsort *se_extsort_new(const char *dir, size_t mem);
+se_extsort *se_extsort_new(const char *dir, const char *owner, size_t mem);
 
 /* Adds the line key[0..klen) TAB rec[0..rlen) (key holds no TAB or LF).
  * 0, or -1 with "reason" in err (out of memory, a write error). */
@@ -43,9 +46,9 @@ int se_extsort_stream(se_extsort *s, void (*on_fail)(void *ud, const char *err),
 /* Waits for the stream's thread: 0, or -1 with err when it failed. */
 int se_extsort_stream_end(se_extsort *s, char *err, size_t errlen);
 
-/* An unlinked temporary file in dir, as the sort makes its own: the
- * descriptor (read and write), or -1 with err. */
-int se_extsort_tempfile(const char *dir, char *err, size_t errlen);
+/* An unlinked temporary file in dir, as the sort makes its own (owner as
+ * for se_extsort_new): the descriptor (read and write), or -1 with err. */
+int se_extsort_tempfile(const char *dir, const char *owner, char *err, size_t errlen);
 
 /* Lines added so far, and runs written. */
 size_t se_extsort_lines(const se_extsort *s);

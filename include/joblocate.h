@@ -2,8 +2,7 @@
 #define SEGEXPORT_JOBLOCATE_H
 /* Where in a JSON document a message belongs, for messages that name the
  * file and line ("job.json:3: filter.segments[0].status[0]: ...").  Pure
- * functions over the document's text (but se_json_locate_file_error, which
- * reads the file); nothing prints. */
+ * functions over the document's text; nothing prints. */
 #include <stddef.h>
 
 /* The 1-based line of the value at path ("filter.segments[1].status[0]";
@@ -18,12 +17,14 @@ size_t se_json_path_line(const char *text, size_t len, const char *path);
 void se_json_locate_error(const char *name, const char *text, size_t len, const char *err,
                           char *out, size_t outlen);
 
-/* Rewrites "PATH: why" from the loader of JSON file PATH (--merge-policies,
- * --segment-definitions) as "PATH:LINE: why" into out, reading the file again
- * to find the line: of the JSON path that starts why, of the line a
- * malformed-JSON error names, or, for 'segment "ID": ...', of that segment's
- * expression.  Unchanged when the line cannot be found (or PATH is stdin). */
-void se_json_locate_file_error(const char *path, const char *err, char *out, size_t outlen);
+/* Rewrites "NAME: why" from the parser of a JSON file's text[0..len)
+ * (--merge-policies, --segment-definitions: se_mp_registry_parse,
+ * se_segdefs_parse) as "NAME:LINE: why" into out: the line of the JSON path
+ * that starts why, of the line a malformed-JSON error names, or, for
+ * 'segment "ID": ...', of that segment's expression.  Unchanged when the line
+ * cannot be found. */
+void se_json_locate_defs_error(const char *name, const char *text, size_t len, const char *err,
+                               char *out, size_t outlen);
 
 /* For an unknown key of a job definition (its full path, "destination.dataSetId"),
  * the known key it was probably meant to be, as a full path

@@ -30,6 +30,10 @@ void se_mp_registry_free(se_mp_registry *reg); /* accepts NULL */
  * path ("policies.json: [2].attributeMerge.type: ..."). */
 int se_mp_registry_load(se_mp_registry *reg, const char *path, char *err, size_t errlen);
 
+/* As se_mp_registry_load, from text[0..len); name prefixes the messages. */
+int se_mp_registry_parse(se_mp_registry *reg, const char *text, size_t len, const char *name,
+                         char *err, size_t errlen);
+
 /* The policy with that id and version, or NULL.  Owned by the registry. */
 const se_mpolicy *se_mp_find(const se_mp_registry *reg, const char *id, int version);
 

@@ -15,6 +15,10 @@ typedef struct se_proj se_proj;
 int se_proj_compile(const char *fields, se_proj **out);
 void se_proj_free(se_proj *pj); /* accepts NULL */
 
+/* The top-level names pj selects under, i from 0 (NULL past the last):
+ * a row reads nothing else of the profile. */
+const char *se_proj_top_name(const se_proj *pj, size_t i);
+
 /* A new object holding the selected paths of src (an object).  A path through an
  * array applies to each element object (non-object elements and elements lacking
  * the path are left out); missing paths are omitted; a path and its prefix: the

@@ -8,6 +8,8 @@
 
 typedef enum { SE_REC_PROFILE, SE_REC_EVENT } se_kind;
 
+#define SE_SEGM_UNSURE UINT32_MAX
+
 typedef struct se_record {
     se_kind kind;          /* EVENT when a top-level "timestamp" or "xdm:timestamp" exists */
     json_object *obj;      /* normalized record, owned (see se_record_parse) */
@@ -17,7 +19,21 @@ typedef struct se_record {
     char *dataset_id;      /* _acp_system_metadata.datasetId or NULL, owned */
     bool has_ts; int64_t ts_ms;            /* events: timestamp */
     uint64_t seq;          /* input order; set by the caller */
+    bool key_borrowed;     /* key (and a dataset_id in its block) live in a
+                            * caller's space (se_keyspace, recfacts.h), not
+                            * owned: se_record_own makes them owned */
+    uint8_t seghint;       /* the engine's: SE_SEGHINT_* (export_int.h) */
+    uint32_t key_len;      /* strlen(key), from se_tape_facts */
+    uint32_t segm;         /* se_tape_facts: the top-level segmentMembership's
+                            * value token (the last of the name), 0 none, or
+                            * SE_SEGM_UNSURE (an xdm: spelling, or a top-level
+                            * key with an escape) */
 } se_record;
+
+/* A record whose key is borrowed gets its own copy of key and dataset_id
+ * (one block, as se_tape_facts makes them); 0, or -1 out of memory (rec
+ * unchanged). */
+int se_record_own(se_record *rec);
 
 /* The value of key in obj, or of xkey ("xdm:"key) when key is absent (how
  * the normalization reads identity items' members), or NULL. */
@@ -82,5 +98,11 @@ void se_record_clear(se_record *rec);
 #define SE_FNV1A64_INIT 14695981039346656037ULL
 uint64_t se_fnv1a64(const char *s, size_t n);
 uint64_t se_fnv1a64_more(uint64_t h, const char *s, size_t n);
+
+/* A 64-bit hash of bytes eight at a time (multiply-xorshift, a splitmix64
+ * finish): for tables that only need a good spread, not FNV's values.  The
+ * grouping check uses it (FNV-1a's byte-serial multiplies cost ~4 cycles a
+ * byte of every key). */
+uint64_t se_hash64(const char *s, size_t n);
 
 #endif

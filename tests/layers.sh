@@ -3,6 +3,7 @@
 # environment; what it reports leaves through callbacks (export.h:
 # on_progress, on_warning).  STRICT files also never include the CLI's
 # headers (the engine gets its share of the options as se_export_limits).
+# And no source file grows past MAX_LINES (issue 10): split it by purpose.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -18,6 +19,13 @@ fi
 bad=$(grep -nE '#include\s*"(msg|opts|commands|suggest|cli)\.h"' $STRICT)
 if [ -n "$bad" ]; then
     echo "FAIL: layers: engine code includes a CLI header:"
+    echo "$bad"
+    fail=1
+fi
+MAX_LINES=800
+bad=$(wc -l src/*/*.c src/*/*.h include/*.h | awk -v m=$MAX_LINES '$2 != "total" && $1 > m')
+if [ -n "$bad" ]; then
+    echo "FAIL: layers: files over $MAX_LINES lines (split them by purpose):"
     echo "$bad"
     fail=1
 fi

@@ -25,6 +25,7 @@
 #include "jsonscan.h"
 #include "errcodes.h"
 #include "msg.h"
+#include "optfiles.h"
 #include "timeutil.h"
 #include "worker.h"
 
@@ -271,10 +272,9 @@ static int load_job(merge *m)
         se_error("out of memory");
         return SE_EXIT_SYSTEM;
     }
-    if (m->o->merge_policies && se_mp_registry_load(m->reg, m->o->merge_policies, err, sizeof err)) {
-        char msg[1200];
-        se_json_locate_file_error(m->o->merge_policies, err, msg, sizeof msg);
-        se_error("%s", msg);
+    if (m->o->merge_policies &&
+        se_opt_load_merge_policies(m->reg, m->o->merge_policies, err, sizeof err)) {
+        se_error("%s", err);
         return SE_EXIT_INVALID;
     }
     text = json_object_to_json_string_ext(m->sh[0].def, JSON_C_TO_STRING_PLAIN);
@@ -411,6 +411,15 @@ int se_cmd_merge(const se_opts *o)
         se_error("merge: stdin (-) can be given only once");
         rc = SE_EXIT_USAGE;
         goto out;
+    }
+    {
+        static const char *const who[] = { "--merge-policies", "a RESULT" };
+        bool uses[] = { o->merge_policies && !strcmp(o->merge_policies, "-"), stdin_uses > 0 };
+        if (se_stdin_once("merge", who, uses, 2, err, sizeof err)) {
+            se_error("%s", err);
+            rc = SE_EXIT_USAGE;
+            goto out;
+        }
     }
     if (!(m->sh = calloc(o->noperands, sizeof *m->sh))) {
         se_error("out of memory");

@@ -15,6 +15,7 @@
 #include "joblocate.h"
 #include "jobstate.h"
 #include "msg.h"
+#include "optfiles.h"
 #include "record.h"
 #include "stitch.h"
 #include "store.h"
@@ -81,11 +82,9 @@ static int load_job(const se_opts *o, const char *path, se_mp_registry **reg, se
         se_error("out of memory");
         return SE_EXIT_SYSTEM;
     }
-    if (o->merge_policies && se_mp_registry_load(*reg, o->merge_policies, err, sizeof err)) {
-        char msg[1200];
-        se_json_locate_file_error(o->merge_policies, err, msg, sizeof msg);
+    if (o->merge_policies && se_opt_load_merge_policies(*reg, o->merge_policies, err, sizeof err)) {
         free(text);
-        se_error("%s", msg);
+        se_error("%s", err);
         return SE_EXIT_INVALID;
     }
     struct jobsrc src = { strcmp(path, "-") ? path : "stdin", text, len };
@@ -138,22 +137,27 @@ static int prepare(const se_opts *o, struct prepared *p)
     }
     p->inputs = o->operands + 1;
     p->ninputs = o->noperands - 1;
-    if (!strcmp(o->operands[0], "-")) {
-        bool stdin_twice = p->ninputs == 0;
+    {
+        /* One reader of stdin ("-"; no INPUT is stdin too), refused before
+         * any reads it: a second would get the rest of the first's. */
+        static const char *const who[] = { "JOB", "--merge-policies", "--segment-definitions",
+                                           "an INPUT" };
+        bool uses[] = { !strcmp(o->operands[0], "-"),
+                        o->merge_policies && !strcmp(o->merge_policies, "-"),
+                        o->segment_definitions && !strcmp(o->segment_definitions, "-"),
+                        p->ninputs == 0 };
         for (size_t i = 0; i < p->ninputs; i++)
-            stdin_twice |= !strcmp(p->inputs[i], "-");
-        if (stdin_twice) {
-            se_error("%s: JOB and an INPUT cannot both be stdin", o->cmd_name);
+            uses[3] |= !strcmp(p->inputs[i], "-");
+        if (se_stdin_once(o->cmd_name, who, uses, 4, err, sizeof err)) {
+            se_error("%s", err);
             return SE_EXIT_USAGE;
         }
     }
     if ((rc = load_job(o, o->operands[0], &p->reg, &p->job, &p->text)))
         return rc;
     if (o->segment_definitions &&
-        se_segdefs_load(o->segment_definitions, &p->defs, err, sizeof err)) {
-        char msg[1200];
-        se_json_locate_file_error(o->segment_definitions, err, msg, sizeof msg);
-        se_error("%s", msg);
+        se_opt_load_segdefs(o->segment_definitions, &p->defs, err, sizeof err)) {
+        se_error("%s", err);
         return SE_EXIT_INVALID;
     }
     if (p->job->eval_segmentation && !p->defs)

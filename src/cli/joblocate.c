@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
-#include "fsutil.h"
 #include "joblocate.h"
 #include "suggest.h"
 
@@ -195,24 +194,22 @@ static bool segment_path(const char *text, size_t len, const char *why, char *pa
     return found;
 }
 
-void se_json_locate_file_error(const char *path, const char *err, char *out, size_t outlen)
+void se_json_locate_defs_error(const char *name, const char *text, size_t len, const char *err,
+                               char *out, size_t outlen)
 {
-    size_t plen = strlen(path), len, line;
-    char *text;
+    size_t nlen = strlen(name), line;
     char jpath[128];
 
-    if (!strcmp(path, "-") || strncmp(err, path, plen) || err[plen] != ':' || err[plen + 1] != ' ' ||
-        !(text = se_slurp(path, (size_t)256 << 20, &len))) {
+    if (strncmp(err, name, nlen) || err[nlen] != ':' || err[nlen + 1] != ' ') {
         snprintf(out, outlen, "%s", err);
         return;
     }
-    err += plen + 2;
+    err += nlen + 2;
     if (segment_path(text, len, err, jpath, sizeof jpath) &&
         (line = se_json_path_line(text, len, jpath)) > 0)
-        snprintf(out, outlen, "%s:%zu: %s", path, line, err);
+        snprintf(out, outlen, "%s:%zu: %s", name, line, err);
     else
-        se_json_locate_error(path, text, len, err, out, outlen);
-    free(text);
+        se_json_locate_error(name, text, len, err, out, outlen);
 }
 
 /* The keys a job definition has, per object ("[]": any element). */

@@ -551,21 +551,30 @@ oom:
     return -1;
 }
 
-static bool may_qualify(ctx *c)
+bool se_x_frag_mentions(const ctx *c, const se_tape *tp, uint32_t segm)
 {
     const se_job *job = c->job;
-    for (size_t i = 0; i < c->nfrags; i++) {
-        const se_tape *tp = &c->frags[i].tape;
-        if (!takes_part(job->policy, &c->frags[i].f))
-            continue;
-        /* Only the top-level spelling matters here: the normalization
-         * renames keys inside entries, not the (namespace, id) they sit at. */
-        if (se_tape_get(tp, 0, "xdm:segmentMembership", 21))
+    /* Only the top-level spelling matters here: the normalization renames
+     * keys inside entries, not the (namespace, id) they sit at. */
+    if (segm == SE_SEGM_UNSURE)
+        return true;
+    uint32_t sm = segm;
+    for (size_t k = 0; sm && k < job->nsegs; k++)
+        if (member(tp, member(tp, sm, job->segs[k].segment_ns), job->segs[k].segment_id))
             return true;
-        uint32_t sm = top_member(tp, "segmentMembership");
-        for (size_t k = 0; sm && k < job->nsegs; k++)
-            if (member(tp, member(tp, sm, job->segs[k].segment_ns), job->segs[k].segment_id))
-                return true;
+    return false;
+}
+
+/* Whether a fragment taking part in the merge holds an entry for a wanted
+ * segment (prep's SE_SEGHINT, or read now). */
+static bool may_qualify(ctx *c)
+{
+    for (size_t i = 0; i < c->nfrags; i++) {
+        const se_grec *g = &c->frags[i];
+        if (g->f.seghint == SE_SEGHINT_NO || !takes_part(c->job->policy, &g->f))
+            continue;
+        if (g->f.seghint == SE_SEGHINT_YES || se_x_frag_mentions(c, &g->tape, g->f.segm))
+            return true;
     }
     return false;
 }
@@ -594,7 +603,7 @@ void se_x_assemble(ctx *c)
 
     /* A profile none of whose fragments holds an entry for a wanted segment
      * cannot qualify (the merge only picks among entries): no merge, no row. */
-    if (job->nsegs > 0 && !eval && !c->ep->tree_path && !may_qualify(c)) {
+    if (c->seg_prefilter && !may_qualify(c)) {
         c->js->profiles++;
         return;
     }
@@ -607,7 +616,8 @@ void se_x_assemble(ctx *c)
     } else {
         /* Several fragments (or none): their merge, written and read back. */
         c->mlen = 0;
-        r = se_merge_tape(c->frags, c->nfrags, c->events, c->nevents, job->policy, &c->mtext,
+        r = se_merge_tape(c->frags, c->nfrags, c->events, c->nevents, job->policy,
+                          c->keep.n ? &c->keep : NULL, &c->mtext,
                           &c->mlen, &c->mcap);
         if (r > 0) {
             int pr = se_tape_parse(&c->mtape, c->mtext, c->mlen);

@@ -110,6 +110,8 @@ static void group_drop(ctx *c)
  * point into.  -1 on out of memory. */
 static int grec_own(se_grec *r)
 {
+    if (se_record_own(&r->f) != 0)
+        return -1;
     char *s = malloc(r->tape.len ? r->tape.len : 1);
     se_tok *t = malloc((r->tape.n ? r->tape.n : 1) * sizeof *t);
     if (!s || !t) {
@@ -198,11 +200,20 @@ static void finish_profile(ctx *c)
     group_drop(c);
 }
 
-/* Starts or continues the group of key (h: its se_fnv1a64); checks the
+/* A key's hash for grouping: with --shard the shard's (se_fnv1a64, SPEC
+ * §9), else the cheaper se_hash64; one of them throughout a run. */
+static uint64_t key_hash(const se_export_limits *o, const char *k, size_t n)
+{
+    return o->shard ? se_fnv1a64(k, n) : se_hash64(k, n);
+}
+
+/* Starts or continues the group of key (h: its key_hash); checks the
  * grouping rule. */
 static int group(ctx *c, const char *key, uint64_t h, const se_line *ln)
 {
-    if (c->in_group && !strcmp(key, c->key))
+    /* h is the key's key_hash: another hash is another key, known
+     * without reading the key's bytes (written on the other core). */
+    if (c->in_group && h == c->key_h && !strcmp(key, c->key))
         return 0;
     finish_profile(c);
     if (c->failed)
@@ -238,6 +249,7 @@ static int group(ctx *c, const char *key, uint64_t h, const se_line *ln)
         c->key_cap = n < 64 ? 64 : n;
     }
     memcpy(c->key, key, n);
+    c->key_h = h;
     se_idguard_reset(&c->guard);
     c->in_group = true;
     return 0;
@@ -294,14 +306,20 @@ static const char *record_of(const ctx *c, const char *line, size_t len, size_t 
     return tab + 1;
 }
 
-/* prep's facts of the chunk's lines: ch->ext, ch->ext_cap entries. */
-static se_record *chunk_facts(se_chunk *ch)
+/* prep's facts of the chunk's lines: ch->ext holds ch->ext_cap records,
+ * then KEY_ROOM bytes a record for their keys (se_keyspace: a key that
+ * does not fit there is malloc'd), one block kept from chunk to chunk. */
+enum { KEY_ROOM = 128 };
+
+static se_record *chunk_facts(se_chunk *ch, se_keyspace *ks)
 {
     if (ch->ext_cap < ch->nlines) {
         free(ch->ext);
-        ch->ext = calloc(ch->nlines, sizeof(se_record));
+        ch->ext = calloc(ch->nlines, sizeof(se_record) + KEY_ROOM);
         ch->ext_cap = ch->ext ? ch->nlines : 0;
     }
+    *ks = (se_keyspace){ .p = (char *)ch->ext + ch->ext_cap * sizeof(se_record),
+                         .cap = ch->ext_cap * KEY_ROOM };
     return ch->ext;
 }
 
@@ -321,7 +339,7 @@ static void drop_chunk(void *ud, se_chunk *ch, bool free_ext)
     }
 }
 
-static int prep_lines(const ctx *c, se_chunk *ch, se_tape *tp, se_record *facts)
+static int prep_lines(const ctx *c, se_chunk *ch, se_tape *tp, se_record *facts, se_keyspace *ks)
 {
     const se_export_limits *o = &c->ep->o;
     char err[512];
@@ -366,11 +384,13 @@ static int prep_lines(const ctx *c, se_chunk *ch, se_tape *tp, se_record *facts)
         if (r != SE_TAPE_OK || pt->t[0].kind != SE_TK_OBJ || pt->notjson)
             continue; /* a bad record: worded on the cold path */
         se_record *f = &facts[i];
-        if (se_tape_facts(pt, f, err, sizeof err) != 0) {
+        if (se_tape_facts_in(pt, f, ks, err, sizeof err) != 0) {
             se_record_clear(f);
             continue;
         }
-        pl->h = o->keyed ? se_fnv1a64(line, (size_t)(data - 1 - line)) : se_fnv1a64(f->key, strlen(f->key));
+        if (c->seg_prefilter && f->kind == SE_REC_PROFILE)
+            f->seghint = se_x_frag_mentions(c, pt, f->segm) ? SE_SEGHINT_YES : SE_SEGHINT_NO;
+        pl->h = o->keyed ? key_hash(o, line, (size_t)(data - 1 - line)) : key_hash(o, f->key, f->key_len);
         if (o->shard && pl->h % o->shard_n != o->shard_k) {
             se_record_clear(f);
             pl->flags |= PL_SKIP;
@@ -394,12 +414,13 @@ static int prep_lines(const ctx *c, se_chunk *ch, se_tape *tp, se_record *facts)
 static int prep_chunk(void *ud, se_chunk *ch)
 {
     const ctx *c = ud;
-    se_record *facts = chunk_facts(ch);
+    se_keyspace ks;
+    se_record *facts = chunk_facts(ch, &ks);
     if (!facts && ch->nlines)
         return -1;
     se_tape tp;
     se_tape_init(&tp); /* per call: prep may run on either thread */
-    int rc = prep_lines(c, ch, &tp, facts);
+    int rc = prep_lines(c, ch, &tp, facts, &ks);
     se_tape_free(&tp);
     return rc;
 }
@@ -481,7 +502,7 @@ static void take_line(ctx *c, se_chunk *ch, size_t li, uint64_t *seq)
         key = given;
     }
     if (!(pl->flags & PL_TAPE)) {
-        h = se_fnv1a64(key, strlen(key));
+        h = key_hash(o, key, strlen(key));
         if (o->shard && h % o->shard_n != o->shard_k)
             goto out;
     }
@@ -541,6 +562,10 @@ static void read_all(ctx *c)
                 se_x_fail(c, SE_EC_CANCELLED, "%s", cancel_text(c->ep));
                 break;
             }
+            /* The grouping check's slot of a key a few lines on is fetched
+             * while this line is taken: a cache miss a profile, overlapped. */
+            if (c->seen && i + 4 < ch->nlines && (ch->lines[i + 4].flags & PL_TAPE))
+                se_groupcheck_prefetch(c->seen, ch->lines[i + 4].h);
             if (ch->lines[i].flags & PL_SKIP) {
                 c->js->input_records++; /* another shard's: only counted */
                 continue;
@@ -553,6 +578,37 @@ out:
     se_pipe_free(pipe);
     se_rparser_free(c->rp);
     c->rp = NULL;
+}
+
+/* c->keep: with a projection (and no segment evaluation, whose PQL may read
+ * any path), the merge writes only the members the row, the filters
+ * (segmentMembership), the namespace counter (identityMap) and the event
+ * list's check (timeSeriesEvents) read. */
+static int keep_members(ctx *c, bool eval)
+{
+    static const char *const always[] = { "identityMap", "segmentMembership", "timeSeriesEvents" };
+    size_t n = 0;
+    if (!c->proj || eval)
+        return 0;
+    while (se_proj_top_name(c->proj, n))
+        n++;
+    n += 3;
+    const char **names = calloc(n, sizeof *names);
+    size_t *lens = calloc(n, sizeof *lens);
+    if (!names || !lens) {
+        free(names);
+        free(lens);
+        return -1;
+    }
+    size_t k = 0;
+    for (const char *t; (t = se_proj_top_name(c->proj, k)); k++)
+        names[k] = t;
+    for (size_t i = 0; i < 3; i++)
+        names[k++] = always[i];
+    for (size_t i = 0; i < k; i++)
+        lens[i] = strlen(names[i]);
+    c->keep = (se_mt_keep){ .names = names, .lens = lens, .n = k };
+    return 0;
 }
 
 static int open_batches(ctx *c)
@@ -639,6 +695,7 @@ int se_export_execute(const se_export_params *ep, char *why, size_t whylen)
     c.ep = ep;
     c.job = ep->job;
     c.js = ep->js;
+    c.seg_prefilter = c.job->nsegs > 0 && !(c.job->eval_segmentation && ep->segdefs) && !ep->tree_path;
     c.pdg = c.job->policy && c.job->policy->graph == SE_GRAPH_PDG && !ep->graph_checked;
     se_profile_init(&c.tprof);
     se_tape_init(&c.mtape);
@@ -648,6 +705,7 @@ int se_export_execute(const se_export_params *ep, char *why, size_t whylen)
     if (se_proj_compile(c.job->fields, &c.proj) ||
         se_proj_compile(c.job->event_fields, &c.evproj) ||
         !(c.qual = calloc(c.job->nsegs + 1, sizeof *c.qual)) ||
+        keep_members(&c, c.job->eval_segmentation && ep->segdefs) != 0 ||
         (!ep->o.keyed && !(c.seen = se_groupcheck_new()))) {
         se_x_oom(&c);
         goto out;
@@ -669,6 +727,8 @@ out:
     free(c.key);
     free(c.ids);
     se_x_assemble_free(&c);
+    free((void *)c.keep.names);
+    free((void *)c.keep.lens);
     se_proj_free(c.proj);
     se_proj_free(c.evproj);
     se_groupcheck_free(c.seen);

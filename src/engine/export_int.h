@@ -31,6 +31,8 @@ typedef struct ctx {
     char why[1024];
     uint64_t in_bytes;               /* input bytes read, for progress */
     se_rparser *rp;                  /* the cold path: a line prep could not take */
+    bool seg_prefilter;              /* a profile no fragment of which holds an entry
+                                      * for a wanted segment is dropped unmerged */
     bool pdg;                        /* identityGraph pdg, groups not checked yet: count identities */
     se_idguard guard;                /* its distinct identities, up to the limit */
     se_ident *ids;                   /* a record's identities, for the guard */
@@ -41,10 +43,15 @@ typedef struct ctx {
      * away; then they are copied (own[i]). */
     bool in_group;
     char *key;
+    uint64_t key_h;                  /* se_fnv1a64 of key */
     size_t key_cap;
     se_grec *frags, *events;
     bool *frag_own, *event_own;
     size_t nfrags, nevents, cap_frags, cap_events;
+
+    /* The merged profile's members a projected job reads (keep.n > 0), or
+     * every member (the whole profile, segment evaluation). */
+    se_mt_keep keep;
 
     /* Assembly's buffers, kept from profile to profile. */
     char *row, *mtext, *evrow;
@@ -69,6 +76,11 @@ typedef struct ctx {
 void se_x_fail(ctx *c, const char *code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void se_x_oom(ctx *c);
 int se_x_write_row(ctx *c, size_t b, const char *s, size_t len);
+
+/* se_record.seghint: whether the fragment holds an entry for a wanted
+ * segment, answered by prep when c->seg_prefilter (se_x_frag_mentions). */
+enum { SE_SEGHINT_UNKNOWN = 0, SE_SEGHINT_NO = 1, SE_SEGHINT_YES = 2 };
+bool se_x_frag_mentions(const ctx *c, const se_tape *tp, uint32_t segm);
 
 /* Assembles the finished group (c->frags, c->events), filters it and writes
  * its row(s) (assemble.c). */

@@ -2,6 +2,7 @@
  * memory cost. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "groupcheck.h"
 #include "record.h"
 
@@ -18,13 +19,47 @@ struct se_groupcheck {
     size_t nnames, capnames;
 };
 
+/* Tables of 2 MiB and more are mapped on their own, 2 MiB-aligned, and
+ * offered huge pages (madvise; a hint the kernel may ignore): the table is
+ * written at random places, so with 4 KiB pages nearly every new key early
+ * on costs a page fault and later a TLB miss.  Smaller ones come from
+ * calloc.  Both are zeroed. */
+#define HUGE_BYTES ((size_t)2 << 20)
+
+static struct entry *table_alloc(size_t cap)
+{
+    size_t n = cap * sizeof(struct entry);
+    if (n < HUGE_BYTES)
+        return calloc(cap, sizeof(struct entry));
+    char *m = mmap(NULL, n + HUGE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    size_t head = (HUGE_BYTES - (size_t)((uintptr_t)m % HUGE_BYTES)) % HUGE_BYTES;
+    if (head)
+        munmap(m, head);
+    munmap(m + head + n, HUGE_BYTES - head);
+#ifdef MADV_HUGEPAGE
+    madvise(m + head, n, MADV_HUGEPAGE);
+#endif
+    return (struct entry *)(void *)(m + head);
+}
+
+static void table_free(struct entry *t, size_t cap)
+{
+    size_t n = cap * sizeof(struct entry);
+    if (n < HUGE_BYTES)
+        free(t);
+    else if (t)
+        munmap(t, n);
+}
+
 se_groupcheck *se_groupcheck_new(void)
 {
     se_groupcheck *g = calloc(1, sizeof *g);
     if (!g)
         return NULL;
     g->cap = 1024;
-    g->tab = calloc(g->cap, sizeof *g->tab);
+    g->tab = table_alloc(g->cap);
     if (!g->tab) {
         free(g);
         return NULL;
@@ -39,7 +74,7 @@ void se_groupcheck_free(se_groupcheck *g)
     for (size_t i = 0; i < g->nnames; i++)
         free(g->names[i]);
     free(g->names);
-    free(g->tab);
+    table_free(g->tab, g->cap);
     free(g);
 }
 
@@ -71,16 +106,23 @@ static struct entry *slot(struct entry *tab, size_t cap, uint64_t h)
     return &tab[i];
 }
 
+void se_groupcheck_prefetch(const se_groupcheck *g, uint64_t h)
+{
+    if (h == 0)
+        h = 1;
+    __builtin_prefetch(&g->tab[(size_t)(h ^ (h >> 29)) & (g->cap - 1)]);
+}
+
 static int grow(se_groupcheck *g)
 {
     size_t nc = g->cap * 2;
-    struct entry *nt = calloc(nc, sizeof *nt);
+    struct entry *nt = table_alloc(nc);
     if (!nt)
         return -1;
     for (size_t i = 0; i < g->cap; i++)
         if (g->tab[i].hash)
             *slot(nt, nc, g->tab[i].hash) = g->tab[i];
-    free(g->tab);
+    table_free(g->tab, g->cap);
     g->tab = nt;
     g->cap = nc;
     return 0;

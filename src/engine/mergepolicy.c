@@ -291,9 +291,24 @@ static int parse_policy(lctx *c, const char *path, json_object *o, se_mpolicy *p
 
 int se_mp_registry_load(se_mp_registry *reg, const char *path, char *err, size_t errlen)
 {
-    lctx c = {path, err, errlen};
     char *text = NULL;
-    size_t len = 0, n = 0, done = 0;
+    size_t len = 0;
+    int rc;
+
+    if (read_file(path, &text, &len) != 0) {
+        lctx c = {path, err, errlen};
+        return fail(&c, "%s", strerror(errno));
+    }
+    rc = se_mp_registry_parse(reg, text, len, path, err, errlen);
+    free(text);
+    return rc;
+}
+
+int se_mp_registry_parse(se_mp_registry *reg, const char *text, size_t len, const char *name,
+                         char *err, size_t errlen)
+{
+    lctx c = {name, err, errlen};
+    size_t n = 0, done = 0;
     json_object *root = NULL, *arr = NULL;
     se_mpolicy *tmp = NULL;
     const char *prefix = "";
@@ -301,10 +316,6 @@ int se_mp_registry_load(se_mp_registry *reg, const char *path, char *err, size_t
 
     if (err && errlen)
         err[0] = '\0';
-    if (read_file(path, &text, &len) != 0) {
-        fail(&c, "%s", strerror(errno));
-        goto out;
-    }
     if (parse_json(&c, text, len, &root))
         goto out;
 
@@ -354,6 +365,5 @@ out:
         policy_clear(&tmp[i]);
     free(tmp);
     json_object_put(root);
-    free(text);
     return rc;
 }

@@ -308,6 +308,14 @@ enum { K_OTHER, K_IDMAP, K_SM };
 
 /* Merges object o of record r (newer) into merged object dst; top: the
  * record itself, read in its normalized view. */
+static bool kept(const se_mt_keep *k, const char *s, size_t n)
+{
+    for (size_t i = 0; i < k->n; i++)
+        if (k->lens[i] == n && !memcmp(k->names[i], s, n))
+            return true;
+    return false;
+}
+
 static void merge_object(mctx *c, uint32_t dst, uint32_t r, uint32_t o, bool top)
 {
     const se_tape *tp = c->tp[r];
@@ -342,6 +350,8 @@ static void merge_object(mctx *c, uint32_t dst, uint32_t r, uint32_t o, bool top
                 if (c->unsure)
                     break;
             }
+            if (c->keep && !kept(c->keep, vm.kp, vm.kn))
+                continue; /* (after the spelling check: "not sure" stays as it was) */
         }
         uint8_t nk = se_tape_tok(tp, vm.v)->kind;
         uint32_t m = obj_find(c, dst, vm.kp, vm.kn, vm.h);
@@ -398,12 +408,13 @@ static uint32_t top_identity_map(mctx *c, uint32_t r)
 }
 
 int se_merge_tape(const se_grec *frags, size_t nfrags, const se_grec *events, size_t nevents,
-                  const se_mpolicy *pol, char **buf, size_t *len, size_t *cap)
+                  const se_mpolicy *pol, const se_mt_keep *keep, char **buf, size_t *len,
+                  size_t *cap)
 {
     enum { STACK_FREFS = 16 };
     const se_tape *tps_stack[STACK_FREFS * 2];
     fref refs_stack[STACK_FREFS];
-    mctx c = { .o = { .b = buf, .n = len, .cap = cap } };
+    mctx c = { .o = { .b = buf, .n = len, .cap = cap }, .keep = keep };
     fref *refs = refs_stack;
     size_t start = *len, n = 0;
     int rc = -1;
@@ -450,7 +461,8 @@ int se_merge_tape(const se_grec *frags, size_t nfrags, const se_grec *events, si
             if (m && se_tape_tok(c.tp[r], m)->kind == SE_TK_OBJ)
                 merge_identity_map(&c, map, r, m);
         }
-        append_mem(&c, root, "identityMap", 11, key_hash("identityMap", 11), map);
+        if (!keep || kept(keep, "identityMap", 11))
+            append_mem(&c, root, "identityMap", 11, key_hash("identityMap", 11), map);
     }
     if (!c.oom && !c.unsure && root != NONE)
         se_mt_print_node(&c, root);

@@ -69,6 +69,7 @@ typedef struct mctx {
     char *tbuf;                /* a time as a C string */
     size_t tcap;
     se_tout o;                 /* the output */
+    const se_mt_keep *keep;    /* the top-level members written, or NULL: all */
     bool oom, unsure;          /* oom: also o.oom */
 } mctx;
 

@@ -29,6 +29,11 @@ void se_proj_free(se_proj *pj)
     free(pj);
 }
 
+const char *se_proj_top_name(const se_proj *pj, size_t i)
+{
+    return i < pj->root.nkids ? pj->root.kids[i].name : NULL;
+}
+
 /* The child of n named s[0..len), created when missing; NULL on out of memory. */
 static pnode *child(pnode *n, const char *s, size_t len)
 {

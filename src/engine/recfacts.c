@@ -206,7 +206,7 @@ static uint32_t get_like(keysearch *ks, uint32_t o, uint32_t k)
 
 /* The top-level members the facts read (each the last of its name). */
 typedef struct tops {
-    uint32_t idmap, xidmap, meta, ts, xts, audit;
+    uint32_t idmap, xidmap, meta, ts, xts, audit, segm;
 } tops;
 
 static void find_tops(const se_tape *tp, tops *t)
@@ -222,6 +222,7 @@ static void find_tops(const se_tape *tp, tops *t)
             t->ts = se_tape_get(tp, 0, "timestamp", 9);
             t->xts = se_tape_get(tp, 0, "xdm:timestamp", 13);
             t->audit = se_tape_get(tp, 0, "extSourceSystemAudit", 20);
+            t->segm = SE_SEGM_UNSURE;
             return;
         }
         switch (kt->len) {
@@ -229,6 +230,8 @@ static void find_tops(const se_tape *tp, tops *t)
         case 11: if (raw_is(tp, k, "identityMap", 11)) t->idmap = k + 1; break;
         case 13: if (raw_is(tp, k, "xdm:timestamp", 13)) t->xts = k + 1; break;
         case 15: if (raw_is(tp, k, "xdm:identityMap", 15)) t->xidmap = k + 1; break;
+        case 17: if (raw_is(tp, k, "segmentMembership", 17) && t->segm != SE_SEGM_UNSURE) t->segm = k + 1; break;
+        case 21: if (raw_is(tp, k, "xdm:segmentMembership", 21)) t->segm = SE_SEGM_UNSURE; break;
         case 20:
             if (raw_is(tp, k, "_acp_system_metadata", 20))
                 t->meta = k + 1;
@@ -264,7 +267,8 @@ static bool uniq_keys(const se_tape *tp, uint32_t o)
 /* The profile key (record.c's se_identity_key over the normalized map):
  * 1 with *key set (se_key_join_room's, with room bytes spare; *len its
  * length), 0 for no identity, -1 out of memory. */
-static int tape_key(const se_tape *tp, const tops *tt, size_t room, char **key, size_t *len)
+static int tape_key(const se_tape *tp, const tops *tt, se_keyspace *space, size_t room, char **key,
+                    size_t *len, bool *borrowed)
 {
     keysearch ks = { .tp = tp };
     uint32_t u = tt->idmap, p = tt->xidmap;
@@ -308,13 +312,14 @@ static int tape_key(const se_tape *tp, const tops *tt, size_t room, char **key, 
         return 0;
     const se_tok *tn = &tp->t[ks.ns], *ti = &tp->t[ks.id];
     if (!((tn->flags | ti->flags) & SE_TF_ESC)) {
-        *key = se_key_join_room(tp->s + tn->off, tn->len, tp->s + ti->off, ti->len, room, len);
+        *key = se_key_join_room(space, tp->s + tn->off, tn->len, tp->s + ti->off, ti->len, room, len,
+                                borrowed);
         return *key ? 1 : -1;
     }
     sbuf a = { 0 }, b = { 0 };
     int rc = -1;
     if (sbuf_set_tok(&a, tp, ks.ns) == 0 && sbuf_set_tok(&b, tp, ks.id) == 0 &&
-        (*key = se_key_join_room(a.p, a.n, b.p, b.n, room, len)))
+        (*key = se_key_join_room(space, a.p, a.n, b.p, b.n, room, len, borrowed)))
         rc = 1;
     sbuf_free(&a);
     sbuf_free(&b);
@@ -439,6 +444,12 @@ static uint32_t get_one(const se_tape *tp, uint32_t o, const char *key, size_t k
 
 int se_tape_facts(const se_tape *tp, se_record *rec, char *err, size_t errlen)
 {
+    return se_tape_facts_in(tp, rec, NULL, err, errlen);
+}
+
+int se_tape_facts_in(const se_tape *tp, se_record *rec, se_keyspace *space, char *err,
+                     size_t errlen)
+{
     sbuf b = { 0 };
     bool oom = false;
     int rc = -1;
@@ -446,6 +457,7 @@ int se_tape_facts(const se_tape *tp, se_record *rec, char *err, size_t errlen)
 
     tops tt;
     find_tops(tp, &tt);
+    rec->segm = tt.segm;
     uint32_t meta = tt.meta, ingest = 0, ds = 0;
     bool has_meta = meta && se_tape_tok(tp, meta)->kind == SE_TK_OBJ;
     if (has_meta)
@@ -456,13 +468,15 @@ int se_tape_facts(const se_tape *tp, se_record *rec, char *err, size_t errlen)
     bool ds_inline = ds && dt->kind == SE_TK_STR && !(dt->flags & SE_TF_ESC) &&
                      !has_nul(tp->s + dt->off, dt->len);
     size_t keylen;
-    int k = tape_key(tp, &tt, ds_inline ? dt->len + 1 : 0, &rec->key, &keylen);
+    int k = tape_key(tp, &tt, space, ds_inline ? dt->len + 1 : 0, &rec->key, &keylen,
+                     &rec->key_borrowed);
     if (k < 0)
         goto nomem;
     if (k == 0) {
         snprintf(err, errlen, "no identity");
         goto out;
     }
+    rec->key_len = (uint32_t)keylen;
     if (ds_inline) {
         rec->dataset_id = rec->key + keylen + 1;
         memcpy(rec->dataset_id, tp->s + dt->off, dt->len);

@@ -52,10 +52,32 @@ void se_record_clear(se_record *rec)
      * (recfacts.h): then one free releases both.  Keys come from
      * se_key_join_room, whose blocks reach past key + len + 1, so a
      * dataset_id of its own can never start there. */
-    if (rec->dataset_id && !(rec->key && rec->dataset_id == rec->key + strlen(rec->key) + 1))
+    bool inline_ds = rec->dataset_id && rec->key && rec->dataset_id == rec->key + strlen(rec->key) + 1;
+    if (rec->dataset_id && !inline_ds)
         free(rec->dataset_id);
-    free(rec->key);
+    if (!rec->key_borrowed)
+        free(rec->key);
     memset(rec, 0, sizeof *rec);
+}
+
+int se_record_own(se_record *rec)
+{
+    if (!rec->key_borrowed)
+        return 0;
+    size_t kn = strlen(rec->key);
+    bool inline_ds = rec->dataset_id && rec->dataset_id == rec->key + kn + 1;
+    size_t dn = inline_ds ? strlen(rec->dataset_id) + 1 : 1;
+    char *k = malloc(kn + 1 + dn);
+    if (!k)
+        return -1;
+    memcpy(k, rec->key, kn + 1 + (inline_ds ? dn : 0));
+    if (!inline_ds)
+        k[kn + 1] = '\0'; /* past the NUL: see se_record_clear */
+    else
+        rec->dataset_id = k + kn + 1;
+    rec->key = k;
+    rec->key_borrowed = false;
+    return 0;
 }
 
 uint64_t se_fnv1a64_more(uint64_t h, const char *s, size_t n)
@@ -65,6 +87,26 @@ uint64_t se_fnv1a64_more(uint64_t h, const char *s, size_t n)
         h *= 1099511628211ULL;
     }
     return h;
+}
+
+uint64_t se_hash64(const char *s, size_t n)
+{
+    const uint64_t k = 0xbf58476d1ce4e5b9ULL;
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)n * k), w;
+    for (; n >= 8; s += 8, n -= 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * k;
+        h ^= h >> 31;
+    }
+    if (n) {
+        w = 0;
+        memcpy(&w, s, n); /* the last 1-7 bytes (the length is in h already) */
+        h = (h ^ w) * k;
+        h ^= h >> 31;
+    }
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+    return h ^ (h >> 31);
 }
 
 uint64_t se_fnv1a64(const char *s, size_t n)
@@ -429,17 +471,23 @@ char *se_identity_key(json_object *identity_map)
     return se_key_join(bns, bnsn, bid, bidn);
 }
 
-char *se_key_join_room(const char *ns, size_t nsn, const char *id, size_t idn, size_t room,
-                       size_t *lenp)
+char *se_key_join_room(se_keyspace *ks, const char *ns, size_t nsn, const char *id, size_t idn,
+                       size_t room, size_t *lenp, bool *borrowed)
 {
     bool plain = !maybe_special(ns, nsn) && !maybe_special(id, idn);
     size_t len = plain ? nsn + 1 + idn : escaped_len(ns, nsn) + 1 + escaped_len(id, idn);
     /* At least one byte past the NUL: key + len + 1 is then inside this
      * block, where no other block can start (se_record_clear relies on
      * it). */
-    char *key = malloc(len + 1 + (room ? room : 1));
-    if (key == NULL)
+    size_t need = len + 1 + (room ? room : 1);
+    char *key;
+    *borrowed = ks && ks->cap - ks->len >= need;
+    if (*borrowed) {
+        key = ks->p + ks->len;
+        ks->len += need;
+    } else if (!(key = malloc(need))) {
         return NULL;
+    }
     if (lenp)
         *lenp = len;
     if (len == nsn + 1 + idn) { /* nothing to escape */
@@ -458,7 +506,8 @@ char *se_key_join_room(const char *ns, size_t nsn, const char *id, size_t idn, s
 
 char *se_key_join(const char *ns, size_t nsn, const char *id, size_t idn)
 {
-    return se_key_join_room(ns, nsn, id, idn, 0, NULL);
+    bool borrowed;
+    return se_key_join_room(NULL, ns, nsn, id, idn, 0, NULL, &borrowed);
 }
 
 /* ---- parse ------------------------------------------------------------ */

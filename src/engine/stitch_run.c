@@ -265,15 +265,16 @@ int se_stitch_execute(const se_export_params *ep, char *why, size_t whylen)
         sfail(&c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
         goto out;
     }
-    /* The sort's and the verdicts' temporary files go where the batches' do. */
+    /* The sort's and the verdicts' temporary files go where the batches' do, and
+     * a named one (no O_TMPFILE) carries the first batch's id: its sweeps take it. */
     if (!(dir = se_asprintf("%s/%s", ep->output_root, ep->job->dataset_id)) ||
-        !(xs = se_extsort_new(dir, SORT_MEMORY)) || !(vs = malloc(sizeof *vs))) {
+        !(xs = se_extsort_new(dir, ep->js->batch_ids[0], SORT_MEMORY)) || !(vs = malloc(sizeof *vs))) {
         sfail(&c, SE_EC_JOB_FAILED, "Error in Export Job: out of memory");
         goto out;
     }
     vs->n = vs->pos = 0;
     vs->fd = -1;
-    if (se_mkdir_p(dir, err, sizeof err) != 0 || (vs->fd = se_extsort_tempfile(dir, err, sizeof err)) < 0) {
+    if (se_mkdir_p(dir, err, sizeof err) != 0 || (vs->fd = se_extsort_tempfile(dir, ep->js->batch_ids[0], err, sizeof err)) < 0) {
         sfail(&c, SE_EC_WRITE, "Error writing profiles to output path: %s", err);
         goto out;
     }

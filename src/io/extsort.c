@@ -53,6 +53,7 @@ typedef struct spiller {
 
 struct se_extsort {
     char *dir;
+    char *owner;               /* the batch id a named temporary carries */
     size_t mem;
     sbuf b[2];                 /* b[cur] fills; the other may be with the spiller */
     int cur;
@@ -69,10 +70,11 @@ struct se_extsort {
     void *fail_ud;
 };
 
-se_extsort *se_extsort_new(const char *dir, size_t mem)
+se_extsort *se_extsort_new(const char *dir, const char *owner, size_t mem)
 {
     se_extsort *s = calloc(1, sizeof *s);
-    if (!s || !(s->dir = strdup(dir)) || !(s->sp.w.buf = malloc(WBUF))) {
+    if (!s || !(s->dir = strdup(dir)) || !(s->owner = strdup(owner)) ||
+        !(s->sp.w.buf = malloc(WBUF))) {
         se_extsort_free(s);
         return NULL;
     }
@@ -110,20 +112,26 @@ void se_extsort_free(se_extsort *s)
     sbuf_free(&s->b[1]);
     free(s->sp.w.buf);
     free(s->dir);
+    free(s->owner);
     free(s);
 }
 
 size_t se_extsort_lines(const se_extsort *s) { return s->lines; }
 size_t se_extsort_runs(const se_extsort *s) { return s->nruns; }
 
-int se_extsort_tempfile(const char *dir, char *err, size_t errlen)
+int se_extsort_tempfile(const char *dir, const char *owner, char *err, size_t errlen)
 {
 #ifdef O_TMPFILE
     int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (fd >= 0)
         return fd;
 #endif
-    char *path = se_asprintf("%s/.segexport-sort-XXXXXX", dir);
+    /* No nameless file here (a file system without O_TMPFILE): a named one,
+     * unlinked at once.  Its name is among the owner batch's temporaries
+     * (".<batchId>.*"), so a process killed before the unlink leaves it where
+     * the job's sweeps (its end, a cancel, a dead worker found by get or
+     * list: se_batch_remove_temps) remove it. */
+    char *path = se_asprintf("%s/.%s.sort-XXXXXX", dir, owner);
     if (!path) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -143,7 +151,7 @@ int se_extsort_tempfile(const char *dir, char *err, size_t errlen)
 
 static int temp_file(const se_extsort *s, char *err, size_t errlen)
 {
-    return se_extsort_tempfile(s->dir, err, errlen);
+    return se_extsort_tempfile(s->dir, s->owner, err, errlen);
 }
 
 static int wflush(wr *w)

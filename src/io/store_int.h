@@ -1,10 +1,36 @@
 #ifndef SEGEXPORT_STORE_INT_H
 #define SEGEXPORT_STORE_INT_H
-/* Inside the store: store.c (records, ids) and store_proc.c (the lock, the
- * workers' identity). */
+/* Inside the store: store.c (records), store_ids.c (ids: the counter, the
+ * records present), store_proc.c (the lock, the workers' identity) and
+ * store_record.c (a record's text). */
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+struct se_store {
+    char *dir;
+    char *jobs;     /* dir/jobs */
+    char *org;
+    char *sandbox;
+    int64_t fresh_id;   /* issued by se_store_next_id to this process, no record yet */
+    pid_t fresh_pid;    /* ... to this process: a fork does not inherit the claim */
+    char notice[512];   /* se_store_take_notice */
+};
+
+/* Writes text to path atomically: a new file under the unpredictable name
+ * tmpl (ending in XXXXXX), fsync, rename, fsync dir.  With noreplace, an
+ * existing path is never replaced: 1 then (err says so).  0, or -1 with err. */
+int se_store_replace_file(const char *path, char *tmpl, const char *dir,
+                          const char *text, size_t len, int noreplace, char *err, size_t errlen);
+
+/* Opens an existing store file for reading (or, with O_WRONLY in flags, the
+ * lock, created with create_mode when not 0): never through a symbolic link,
+ * never blocking on a FIFO, and only a regular file.  fd, or -1 with errno
+ * (ELOOP for a link, EINVAL for another kind of file). */
+int se_store_open_file(const char *path, int flags, int create_mode);
+
+/* What se_store_open_file's errno means, for a message. */
+const char *se_store_open_why(int e);
 
 /* Takes the exclusive lock on fd (the lock file path) within
  * SEGEXPORT_LOCK_TIMEOUT seconds (default 30): 0, or -1 with err naming the

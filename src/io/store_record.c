@@ -9,6 +9,8 @@
 #include <string.h>
 #include <json-c/json.h>
 
+/* json-c's default depth (32) is what a job definition is parsed with; the
+ * record wraps the job one level deeper, so allow well beyond that. */
 #define MAX_DEPTH 128
 
 /* Parses a record file's text.  0 with *rec, or -1 with *why. */

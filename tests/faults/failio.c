@@ -7,10 +7,18 @@
  *   FAILIO_WRITE_ERRNO    ENOSPC (default), EIO or EDQUOT
  *   FAILIO_READ_PATTERN, FAILIO_READ_AFTER, FAILIO_READ_ERRNO (default EIO)
  * A write that crosses the limit is short (the bytes up to it succeed), as on
- * a real full disk; the next one fails. */
+ * a real full disk; the next one fails.  And, for temporary files:
+ *   FAILIO_NO_TMPFILE=1   open(O_TMPFILE) fails with EOPNOTSUPP, as on a file
+ *                         system without nameless files
+ *   FAILIO_KILL_UNLINK    substring of a path: unlink() of such a path kills
+ *                         the process (SIGKILL) instead, as a kill -9 just
+ *                         between a temporary's creation and its unlink */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,4 +154,42 @@ ssize_t read(int fd, void *buf, size_t n)
     if (r > 0 && matches(&rd, fd))
         rd.done += (unsigned long long)r;
     return r;
+}
+
+/* open and open64 (one symbol or two, by libc): O_TMPFILE refused on demand. */
+static int open_common(const char *sym, const char *path, int flags, mode_t mode)
+{
+    const char *no = getenv("FAILIO_NO_TMPFILE");
+    int (*real)(const char *, int, ...) = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, sym);
+#ifdef O_TMPFILE
+    if (no && *no == '1' && (flags & O_TMPFILE) == O_TMPFILE) {
+        errno = EOPNOTSUPP;
+        return -1;
+    }
+#endif
+    return real(path, flags, mode);
+}
+
+/* The mode is there only with O_CREAT or O_TMPFILE. */
+#define OPEN_WRAPPER(name)                                                    \
+    int name(const char *path, int flags, ...)                                \
+    {                                                                         \
+        va_list ap;                                                           \
+        va_start(ap, flags);                                                  \
+        mode_t mode = flags & (O_CREAT | O_TMPFILE) ? va_arg(ap, mode_t) : 0; \
+        va_end(ap);                                                           \
+        return open_common(#name, path, flags, mode);                         \
+    }
+OPEN_WRAPPER(open)
+OPEN_WRAPPER(open64)
+
+int unlink(const char *path)
+{
+    static int (*real)(const char *);
+    const char *pat = getenv("FAILIO_KILL_UNLINK");
+    if (!real)
+        real = (int (*)(const char *))dlsym(RTLD_NEXT, "unlink");
+    if (pat && *pat && strstr(path, pat))
+        raise(SIGKILL);
+    return real(path);
 }

@@ -107,6 +107,33 @@ for spec in "verdicts:0:0090000009" "sort run:640001:0100000013"; do
     ok
 done
 
+# 2c. identityGraph pdg on a file system without nameless files (O_TMPFILE
+#     refused): the sort's temporary is named, then unlinked; a kill -9
+#     between the two leaves it, among the batch's names, so `get` (which
+#     finds the worker dead) sweeps it with the job's other temporaries.  The
+#     same run unkilled SUCCEEDS and leaves only its archive.
+n="pdg without O_TMPFILE: kill -9 between a sort file's creation and unlink"
+rm -rf st
+head -n 2000 big.ndjson > pdg.ndjson
+FAILIO_NO_TMPFILE=1 FAILIO_KILL_UNLINK=sort- LD_PRELOAD=$shim \
+    "$bin" run --store st --merge-policies pol.json pjob.json pdg.ndjson > r.json 2> e.txt
+rc=$?
+left=$(ls -A st/datasets/ds 2>/dev/null | grep -c 'sort-')
+if [ $rc != 137 ]; then bad "$n: exit $rc, want 137 (killed)"
+elif [ "$left" != 1 ]; then bad "$n: $left sort files before get, want 1 (the kill came elsewhere)"
+elif [ "$("$bin" get --store st 1 | jq -r .status)" != FAILED ]; then bad "$n: get does not say FAILED"
+elif ! nothing_left st/datasets/ds; then bad "$n: left $(ls -A st/datasets/ds)"
+else ok; fi
+n="pdg without O_TMPFILE: a whole run"
+rm -rf st
+FAILIO_NO_TMPFILE=1 LD_PRELOAD=$shim \
+    "$bin" run --store st --merge-policies pol.json pjob.json pdg.ndjson > r.json 2> e.txt
+rc=$?
+if [ $rc != 0 ] || [ "$(jq -r .status r.json)" != SUCCEEDED ]; then bad "$n: exit $rc: $(cat e.txt)"
+elif [ "$(ls -A st/datasets/ds)" != "$(jq -r '.destination.batchId' r.json).tar.gz" ]; then
+    bad "$n: left $(ls -A st/datasets/ds)"
+else ok; fi
+
 # 3. SIGINT and SIGTERM mid-job: the input is a FIFO that we keep open after
 #    feeding half of the records, so the job is surely mid-way.
 for sig in INT TERM; do

@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     char *buf = NULL;
     size_t len = 0, cap = 0, wl;
-    int r = se_merge_tape(fr, nf, ev, ne, pol, &buf, &len, &cap);
+    int r = se_merge_tape(fr, nf, ev, ne, pol, NULL, &buf, &len, &cap);
     if (r < 0 || se_profile_assemble(&p, pol) != 0)
         abort();
     const char *want = json_object_to_json_string_length(

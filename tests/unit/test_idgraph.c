@@ -356,7 +356,7 @@ static void test_extsort(void **state)
     char dir[] = "/tmp/segexport-extsort-XXXXXX", err[256], key[32], rec[64];
     assert_non_null(mkdtemp(dir));
     for (int pass = 0; pass < 2; pass++) {
-        se_extsort *xs = se_extsort_new(dir, pass ? 4096 : 1 << 20);
+        se_extsort *xs = se_extsort_new(dir, "0123456789abcdef0123456789abcdef", pass ? 4096 : 1 << 20);
         const int n = 3000;
         for (int i = 0; i < n; i++) {
             snprintf(key, sizeof key, "k%03d", (i * 37) % 101);
@@ -417,7 +417,7 @@ static void test_extsort_stream(void **state)
                                           "Email:someone.wi%d", "E%d", "\xc3\xa9%d", "Email:someone.with" };
     assert_non_null(mkdtemp(dir));
     for (int pass = 0; pass < 2; pass++) {
-        se_extsort *xs = se_extsort_new(dir, pass ? 8192 : 1 << 20);
+        se_extsort *xs = se_extsort_new(dir, "0123456789abcdef0123456789abcdef", pass ? 8192 : 1 << 20);
         const int n = 4000;
         for (int i = 0; i < n; i++) {
             const char *shape = shapes[i % 6];
@@ -464,7 +464,7 @@ static void test_extsort_stream_reader_stops(void **state)
     (void)state;
     char dir[] = "/tmp/segexport-extsort-XXXXXX", err[256], key[32], rec[256];
     assert_non_null(mkdtemp(dir));
-    se_extsort *xs = se_extsort_new(dir, 1 << 16);
+    se_extsort *xs = se_extsort_new(dir, "0123456789abcdef0123456789abcdef", 1 << 16);
     memset(rec, 'x', 200);
     rec[200] = '\0';
     for (int i = 0; i < 30000; i++) { /* 6 MB: more than the pipe holds */

@@ -66,7 +66,7 @@ static int merge_both(const se_mpolicy *pol, const char *const *lines, size_t nl
     cap = 4;
     memcpy(buf, "XY", 2);
     n = 2;
-    int r = se_merge_tape(fr, nf, ev, ne, pol, &buf, &n, &cap);
+    int r = se_merge_tape(fr, nf, ev, ne, pol, NULL, &buf, &n, &cap);
     assert_true(r >= 0);
     assert_int_equal(se_profile_assemble(&p, pol), 0);
     const char *want = json_object_to_json_string_length(
@@ -79,6 +79,34 @@ static int merge_both(const se_mpolicy *pol, const char *const *lines, size_t nl
     }
     if (r == 0)
         assert_int_equal(n, 2);
+    if (r == 1) {
+        /* Only some top-level members kept: json-c's merged object with
+         * the others deleted ("ab" also arrives as "a\u0062"). */
+        static const char *const names[] = { "ab", "a", "identityMap", "segmentMembership" };
+        static const size_t lens[] = { 2, 1, 11, 17 };
+        const se_mt_keep keep = { names, lens, 4 };
+        char *kb = NULL;
+        size_t kn = 0, kcap = 0, nd = 0;
+        char *del[64];
+        assert_int_equal(se_merge_tape(fr, nf, ev, ne, pol, &keep, &kb, &kn, &kcap), 1);
+        json_object_object_foreach(p.merged, k, v) {
+            (void)v;
+            bool keepit = false;
+            for (size_t i = 0; i < 4; i++)
+                keepit = keepit || strcmp(k, names[i]) == 0;
+            if (!keepit && nd < 64)
+                del[nd++] = strdup(k);
+        }
+        assert_true(nd < 64);
+        for (size_t i = 0; i < nd; i++) {
+            json_object_object_del(p.merged, del[i]);
+            free(del[i]);
+        }
+        want = json_object_to_json_string_length(p.merged, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &wl);
+        if (kn != wl || memcmp(kb, want, wl) != 0)
+            fail_msg("\n kept:   %.*s\n json-c: %s", (int)kn, kb, want);
+        free(kb);
+    }
     if (out) {
         *out = r == 1 ? strndup(buf + 2, n - 2) : NULL;
     }

@@ -72,6 +72,37 @@ static void test_fnv(void **state)
     assert_true(se_fnv1a64("foobar", 6) == 0x85944171f73967e8ULL);
 }
 
+/* se_hash64: every byte and the length count - the strings of 0-24 bytes
+ * made by flipping one byte (or dropping/adding a NUL at the end) of one
+ * another all hash apart, and the hash reads no byte past n. */
+static void test_hash64(void **state)
+{
+    (void)state;
+    char buf[64], *heap;
+    uint64_t seen[25 * 26];
+    size_t ns = 0;
+    memset(buf, 'k', sizeof buf);
+    for (size_t n = 0; n <= 24; n++) {
+        seen[ns++] = se_hash64(buf, n);
+        for (size_t i = 0; i < n; i++) {
+            buf[i] ^= 1;
+            seen[ns++] = se_hash64(buf, n);
+            buf[i] ^= 1;
+        }
+    }
+    for (size_t i = 0; i < ns; i++)
+        for (size_t j = i + 1; j < ns; j++)
+            assert_true(seen[i] != seen[j]);
+    assert_true(se_hash64("ab", 2) != se_hash64("ab\0", 3));
+    /* Exactly n bytes on the heap: ASan catches a read past them. */
+    for (size_t n = 1; n <= 17; n++) {
+        assert_non_null(heap = malloc(n));
+        memset(heap, 'k', n);
+        assert_true(se_hash64(heap, n) == se_hash64(buf, n));
+        free(heap);
+    }
+}
+
 static void test_key_primary(void **state)
 {
     (void)state;
@@ -523,6 +554,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fnv),
+        cmocka_unit_test(test_hash64),
         cmocka_unit_test(test_key_primary),
         cmocka_unit_test(test_key_smallest),
         cmocka_unit_test(test_key_escape),
