@@ -182,21 +182,26 @@ static bool data_room(se_chunk *ch, size_t cap, size_t keep)
     return true;
 }
 
-static se_pline *new_line(se_chunk *ch)
+static __attribute__((noinline)) bool grow_lines(se_chunk *ch)
 {
-    if (ch->nlines == ch->cap_lines) {
-        size_t cap = ch->cap_lines ? ch->cap_lines * 2 : 1024;
-        se_pline *l = realloc(ch->lines, cap * sizeof *l);
-        if (!l)
-            return NULL;
-        ch->lines = l;
-        ch->cap_lines = cap;
-    }
+    size_t cap = ch->cap_lines ? ch->cap_lines * 2 : 1024;
+    se_pline *l = realloc(ch->lines, cap * sizeof *l);
+    if (!l)
+        return false;
+    ch->lines = l;
+    ch->cap_lines = cap;
+    return true;
+}
+
+static inline se_pline *new_line(se_chunk *ch)
+{
+    if (ch->nlines == ch->cap_lines && !grow_lines(ch))
+        return NULL;
     return &ch->lines[ch->nlines++];
 }
 
 /* One physical line, ch->data[s, e), by the line rules (input.h). */
-static bool cut_line(se_chunk *ch, size_t s, size_t e, uint64_t lineno, size_t max)
+static inline bool cut_line(se_chunk *ch, size_t s, size_t e, uint64_t lineno, size_t max)
 {
     const char *d = ch->data + s;
     size_t n = e - s;
