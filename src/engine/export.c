@@ -581,33 +581,33 @@ out:
 }
 
 /* c->keep: with a projection (and no segment evaluation, whose PQL may read
- * any path), the merge writes only the members the row, the filters
- * (segmentMembership), the namespace counter (identityMap) and the event
- * list's check (timeSeriesEvents) read. */
+ * any path), the merge writes only the members the row, the namespace
+ * counter (identityMap), the segment filters (segmentMembership) and the
+ * event list's check (timeSeriesEvents) read. */
 static int keep_members(ctx *c, bool eval)
 {
-    static const char *const always[] = { "identityMap", "segmentMembership", "timeSeriesEvents" };
     size_t n = 0;
     if (!c->proj || eval)
         return 0;
     while (se_proj_top_name(c->proj, n))
         n++;
-    n += 3;
-    const char **names = calloc(n, sizeof *names);
-    size_t *lens = calloc(n, sizeof *lens);
+    const char **names = calloc(n + 3, sizeof *names);
+    size_t *lens = calloc(n + 3, sizeof *lens);
     if (!names || !lens) {
         free(names);
         free(lens);
         return -1;
     }
-    size_t k = 0;
-    for (const char *t; (t = se_proj_top_name(c->proj, k)); k++)
-        names[k] = t;
-    for (size_t i = 0; i < 3; i++)
-        names[k++] = always[i];
-    for (size_t i = 0; i < k; i++)
+    for (size_t i = 0; i < n; i++)
+        names[i] = se_proj_top_name(c->proj, i);
+    names[n++] = "identityMap";
+    if (c->job->nsegs > 0 || c->job->has_sqt)
+        names[n++] = "segmentMembership";
+    if (c->job->has_event_list)
+        names[n++] = "timeSeriesEvents";
+    for (size_t i = 0; i < n; i++)
         lens[i] = strlen(names[i]);
-    c->keep = (se_mt_keep){ .names = names, .lens = lens, .n = k };
+    c->keep = (se_mt_keep){ .names = names, .lens = lens, .n = n };
     return 0;
 }
 
