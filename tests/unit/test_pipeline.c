@@ -82,7 +82,7 @@ static char *by_lines(char *const *paths, size_t n, size_t max)
 
 static int no_prep(void *ud, se_chunk *ch)
 {
-    (*(size_t *)ud)++;
+    __atomic_fetch_add((size_t *)ud, 1, __ATOMIC_RELAXED); /* on either thread */
     for (size_t i = 0; i < ch->nlines; i++)
         ch->lines[i].h = ch->lines[i].lineno; /* prep may write its fields */
     return 0;
@@ -118,7 +118,7 @@ static char *by_chunks(char *const *paths, size_t n, size_t max, size_t chunk, u
             sb_line(&b, ch->name, pl->lineno, pl->too_long, ch->data + pl->off, pl->len);
         }
     }
-    assert_int_equal(preps, chunks);
+    assert_int_equal(__atomic_load_n(&preps, __ATOMIC_RELAXED), chunks); /* each chunk prepared once */
     if (in_pos)
         *in_pos = pos;
     se_pipe_free(p);
