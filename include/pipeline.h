@@ -79,4 +79,8 @@ uint64_t se_pipe_bytes(se_pipe *p);
 /* Stops the reader (it may be mid-input), joins it, frees everything.  NULL ok. */
 void se_pipe_free(se_pipe *p);
 
+/* The size of a chunk's line bytes (128 KiB), read by se_pipe_start: tests
+ * make it small to put chunk boundaries everywhere. */
+extern size_t se_pipe_chunk_bytes;
+
 #endif

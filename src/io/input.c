@@ -21,6 +21,13 @@
  * vanish next to decompression and parsing. */
 enum { SE_INPUT_BLOCK = 1 << 20 };
 
+/* The same for a regular file read by blocks: a plain one is read by us
+ * after libarchive's first block (which only tells its format), and a
+ * compressed one gains nothing from bigger reads; a smaller buffer is fewer
+ * pages to fault in (a quarter of the reader's page faults on a plain
+ * dump). */
+enum { SE_INPUT_BLOCK_OWN = 1 << 17 };
+
 struct se_input {
     char *const *paths;
     size_t npaths;          /* 0: stdin */
@@ -44,6 +51,19 @@ struct se_input {
     size_t acc_len, acc_cap;
     bool skipping;          /* inside a too-long line, up to its LF */
     uint64_t lineno;        /* number of the line being assembled */
+
+    /* Block reading (se_input_read) of a plain regular file goes around
+     * libarchive once it has said "raw, no filter": read() straight into the
+     * caller's buffer, no copy.  own_fd is our own descriptor of the current
+     * INPUT (fd 0 for stdin), opened before libarchive's and checked to be
+     * the same file; own_start is where the stream starts in it. */
+    bool blocks;            /* se_input_stream was called: block reading */
+    int own_fd;             /* -1: none */
+    dev_t own_dev;
+    ino_t own_ino;
+    off_t own_start;
+    bool direct;            /* src is read from own_fd */
+    uint64_t direct_pos;    /* bytes of src read so far */
 
     uint64_t bytes_done;    /* compressed bytes of INPUTs already closed */
     bool failed;
@@ -88,6 +108,7 @@ se_input *se_input_open(char *const *paths, size_t n, size_t max_record_bytes)
     in->paths = paths;
     in->npaths = n;
     in->max = max_record_bytes;
+    in->own_fd = -1;
     return in;
 }
 
@@ -106,11 +127,17 @@ static void close_outer(se_input *in)
     close_member(in);
     if (in->outer != NULL) {
         int64_t b = archive_filter_bytes(in->outer, -1);
-        if (b > 0)
+        if (in->direct)
+            in->bytes_done += in->direct_pos;
+        else if (b > 0)
             in->bytes_done += (uint64_t)b;
         archive_read_free(in->outer); /* the fd reader leaves fd 0 open */
         in->outer = NULL;
     }
+    if (in->own_fd > 0)
+        close(in->own_fd);
+    in->own_fd = -1;
+    in->direct = false;
     in->src = NULL;
 }
 
@@ -131,6 +158,8 @@ const char *se_input_error(const se_input *in)
 uint64_t se_input_bytes(const se_input *in)
 {
     uint64_t b = in->bytes_done;
+    if (in->direct)
+        return b + in->direct_pos;
     if (in->outer != NULL) {
         int64_t cur = archive_filter_bytes(in->outer, -1);
         if (cur > 0)
@@ -168,6 +197,47 @@ static la_ssize_t member_read(struct archive *a, void *ud, const void **buf)
     return (la_ssize_t)size;
 }
 
+/* Block reading: our own descriptor of a regular file, opened before
+ * libarchive opens its own (see se_input).  Nothing when it is not one. */
+static void open_own(se_input *in, const char *path, bool is_stdin)
+{
+    struct stat st;
+    in->own_fd = -1;
+    if (is_stdin) {
+        off_t at;
+        if (fstat(0, &st) != 0 || !S_ISREG(st.st_mode) || (at = lseek(0, 0, SEEK_CUR)) < 0)
+            return;
+        in->own_fd = 0;
+        in->own_start = at;
+    } else {
+        /* Never open a FIFO here (that would wait for a writer). */
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            return;
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0)
+            return;
+        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+            close(fd);
+            return;
+        }
+        in->own_fd = fd;
+        in->own_start = 0;
+    }
+    in->own_dev = st.st_dev;
+    in->own_ino = st.st_ino;
+}
+
+/* A failed read of the current INPUT, in libarchive's words. */
+static int read_failed(se_input *in, const char *name)
+{
+    if (strcmp(in->path, "-") == 0)
+        snprintf(in->err, sizeof in->err, "%s: Error reading fd 0", name);
+    else
+        snprintf(in->err, sizeof in->err, "%s: Error reading '%s'", name, in->path);
+    in->failed = true;
+    return -1;
+}
+
 /* Opens the next INPUT.  0 when there is none left, -1 on error. */
 static int open_outer(se_input *in)
 {
@@ -193,6 +263,8 @@ static int open_outer(se_input *in)
         return -1;
     }
     in->outer = a;
+    if (in->blocks)
+        open_own(in, path, is_stdin);
     /* Not format_all: mtree and friends would claim plain text. */
     archive_read_support_filter_all(a);
     archive_read_support_format_tar(a);
@@ -205,8 +277,9 @@ static int open_outer(se_input *in)
     archive_read_support_format_raw(a);
     archive_read_support_format_empty(a);
 
-    int r = is_stdin ? archive_read_open_fd(a, 0, SE_INPUT_BLOCK)
-                     : archive_read_open_filename(a, path, SE_INPUT_BLOCK);
+    size_t block = in->own_fd >= 0 ? SE_INPUT_BLOCK_OWN : SE_INPUT_BLOCK;
+    int r = is_stdin ? archive_read_open_fd(a, 0, block)
+                     : archive_read_open_filename(a, path, block);
     if (r != ARCHIVE_OK) {
         /* "x: No such file or directory" reads better than libarchive's
          * "Failed to open 'x'", and matches se_input_check_paths. */
@@ -262,6 +335,10 @@ static int open_member(se_input *in, struct archive_entry *e)
  * 1 when src is set, 0 at the end of all INPUTs, -1 on error. */
 static int advance(se_input *in)
 {
+    /* A plain INPUT read directly is one stream: its libarchive reader was
+     * left behind at its start. */
+    if (in->direct)
+        close_outer(in);
     close_member(in);
     in->src = NULL;
     in->src_eof = false;
@@ -280,6 +357,17 @@ static int advance(se_input *in)
         struct archive_entry *e;
         int r = archive_read_next_header(in->outer, &e);
         if (r == ARCHIVE_EOF) {
+            /* libarchive takes a read error while it guesses the format
+             * (its zip reader reads the end of the file) for an empty
+             * input: an uncompressed regular file with bytes in it is not
+             * one (a compressed one may hold nothing). */
+            struct stat st;
+            if (archive_format(in->outer) == ARCHIVE_FORMAT_EMPTY &&
+                archive_filter_count(in->outer) == 1 &&
+                (strcmp(in->path, "-") == 0 ? fstat(0, &st) : stat(in->path, &st)) == 0 &&
+                S_ISREG(st.st_mode) && st.st_size > 0)
+                return archive_error_string(in->outer) ? fail(in, in->path_name, in->outer)
+                                                       : read_failed(in, in->path_name);
             /* Also the raw format's second call: one INPUT is one stream. */
             close_outer(in);
             continue;
@@ -292,8 +380,19 @@ static int advance(se_input *in)
             in->name = in->path_name;
             in->src_size = -1;
             if ((strcmp(in->path, "-") == 0 ? fstat(0, &st) : stat(in->path, &st)) == 0 &&
-                S_ISREG(st.st_mode))
+                S_ISREG(st.st_mode)) {
                 in->src_size = (int64_t)st.st_size;
+                /* Plain, and the path still names the file we opened (the one
+                 * libarchive opened in between): read it ourselves from where
+                 * the stream starts. */
+                if (in->own_fd >= 0 && archive_filter_count(in->outer) == 1 &&
+                    archive_filter_code(in->outer, 0) == ARCHIVE_FILTER_NONE &&
+                    st.st_dev == in->own_dev && st.st_ino == in->own_ino &&
+                    lseek(in->own_fd, in->own_start, SEEK_SET) == in->own_start) {
+                    in->direct = true;
+                    in->direct_pos = 0;
+                }
+            }
             return 1;
         }
         if (archive_entry_filetype(e) != AE_IFREG)
@@ -367,12 +466,9 @@ static int fill(se_input *in)
     return 1;
 }
 
-/* How many bytes of an unfinished line may be held before it is known to be
- * too long: the limit plus a CR that will be stripped, plus a BOM on line 1. */
 static size_t hold_limit(const se_input *in)
 {
-    size_t extra = in->lineno == 1 ? 4 : 1;
-    return in->max > SIZE_MAX - extra ? SIZE_MAX : in->max + extra;
+    return se_line_hold(in->lineno, in->max);
 }
 
 static int acc_append(se_input *in, const char *p, size_t n)
@@ -404,26 +500,17 @@ static void emit_too_long(const se_input *in, uint64_t lineno, se_line *line)
     line->too_long = true;
 }
 
-/* Finishes one physical line: strips the BOM (line 1), a trailing CR, and
- * reports whether it is worth handing out (blank lines are not). */
+/* Finishes one physical line (se_line_trim); false for a blank one. */
 static bool finish_line(const se_input *in, const char *d, size_t n,
                         uint64_t lineno, se_line *line)
 {
-    if (lineno == 1 && n >= 3 && memcmp(d, "\xEF\xBB\xBF", 3) == 0) {
-        d += 3;
-        n -= 3;
-    }
-    if (n > 0 && d[n - 1] == '\r')
-        n--;
-    if (n > in->max) {
+    int k = se_line_trim(&d, &n, lineno, in->max);
+    if (k == 0)
+        return false;
+    if (k == 2) {
         emit_too_long(in, lineno, line);
         return true;
     }
-    size_t i = 0;
-    while (i < n && (d[i] == ' ' || d[i] == '\t' || d[i] == '\r'))
-        i++;
-    if (i == n)
-        return false;
     line->data = d;
     line->len = n;
     line->name = in->name;
@@ -504,4 +591,63 @@ int se_input_next(se_input *in, se_line *line)
         if (finish_line(in, d, n, lineno, line))
             return 1;
     }
+}
+
+/* ---- block reading (the pipeline's) -------------------------------------- */
+
+int se_input_stream(se_input *in)
+{
+    if (in->failed)
+        return -1;
+    in->blocks = true;
+    int cs = cancellable_begin();
+    int r = advance(in);
+    cancellable_end(cs);
+    return r;
+}
+
+const char *se_input_name(const se_input *in)
+{
+    return in->name;
+}
+
+static ssize_t read_direct(se_input *in, char *buf, size_t cap)
+{
+    ssize_t r;
+    int cs = cancellable_begin();
+    do
+        r = read(in->own_fd, buf, cap);
+    while (r < 0 && errno == EINTR);
+    cancellable_end(cs);
+    if (r < 0)
+        return read_failed(in, in->name);
+    if (r == 0)
+        in->src_eof = true;
+    in->direct_pos += (uint64_t)r;
+    return r;
+}
+
+ssize_t se_input_read(se_input *in, char *buf, size_t cap)
+{
+    if (in->failed)
+        return -1;
+    if (in->src == NULL || in->src_eof)
+        return 0;
+    if (in->direct)
+        return read_direct(in, buf, cap);
+    while (in->blk_pos == in->blk_len) {
+        int r = fill(in);
+        if (r < 0)
+            return -1;
+        if (r == 0) {
+            in->src_eof = true;
+            return 0;
+        }
+    }
+    size_t n = in->blk_len - in->blk_pos;
+    if (n > cap)
+        n = cap;
+    memcpy(buf, in->blk + in->blk_pos, n);
+    in->blk_pos += n;
+    return (ssize_t)n;
 }

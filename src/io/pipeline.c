@@ -14,8 +14,16 @@
  * CPU time on a selective job (docs/performance.md). */
 enum { CHUNK_BYTES = 1 << 17, POOL = SE_PIPE_CHUNKS + 2 };
 
+size_t se_pipe_chunk_bytes = CHUNK_BYTES;
+
+/* A line is held whole in one chunk, whose offsets are 32 bits: longer lines
+ * are too long whatever the limit. */
+enum { LINE_MAX_BYTES = 1 << 30 };
+
 struct se_pipe {
     se_input *in;
+    size_t max;              /* max_record_bytes, at most LINE_MAX_BYTES */
+    size_t chunk_bytes;
     se_prep_fn prep;
     se_drop_fn drop;
     void *ud;
@@ -151,45 +159,103 @@ static bool push(se_pipe *p, se_chunk *ch)
     return true;
 }
 
-static bool add_line(se_chunk *ch, const se_line *ln)
+/* ---- the reader: bytes into chunks, cut into lines ----------------------- */
+
+/* The reader lays bytes in a chunk at the alignment they have in the stream
+ * (mod DATA_ALIGN): the kernel's copy from the page cache into a buffer at
+ * another alignment was half as fast (rep movsb, measured). */
+enum { DATA_ALIGN = 64 };
+
+/* Grows ch->data to cap bytes, keeping its first keep bytes. */
+static bool data_room(se_chunk *ch, size_t cap, size_t keep)
 {
-    if (ln->len > ch->data_cap - ch->data_len) {
-        size_t cap = ch->data_cap ? ch->data_cap : CHUNK_BYTES;
-        while (cap - ch->data_len < ln->len)
-            cap *= 2;
-        char *d = realloc(ch->data, cap);
-        if (!d)
-            return false;
-        ch->data = d;
-        ch->data_cap = cap;
-    }
-    if (ch->nlines == ch->cap_lines) {
-        size_t cap = ch->cap_lines ? ch->cap_lines * 2 : 1024;
-        se_pline *l = realloc(ch->lines, cap * sizeof *l);
-        if (!l)
-            return false;
-        ch->lines = l;
-        ch->cap_lines = cap;
-    }
-    if (!ch->name && !(ch->name = strdup(ln->name)))
+    if (ch->data_cap >= cap)
+        return true;
+    void *d;
+    if (posix_memalign(&d, DATA_ALIGN, cap) != 0)
         return false;
-    se_pline *pl = &ch->lines[ch->nlines++];
-    memset(pl, 0, sizeof *pl);
-    pl->off = (uint32_t)ch->data_len;
-    pl->len = (uint32_t)ln->len;
-    pl->lineno = ln->lineno;
-    pl->too_long = ln->too_long;
-    if (ln->len > 0) /* a too-long line has none (and data may still be NULL) */
-        memcpy(ch->data + ch->data_len, ln->data, ln->len);
-    ch->data_len += ln->len;
+    if (keep)
+        memcpy(d, ch->data, keep);
+    free(ch->data);
+    ch->data = d;
+    ch->data_cap = cap;
     return true;
 }
 
+static __attribute__((noinline)) bool grow_lines(se_chunk *ch)
+{
+    size_t cap = ch->cap_lines ? ch->cap_lines * 2 : 1024;
+    se_pline *l = realloc(ch->lines, cap * sizeof *l);
+    if (!l)
+        return false;
+    ch->lines = l;
+    ch->cap_lines = cap;
+    return true;
+}
+
+static inline se_pline *new_line(se_chunk *ch)
+{
+    if (ch->nlines == ch->cap_lines && !grow_lines(ch))
+        return NULL;
+    return &ch->lines[ch->nlines++];
+}
+
+/* One physical line, ch->data[s, e), by the line rules (input.h). */
+static inline bool cut_line(se_chunk *ch, size_t s, size_t e, uint64_t lineno, size_t max)
+{
+    const char *d = ch->data + s;
+    size_t n = e - s;
+    int k = se_line_trim(&d, &n, lineno, max);
+    if (k == 0)
+        return true;
+    se_pline *pl = new_line(ch);
+    if (!pl)
+        return false;
+    *pl = (se_pline){ .lineno = lineno, .too_long = k == 2 };
+    if (k == 1) {
+        pl->off = (uint32_t)(d - ch->data);
+        pl->len = (uint32_t)n;
+    }
+    return true;
+}
+
+static bool stopped(se_pipe *p)
+{
+    return __atomic_load_n(&p->stop, __ATOMIC_ACQUIRE);
+}
+
+/* Queues ch and returns the next chunk to fill (reset, with a data buffer
+ * named name), or NULL: told to stop (*oom false) or out of memory. */
+static se_chunk *hand_over(se_pipe *p, se_chunk *ch, const char *name, bool *oom)
+{
+    pthread_mutex_lock(&p->mu);
+    se_chunk *nx = push(p, ch) ? get_free(p) : NULL;
+    pthread_mutex_unlock(&p->mu);
+    *oom = false;
+    if (!nx)
+        return NULL;
+    chunk_reset(p, nx);
+    if (!data_room(nx, p->chunk_bytes, 0) || (name && !(nx->name = strdup(name)))) {
+        *oom = true;
+        return nx;
+    }
+    return nx;
+}
+
+/* Reads the INPUTs straight into chunk buffers (se_input_read) and cuts the
+ * lines where they lie: a line's bytes are copied at most once, when it
+ * straddles two chunks (its start moves to the next one).  A chunk is handed
+ * over when its buffer is full; one longer line grows it. */
 static void *reader(void *arg)
 {
     se_pipe *p = arg;
     se_chunk *ch = NULL;
-    se_line ln;
+    size_t len = 0, ls = 0;  /* ch->data: bytes held, start of the unfinished line */
+    size_t lim = p->chunk_bytes; /* ch->data's bytes to fill: more for one long line */
+    uint64_t lineno = 1;     /* the unfinished line's number */
+    uint64_t spos = 0;       /* the stream's bytes read */
+    bool skipping = false;   /* inside a too-long line, up to its LF */
+    bool oom = false;
     int r, old;
 
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
@@ -199,54 +265,138 @@ static void *reader(void *arg)
     if (!ch)
         goto out;
     chunk_reset(p, ch);
+    if (!data_room(ch, p->chunk_bytes, 0))
+        goto fail_oom;
     for (;;) {
         /* Only a blocking read may be interrupted when the caller stops early
-         * (e.g. a cancelled job reading a quiet FIFO): se_input_next enables
-         * cancellation around its reads and opens. */
-        r = se_input_next(p->in, &ln);
-        /* Told to stop: end here, between two lines, rather than be cancelled
-         * inside libarchive or zlib (a thread cancelled there unwinds without
-         * its frames being cleaned up, which ASan reports as a stack overflow
-         * when the thread exits). */
-        if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
+         * (e.g. a cancelled job reading a quiet FIFO): se_input_stream and
+         * se_input_read enable cancellation around their reads and opens.
+         * Told to stop: end here, between two reads, rather than be
+         * cancelled inside libarchive or zlib (a thread cancelled there
+         * unwinds without its frames being cleaned up, which ASan reports as
+         * a stack overflow when the thread exits). */
+        r = se_input_stream(p->in);
+        if (stopped(p))
             goto out;
-        bool full = r > 0 && ch->nlines > 0 &&
-                    (ch->data_len + ln.len > CHUNK_BYTES || ln.len > UINT32_MAX - ch->data_len ||
-                     strcmp(ch->name, ln.name) != 0);
-        if (r <= 0 || full) {
-            bool ok = true;
-            pthread_mutex_lock(&p->mu);
-            if (ch->nlines > 0) {
-                ok = push(p, ch);
-                ch = ok ? get_free(p) : NULL;
+        if (r <= 0)
+            break;
+        /* One name a chunk: ch holds no line here. */
+        free(ch->name);
+        if (!(ch->name = strdup(se_input_name(p->in))))
+            goto fail_oom;
+        len = ls = 0;
+        lim = p->chunk_bytes;
+        lineno = 1;
+        spos = 0;
+        skipping = false;
+        for (;;) {
+            if (len == lim) {
+                /* Full.  The unfinished line moves to the front (at its
+                 * stream alignment q), of the next chunk when this one holds
+                 * lines, else of this one, grown when that gains nothing. */
+                size_t part = len - ls, q = (size_t)((spos - part) % DATA_ALIGN);
+                if (ch->nlines > 0) {
+                    /* Only the reader writes a chunk's data, so ch's stay put
+                     * while the caller has it; the next chunk may be ch
+                     * itself, already taken and given back (data_room then
+                     * keeps its bytes). */
+                    ch->data_len = ls;
+                    se_chunk *nx = hand_over(p, ch, se_input_name(p->in), &oom);
+                    if (!nx)
+                        goto out_lost;
+                    lim = q + part > p->chunk_bytes / 2 ? 2 * (q + part) : p->chunk_bytes;
+                    if (oom || !data_room(nx, lim, nx == ch ? len : 0)) {
+                        ch = nx;
+                        goto fail_oom;
+                    }
+                    memmove(nx->data + q, (nx == ch ? nx->data : ch->data) + ls, part);
+                    ch = nx;
+                } else {
+                    if ((ls == q || q + part >= lim) && !data_room(ch, lim *= 2, len))
+                        goto fail_oom; /* one line, held whole: at most 2 x its limit */
+                    if (ls != q)
+                        memmove(ch->data + q, ch->data + ls, part);
+                }
+                ls = q;
+                len = q + part;
             }
-            pthread_mutex_unlock(&p->mu);
-            if (!ok || !ch)
+            ssize_t n = se_input_read(p->in, ch->data + len, lim - len);
+            if (stopped(p))
                 goto out;
-            chunk_reset(p, ch);
-            if (r <= 0) {
-                ch->status = r;
-                if (r < 0)
-                    snprintf(ch->err, sizeof ch->err, "%s", se_input_error(p->in));
-                pthread_mutex_lock(&p->mu);
-                if (!push(p, ch))
-                    ch = NULL;
-                pthread_mutex_unlock(&p->mu);
-                ch = NULL;
-                goto out;
+            if (n < 0) {
+                r = -1;
+                break;
             }
+            if (n == 0) {
+                /* A last line without LF still counts. */
+                if (len > ls && !skipping && !cut_line(ch, ls, len, lineno, p->max))
+                    goto fail_oom;
+                break;
+            }
+            size_t at = len;
+            len += (size_t)n;
+            spos += (uint64_t)n;
+            const char *nl;
+            while ((nl = memchr(ch->data + at, '\n', len - at))) {
+                size_t e = (size_t)(nl - ch->data);
+                if (skipping)
+                    skipping = false;
+                else if (!cut_line(ch, ls, e, lineno, p->max))
+                    goto fail_oom;
+                lineno++;
+                ls = at = e + 1;
+            }
+            if (!skipping && len - ls > se_line_hold(lineno, p->max)) {
+                /* Too long already: said now, its bytes up to the LF dropped. */
+                se_pline *pl = new_line(ch);
+                if (!pl)
+                    goto fail_oom;
+                *pl = (se_pline){ .lineno = lineno, .too_long = true };
+                skipping = true;
+            }
+            if (skipping)
+                len = ls;
         }
-        if (!add_line(ch, &ln)) {
-            chunk_reset(p, ch);
-            ch->status = -1;
-            snprintf(ch->err, sizeof ch->err, "out of memory");
-            pthread_mutex_lock(&p->mu);
-            push(p, ch);
-            pthread_mutex_unlock(&p->mu);
-            ch = NULL;
-            goto out;
+        if (r < 0)
+            break;
+        /* The stream's end: the next one has another name. */
+        if (ch->nlines > 0) {
+            ch->data_len = len;
+            se_chunk *nx = hand_over(p, ch, NULL, &oom);
+            if (!nx)
+                goto out_lost;
+            ch = nx;
+            if (oom)
+                goto fail_oom;
         }
     }
+    /* The end of the input (r == 0) or a read error (r < 0), after the
+     * lines before it. */
+    if (ch->nlines > 0) {
+        ch->data_len = len;
+        se_chunk *nx = hand_over(p, ch, NULL, &oom);
+        if (!nx)
+            goto out_lost;
+        ch = nx;
+    }
+    chunk_reset(p, ch);
+    ch->status = r;
+    if (r < 0)
+        snprintf(ch->err, sizeof ch->err, "%s", se_input_error(p->in));
+    pthread_mutex_lock(&p->mu);
+    push(p, ch);
+    pthread_mutex_unlock(&p->mu);
+    ch = NULL;
+    goto out;
+fail_oom:
+    chunk_reset(p, ch);
+    ch->status = -1;
+    snprintf(ch->err, sizeof ch->err, "out of memory");
+    pthread_mutex_lock(&p->mu);
+    push(p, ch);
+    pthread_mutex_unlock(&p->mu);
+out_lost:
+    ch = NULL; /* queued, or none to be had */
 out:
     pthread_mutex_lock(&p->mu);
     if (ch)
@@ -263,6 +413,8 @@ se_pipe *se_pipe_start(char *const *paths, size_t n, size_t max_record_bytes,
     se_pipe *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
+    p->max = max_record_bytes < LINE_MAX_BYTES ? max_record_bytes : LINE_MAX_BYTES;
+    p->chunk_bytes = se_pipe_chunk_bytes > 0 ? se_pipe_chunk_bytes : CHUNK_BYTES;
     p->prep = prep;
     p->drop = drop;
     p->ud = ud;

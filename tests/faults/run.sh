@@ -134,6 +134,17 @@ elif [ "$(ls -A st/datasets/ds)" != "$(jq -r '.destination.batchId' r.json).tar.
     bad "$n: left $(ls -A st/datasets/ds)"
 else ok; fi
 
+# 2c. A read error while libarchive guesses the format (its zip reader reads
+#     the end of a big file): libarchive takes the INPUT for an empty one;
+#     the job must FAIL, not succeed with no record.
+n="read EIO while the format is guessed"
+rm -rf st
+FAILIO_READ_PATTERN=big.ndjson FAILIO_READ_AFTER=131072 LD_PRELOAD=$shim \
+    "$bin" run --store st job.json big.ndjson > r.json 2> e.txt
+rc=$?
+if [ $rc != 1 ]; then bad "$n: exit $rc, want 1"
+elif expect_failed "$n" r.json e.txt 0100000011 "Error reading 'big.ndjson'"; then ok; fi
+
 # 3. SIGINT and SIGTERM mid-job: the input is a FIFO that we keep open after
 #    feeding half of the records, so the job is surely mid-way.
 for sig in INT TERM; do
