@@ -134,7 +134,7 @@ elif [ "$(ls -A st/datasets/ds)" != "$(jq -r '.destination.batchId' r.json).tar.
     bad "$n: left $(ls -A st/datasets/ds)"
 else ok; fi
 
-# 2c. A read error while libarchive guesses the format (its zip reader reads
+# 2d. A read error while libarchive guesses the format (its zip reader reads
 #     the end of a big file): libarchive takes the INPUT for an empty one;
 #     the job must FAIL, not succeed with no record.
 n="read EIO while the format is guessed"
