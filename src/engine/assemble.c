@@ -97,7 +97,7 @@ static void tree_profile(ctx *c)
     if (se_profile_assemble(p, job->policy))
         goto oom;
     c->js->profiles++;
-    if (job->eval_segmentation && c->ep->segdefs && evaluate(c, p) != 0)
+    if (c->eval && evaluate(c, p) != 0)
         return;
     if (!se_filter_profile(job, p, c->qual))
         return;
@@ -554,13 +554,14 @@ oom:
 bool se_x_frag_mentions(const ctx *c, const se_tape *tp, uint32_t segm)
 {
     const se_job *job = c->job;
-    /* Only the top-level spelling matters here: the normalization renames
-     * keys inside entries, not the (namespace, id) they sit at. */
+    /* segm (se_record.segm) is unsure when the top level spells
+     * xdm:segmentMembership (or has an escaped key): the full path decides.
+     * Only the top-level spelling matters: the normalization renames keys
+     * inside entries, not the (namespace, id) they sit at. */
     if (segm == SE_SEGM_UNSURE)
         return true;
-    uint32_t sm = segm;
-    for (size_t k = 0; sm && k < job->nsegs; k++)
-        if (member(tp, member(tp, sm, job->segs[k].segment_ns), job->segs[k].segment_id))
+    for (size_t k = 0; segm && k < job->nsegs; k++)
+        if (member(tp, member(tp, segm, job->segs[k].segment_ns), job->segs[k].segment_id))
             return true;
     return false;
 }
@@ -582,7 +583,7 @@ static bool may_qualify(ctx *c)
 void se_x_assemble(ctx *c)
 {
     const se_job *job = c->job;
-    bool eval = job->eval_segmentation && c->ep->segdefs;
+    bool eval = c->eval;
     gfacts g = { 0 };
     size_t npart = 0, lone = 0;
 

@@ -584,10 +584,10 @@ out:
  * any path), the merge writes only the members the row, the namespace
  * counter (identityMap), the segment filters (segmentMembership) and the
  * event list's check (timeSeriesEvents) read. */
-static int keep_members(ctx *c, bool eval)
+static int keep_members(ctx *c)
 {
     size_t n = 0;
-    if (!c->proj || eval)
+    if (!c->proj || c->eval)
         return 0;
     while (se_proj_top_name(c->proj, n))
         n++;
@@ -695,7 +695,8 @@ int se_export_execute(const se_export_params *ep, char *why, size_t whylen)
     c.ep = ep;
     c.job = ep->job;
     c.js = ep->js;
-    c.seg_prefilter = c.job->nsegs > 0 && !(c.job->eval_segmentation && ep->segdefs) && !ep->tree_path;
+    c.eval = c.job->eval_segmentation && ep->segdefs;
+    c.seg_prefilter = c.job->nsegs > 0 && !c.eval && !ep->tree_path;
     c.pdg = c.job->policy && c.job->policy->graph == SE_GRAPH_PDG && !ep->graph_checked;
     se_profile_init(&c.tprof);
     se_tape_init(&c.mtape);
@@ -705,7 +706,7 @@ int se_export_execute(const se_export_params *ep, char *why, size_t whylen)
     if (se_proj_compile(c.job->fields, &c.proj) ||
         se_proj_compile(c.job->event_fields, &c.evproj) ||
         !(c.qual = calloc(c.job->nsegs + 1, sizeof *c.qual)) ||
-        keep_members(&c, c.job->eval_segmentation && ep->segdefs) != 0 ||
+        keep_members(&c) != 0 ||
         (!ep->o.keyed && !(c.seen = se_groupcheck_new()))) {
         se_x_oom(&c);
         goto out;

@@ -31,6 +31,7 @@ typedef struct ctx {
     char why[1024];
     uint64_t in_bytes;               /* input bytes read, for progress */
     se_rparser *rp;                  /* the cold path: a line prep could not take */
+    bool eval;                       /* segment evaluation: the job asks, definitions given */
     bool seg_prefilter;              /* a profile no fragment of which holds an entry
                                       * for a wanted segment is dropped unmerged */
     bool pdg;                        /* identityGraph pdg, groups not checked yet: count identities */
@@ -43,7 +44,7 @@ typedef struct ctx {
      * away; then they are copied (own[i]). */
     bool in_group;
     char *key;
-    uint64_t key_h;                  /* se_fnv1a64 of key */
+    uint64_t key_h;                  /* key_hash (export.c) of key */
     size_t key_cap;
     se_grec *frags, *events;
     bool *frag_own, *event_own;
